@@ -1,0 +1,130 @@
+/**
+ * The error codes of plato-eas. Each names one kind of failure; the CLI maps codes to exit
+ * codes in one place (`exitCodeFor`).
+ */
+export type EasErrorCode =
+  | 'CONFIG_INVALID'
+  | 'CHAIN_INVALID'
+  | 'JSON_SYNTAX'
+  | 'REGISTRY_INVALID'
+  | 'UNKNOWN_TASK_TYPE'
+  | 'PATH_INVALID'
+  | 'NOT_FOUND'
+  | 'USAGE'
+  | 'CONFLICT'
+  | 'LEASE_LOST'
+  | 'STALE_ATTEMPT'
+  | 'TASK_FAILED'
+  | 'TIMEOUT'
+  | 'BACKEND_UNAVAILABLE'
+  | 'MISSING_PEER'
+  | 'CHECKSUM_MISMATCH'
+  | 'CLOSED'
+  | 'INTERNAL';
+
+/** Options accepted by {@link EasError}. */
+export interface EasErrorOptions {
+  /** The error that caused this one (ES2022 `cause`). */
+  cause?: unknown;
+  /** Where the problem is: a chain path, a file with line and column, a config key. */
+  where?: string;
+  /** Structured details a program may read (never credentials or file contents). */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * The base class of every error plato-eas throws on purpose. The message says what went
+ * wrong, where, and how to fix it; `code` says what kind of failure it is.
+ *
+ * @example
+ * ```ts
+ * try { await submit(chain) } catch (e) { if (isEasError(e) && e.code === 'CHAIN_INVALID') … }
+ * ```
+ */
+export class EasError extends Error {
+  /** The kind of failure. */
+  readonly code: EasErrorCode;
+  /** Where the problem is, when known. */
+  readonly where: string | undefined;
+  /** Structured details. */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: EasErrorCode, message: string, options: EasErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.where = options.where;
+    this.details = options.details;
+  }
+}
+
+/** True when `value` is an {@link EasError} (also across bundle copies, by shape). */
+export function isEasError(value: unknown): value is EasError {
+  return (
+    value instanceof EasError ||
+    (value instanceof Error &&
+      typeof (value as { code?: unknown }).code === 'string' &&
+      'where' in value &&
+      'details' in value)
+  );
+}
+
+/** One problem among several found in one input (a chain, a registry, a config). */
+export interface Problem {
+  /** Where: `task_list[2].inputs.lightcurve`, `eas.yaml: queue.leaseMs`, `chain.json:4:17`. */
+  path: string;
+  /** What is wrong and how to fix it. */
+  message: string;
+}
+
+/**
+ * An input was rejected because of one or more problems, all reported at once. Its message
+ * lists every problem with its place; `problems` holds them for programs.
+ */
+export class InvalidInputError extends EasError {
+  /** Every problem found. */
+  readonly problems: Problem[];
+
+  constructor(code: EasErrorCode, subject: string, problems: Problem[], options: EasErrorOptions = {}) {
+    const lines = problems.map((p) => `  - ${p.path}: ${p.message}`);
+    const noun = problems.length === 1 ? 'problem' : 'problems';
+    super(code, `${subject}: ${problems.length} ${noun}\n${lines.join('\n')}`, {
+      ...options,
+      where: options.where ?? problems[0]?.path,
+    });
+    this.problems = problems;
+  }
+}
+
+/** Process exit codes of the CLI (DESIGN §7). */
+export const EXIT_CODES = {
+  ok: 0,
+  taskFailures: 1,
+  usage: 2,
+  unreachable: 3,
+} as const;
+
+/**
+ * The exit code for an error: 2 for bad input or usage, 3 when a server is unreachable, 1
+ * otherwise. The one place where error codes become exit codes.
+ */
+export function exitCodeFor(error: unknown): number {
+  if (!isEasError(error)) return 1;
+  switch (error.code) {
+    case 'CONFIG_INVALID':
+    case 'CHAIN_INVALID':
+    case 'JSON_SYNTAX':
+    case 'REGISTRY_INVALID':
+    case 'UNKNOWN_TASK_TYPE':
+    case 'PATH_INVALID':
+    case 'NOT_FOUND':
+    case 'USAGE':
+    case 'CONFLICT':
+    case 'MISSING_PEER':
+      return EXIT_CODES.usage;
+    case 'BACKEND_UNAVAILABLE':
+      return EXIT_CODES.unreachable;
+    default:
+      return EXIT_CODES.taskFailures;
+  }
+}

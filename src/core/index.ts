@@ -1,0 +1,65 @@
+/**
+ * Foundations shared by every module: errors with codes, the logger, configuration (the only
+ * reader of `process.env`), durations, typed metadata values, a JSON reader that reports line
+ * and column, and the SQL executor both the task database and the SQL queue run on.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig, createLogger } from 'plato-eas';
+ * const config = loadConfig();
+ * const logger = createLogger({ level: config.logLevel });
+ * ```
+ * @module
+ */
+export {
+  EasError,
+  InvalidInputError,
+  isEasError,
+  exitCodeFor,
+  EXIT_CODES,
+  type EasErrorCode,
+  type EasErrorOptions,
+  type Problem,
+} from './errors.js';
+export { createLogger, silentLogger, type Logger, type LoggerOptions } from './logger.js';
+export {
+  loadConfig,
+  redactUrl,
+  CONFIG_FILE_NAME,
+  DEFAULT_LEASE_MS,
+  DEFAULT_HEARTBEAT_MS,
+  type EasConfigFile,
+  type ResolvedConfig,
+  type ConfigOverrides,
+  type LoadConfigOptions,
+} from './config.js';
+export { parseDuration, formatDuration, type Duration } from './durations.js';
+export { parseJson, type ParseJsonOptions } from './json.js';
+export { Mutex } from './mutex.js';
+export {
+  float,
+  FloatValue,
+  toTyped,
+  toTypedMetadata,
+  toPlainMetadata,
+  formatTyped,
+  encodeTypedValue,
+  decodeTypedValue,
+  serializeTypedMetadata,
+  deserializeTypedMetadata,
+  parseTypedMetadataJson,
+  type MetadataType,
+  type TypedValue,
+  type TypedMetadata,
+} from './typed-value.js';
+export { DIALECT_PROFILES, type Dialect, type DialectProfile } from './sql/dialects.js';
+export {
+  openSqlDatabase,
+  insertMany,
+  placeholders,
+  type SqlDatabase,
+  type SqlExecutor,
+  type SqlParam,
+  type Row,
+  type OpenSqlOptions,
+} from './sql/sql-database.js';

@@ -1,0 +1,36 @@
+/** The SQL engines plato-eas runs on. */
+export type Dialect = 'sqlite' | 'postgres';
+
+/**
+ * What differs between the engines, in one table (STYLE §2): query code branches on these
+ * flags, never on the engine's name.
+ */
+export interface DialectProfile {
+  /**
+   * `FOR UPDATE SKIP LOCKED` exists. PostgreSQL: several claimers each take different queued
+   * rows without waiting on each other. SQLite has one writer at a time (an IMMEDIATE
+   * transaction), so there is nothing to skip.
+   */
+  skipLocked: boolean;
+  /**
+   * Most bind parameters one statement may carry: SQLite's compiled-in limit is 32766,
+   * PostgreSQL's wire protocol allows 65535. Bulk inserts chunk by this.
+   */
+  maxParams: number;
+  /**
+   * `ANALYZE` after bulk inserts matters: PostgreSQL keeps plans chosen while tables were empty
+   * (sequential scans) until statistics are refreshed; SQLite's planner copes without.
+   */
+  analyzeAfterBulk: boolean;
+  /**
+   * Many connections may write at once (PostgreSQL), so work can spread over a pool. SQLite
+   * writes through one connection per process.
+   */
+  concurrentWriters: boolean;
+}
+
+/** The profile of each engine. */
+export const DIALECT_PROFILES: Record<Dialect, DialectProfile> = {
+  sqlite: { skipLocked: false, maxParams: 32_000, analyzeAfterBulk: false, concurrentWriters: false },
+  postgres: { skipLocked: true, maxParams: 65_000, analyzeAfterBulk: true, concurrentWriters: true },
+};

@@ -1,0 +1,103 @@
+import type { Logger } from '../core/index.js';
+
+/** One unit of queued work: the id of an attempt that is ready to run, and how to route it. */
+export interface QueueItem {
+  /** The attempt's id in the task database. Unique within the queue: enqueueing it again is a no-op. */
+  attemptId: number;
+  /** The task type; one queue per task type. */
+  taskType: string;
+  /** The job, for per-job priority and for dropping a cancelled job's items. */
+  jobId: number;
+  /** Higher runs first among items of one task type. @defaultValue 0 */
+  priority?: number;
+  /** Not claimable before this time (epoch ms): retry backoff. @defaultValue now */
+  availableAt?: number;
+}
+
+/** An item a worker holds under a lease. */
+export interface LeasedItem extends Required<QueueItem> {
+  /** Who holds the lease (a worker id). */
+  owner: string;
+  /** When the lease runs out (epoch ms) unless extended. */
+  leaseExpiresAt: number;
+}
+
+/** What {@link QueueBackend.claim} is asked for. */
+export interface ClaimRequest {
+  /** The worker claiming; it must present the same id to extend, complete or fail. */
+  owner: string;
+  /** Task types the worker can run. Claims are fair across them (no type starves another). */
+  types: readonly string[];
+  /** Most items to return. */
+  max: number;
+  /** Lease length, ms. */
+  leaseMs: number;
+  /**
+   * How long to wait for work when none is ready, ms. 0 returns at once. Backends that can block
+   * (Redis) wake as soon as an item is enqueued; the SQL backend polls within this window.
+   * @defaultValue 0
+   */
+  waitMs?: number;
+  /** Aborts a waiting claim (returns what it has, possibly nothing). */
+  signal?: AbortSignal;
+}
+
+/** Item counts of one task type. */
+export interface QueueCounts {
+  /** Claimable now or later (backoff). */
+  ready: number;
+  /** Of `ready`, those whose `availableAt` is in the future. */
+  delayed: number;
+  /** Held under a lease. */
+  leased: number;
+}
+
+/**
+ * The contract every job-queue backend fulfils (`sql` in the task database, `redis`).
+ *
+ * Semantics: an item is enqueued once per attempt id (idempotent); `claim` moves ready items to
+ * a lease held by one owner, atomically, so two claimers never receive the same item; the owner
+ * keeps it by `extend`ing the lease; `complete` and `fail` remove it; `reclaimExpired` returns
+ * items whose lease ran out and removes them, so the caller (the controller) decides what
+ * happens next. Operations by a non-owner, or on an item no longer leased, return false — they
+ * never throw for that.
+ *
+ * Not part of the contract: the order among items of equal priority (roughly FIFO), retry
+ * policy and backoff (the controller computes `availableAt`), task states (the task database
+ * holds the truth; the queue is a cache the controller can rebuild).
+ */
+export interface QueueBackend {
+  /** The backend's name: `sql` or `redis`. */
+  readonly name: string;
+  /** Adds items; an attempt id already present is left as it is. */
+  enqueue(items: readonly QueueItem[]): Promise<void>;
+  /** Leases up to `max` ready items of the given types to `owner`. */
+  claim(request: ClaimRequest): Promise<LeasedItem[]>;
+  /** Pushes the lease of the owner's items to now + `leaseMs`. Returns the ids still held. */
+  extend(owner: string, attemptIds: readonly number[], leaseMs: number): Promise<number[]>;
+  /** Removes items the owner finished. Returns the ids that were held by the owner. */
+  complete(owner: string, attemptIds: readonly number[]): Promise<number[]>;
+  /** Removes items whose attempt failed (same semantics as complete; kept apart for metrics). */
+  fail(owner: string, attemptIds: readonly number[]): Promise<number[]>;
+  /** Removes and returns leased items whose lease ended before `now`. */
+  reclaimExpired(now?: number, max?: number): Promise<LeasedItem[]>;
+  /** Removes and returns every item leased by `owner` (a worker known to be dead). */
+  releaseOwner(owner: string): Promise<LeasedItem[]>;
+  /** Removes items by attempt id whatever their state (cancelled jobs, deleted tasks). */
+  remove(attemptIds: readonly number[]): Promise<void>;
+  /** Removes every item of a job. */
+  removeJob(jobId: number): Promise<void>;
+  /** Counts per task type. */
+  counts(): Promise<Record<string, QueueCounts>>;
+  /** Whether the attempt is in the queue (ready or leased). */
+  has(attemptId: number): Promise<boolean>;
+  /** Removes everything (`eas queue empty`). */
+  clear(): Promise<void>;
+  /** Releases connections. Further calls reject with `CLOSED`. */
+  close(): Promise<void>;
+}
+
+/** What every backend factory receives. */
+export interface QueueBackendContext {
+  logger: Logger;
+}
