@@ -1,0 +1,51 @@
+/**
+ * The task database: the canonical record of jobs, tasks, attempts, products, versions,
+ * metadata, log lines and dependencies, on SQLite or PostgreSQL.
+ *
+ * @example
+ * ```ts
+ * import { createTaskDatabase } from 'plato-eas/taskdb';
+ * await using db = await createTaskDatabase({ url: 'sqlite:.eas/eas.db' });
+ * console.log((await db.status()).totals);
+ * ```
+ * @module
+ */
+export { TaskDatabase, createTaskDatabase, type TaskDatabaseOptions, type WorkerHostRecord } from './task-database.js';
+export { MAX_STALLS } from './queries/lifecycle.js';
+export { emptyCounts } from './queries/views.js';
+export type {
+  StatusView,
+  JobSummary,
+  TaskSummary,
+  TaskDetail,
+  AttemptDetail,
+  VersionDetail,
+  StoredLogLine,
+  ErrorEntry,
+  ProductView,
+} from './queries/views.js';
+export type { ReconcileResult } from './queries/reconcile.js';
+export {
+  TASK_STATES,
+  TERMINAL_TASK_STATES,
+  type TaskState,
+  type AttemptState,
+  type AttemptKind,
+  type JobStatus,
+  type PlannedInput,
+  type PlannedOutput,
+  type PlannedTask,
+  type PlannedJob,
+  type ReadyAttempt,
+  type SubmitResult,
+  type WorkerInfo,
+  type StagedInput,
+  type ExpectedOutput,
+  type AttemptPayload,
+  type OutputVersion,
+  type LogLine,
+  type RetryPolicy,
+  type AttemptOutcome,
+  type FinishResult,
+  type StateCounts,
+} from './types.js';

@@ -1,0 +1,750 @@
+import {
+  decodeTypedValue,
+  deserializeTypedMetadata,
+  encodeTypedValue,
+  insertMany,
+  placeholders,
+  type SqlExecutor,
+  type SqlParam,
+  type TypedMetadata,
+} from '../../core/index.js';
+import type {
+  AttemptKind,
+  AttemptOutcome,
+  AttemptPayload,
+  ExpectedOutput,
+  FinishResult,
+  JobStatus,
+  ReadyAttempt,
+  StagedInput,
+  WorkerInfo,
+} from '../types.js';
+import { allocateIds, chunks } from './ids.js';
+
+/**
+ * How often a task may lose its lease (worker killed, node lost) before it is failed: enough to
+ * survive a few infrastructure accidents, few enough that a task that kills its worker every
+ * time (out of memory, say) does not loop forever.
+ */
+export const MAX_STALLS = 5;
+
+/** The live (non-terminal) task states, as an SQL list. */
+const LIVE_STATES_SQL = "('waiting', 'queued', 'running', 'stalled')";
+
+interface NewAttempt {
+  taskId: number;
+  jobId: number;
+  taskType: string;
+  attemptCount: number;
+  priority: number;
+}
+
+/**
+ * Creates one queued attempt per task and marks the tasks `queued`. Returns what to enqueue.
+ */
+export async function createAttempts(
+  tx: SqlExecutor,
+  tasks: readonly NewAttempt[],
+  kind: AttemptKind,
+  now: number,
+  availableAt: number | ((t: NewAttempt) => number),
+): Promise<ReadyAttempt[]> {
+  if (tasks.length === 0) return [];
+  const first = await allocateIds(tx, 'attempt', tasks.length);
+  const rows: SqlParam[][] = [];
+  const ready: ReadyAttempt[] = [];
+  tasks.forEach((t, i) => {
+    const id = first + i;
+    const at = typeof availableAt === 'function' ? availableAt(t) : availableAt;
+    rows.push([id, t.taskId, t.jobId, t.attemptCount + 1, kind, 'queued', t.taskType, now, at]);
+    ready.push({ attemptId: id, taskId: t.taskId, jobId: t.jobId, taskType: t.taskType, priority: t.priority, availableAt: at });
+  });
+  await insertMany(
+    tx,
+    'eas_attempts',
+    ['id', 'task_id', 'job_id', 'number', 'kind', 'state', 'task_type', 'queued_at', 'available_at'],
+    rows,
+  );
+  // Tasks whose new attempt id is first + i: a contiguous block, so one statement per chunk
+  // derives each task's current attempt from the attempts table.
+  for (const part of chunks(tasks.map((t) => t.taskId))) {
+    await tx.run(
+      `UPDATE eas_tasks SET state = 'queued', attempt_count = attempt_count + 1, updated_at = ?, reason = NULL,
+         current_attempt_id = (SELECT max(a.id) FROM eas_attempts a WHERE a.task_id = eas_tasks.id)
+       WHERE id IN (${placeholders(part.length)})`,
+      [now, ...part],
+    );
+  }
+  return ready;
+}
+
+/**
+ * Marks queued attempts as running under `worker` and returns what the worker needs to run
+ * them. Attempts that are no longer queued (cancelled, superseded, already started elsewhere)
+ * come back in `stale`: the worker drops them.
+ */
+export async function startAttempts(
+  tx: SqlExecutor,
+  attemptIds: readonly number[],
+  worker: WorkerInfo,
+  now: number,
+): Promise<{ payloads: AttemptPayload[]; stale: number[] }> {
+  if (attemptIds.length === 0) return { payloads: [], stale: [] };
+  const started: { id: number; task_id: number; number: number }[] = [];
+  for (const part of chunks(attemptIds)) {
+    const rows = await tx.all<{ id: number; task_id: number; number: number }>(
+      `UPDATE eas_attempts SET state = 'running', started_at = ?, heartbeat_at = ?, worker = ?, host = ?, pid = ?
+       WHERE id IN (${placeholders(part.length)}) AND state = 'queued'
+       RETURNING id, task_id, number`,
+      [now, now, worker.id, worker.host, worker.pid, ...part],
+    );
+    started.push(...rows);
+  }
+  const startedIds = new Set(started.map((r) => Number(r.id)));
+  const stale = attemptIds.filter((id) => !startedIds.has(id));
+  if (started.length === 0) return { payloads: [], stale };
+
+  const taskIds = started.map((r) => Number(r.task_id));
+  const taskRows: {
+    id: number;
+    job_id: number;
+    type: string;
+    name: string | null;
+    path: string;
+    working_directory: string;
+    description: string;
+    metadata: string;
+    job_name: string;
+  }[] = [];
+  for (const part of chunks(taskIds)) {
+    await tx.run(
+      `UPDATE eas_tasks SET state = 'running', updated_at = ? WHERE id IN (${placeholders(part.length)})`,
+      [now, ...part],
+    );
+    taskRows.push(
+      ...(await tx.all<(typeof taskRows)[number]>(
+        `SELECT t.id, t.job_id, t.type, t.name, t.path, t.working_directory, t.description, t.metadata, j.name AS job_name
+         FROM eas_tasks t JOIN eas_jobs j ON j.id = t.job_id WHERE t.id IN (${placeholders(part.length)})`,
+        part,
+      )),
+    );
+  }
+  const inputs = await stagedInputs(tx, taskIds);
+  const outputs = await expectedOutputs(tx, taskIds);
+  const requested = await requestedMetadata(tx, taskIds);
+  const byTask = new Map(taskRows.map((t) => [Number(t.id), t]));
+  const payloads = started.map((a): AttemptPayload => {
+    const t = byTask.get(Number(a.task_id))!;
+    return {
+      attemptId: Number(a.id),
+      attemptNumber: Number(a.number),
+      taskId: Number(t.id),
+      jobId: Number(t.job_id),
+      jobName: t.job_name,
+      taskType: t.type,
+      name: t.name,
+      path: t.path,
+      workingDirectory: t.working_directory,
+      description: JSON.parse(t.description) as Record<string, unknown>,
+      metadata: deserializeTypedMetadata(t.metadata),
+      inputs: inputs.get(Number(t.id)) ?? [],
+      outputs: outputs.get(Number(t.id)) ?? [],
+      requestedMetadata: requested.get(Number(t.id)) ?? {},
+    };
+  });
+  return { payloads, stale };
+}
+
+async function stagedInputs(tx: SqlExecutor, taskIds: readonly number[]): Promise<Map<number, StagedInput[]>> {
+  const out = new Map<number, StagedInput[]>();
+  const versionIds: number[] = [];
+  const rowsAll: {
+    consumer_task_id: number;
+    semantic_type: string;
+    product_id: number;
+    working_directory: string;
+    filename: string;
+    version_id: number | null;
+    sha256: string | null;
+    size: number | null;
+  }[] = [];
+  for (const part of chunks(taskIds)) {
+    rowsAll.push(
+      ...(await tx.all<(typeof rowsAll)[number]>(
+        `SELECT d.consumer_task_id, d.semantic_type, d.product_id, p.working_directory, p.filename,
+                v.id AS version_id, v.sha256, v.size
+         FROM eas_file_deps d
+         JOIN eas_products p ON p.id = d.product_id
+         LEFT JOIN eas_versions v ON v.id = (
+           SELECT max(v2.id) FROM eas_versions v2 WHERE v2.product_id = d.product_id AND v2.passed_qc = 1)
+         WHERE d.consumer_task_id IN (${placeholders(part.length)})
+         ORDER BY d.consumer_task_id, d.semantic_type`,
+        part,
+      )),
+    );
+  }
+  for (const r of rowsAll) if (r.version_id !== null) versionIds.push(Number(r.version_id));
+  const meta = await metadataOf(tx, 'version', versionIds);
+  for (const r of rowsAll) {
+    if (r.version_id === null || r.sha256 === null) continue; // readiness guarantees a version; skip defensively
+    const list = out.get(Number(r.consumer_task_id)) ?? [];
+    list.push({
+      semanticType: r.semantic_type,
+      workingDirectory: r.working_directory,
+      filename: r.filename,
+      productId: Number(r.product_id),
+      sha256: r.sha256,
+      size: Number(r.size),
+      metadata: meta.get(Number(r.version_id)) ?? {},
+    });
+    out.set(Number(r.consumer_task_id), list);
+  }
+  return out;
+}
+
+async function expectedOutputs(tx: SqlExecutor, taskIds: readonly number[]): Promise<Map<number, ExpectedOutput[]>> {
+  const out = new Map<number, ExpectedOutput[]>();
+  for (const part of chunks(taskIds)) {
+    const rows = await tx.all<{
+      id: number;
+      producer_task_id: number;
+      semantic_type: string;
+      working_directory: string;
+      filename: string;
+      optional: number;
+    }>(
+      `SELECT id, producer_task_id, semantic_type, working_directory, filename, optional
+       FROM eas_products WHERE producer_task_id IN (${placeholders(part.length)}) ORDER BY id`,
+      part,
+    );
+    for (const r of rows) {
+      const list = out.get(Number(r.producer_task_id)) ?? [];
+      list.push({
+        semanticType: r.semantic_type,
+        workingDirectory: r.working_directory,
+        filename: r.filename,
+        productId: Number(r.id),
+        optional: Number(r.optional) === 1,
+      });
+      out.set(Number(r.producer_task_id), list);
+    }
+  }
+  return out;
+}
+
+async function requestedMetadata(
+  tx: SqlExecutor,
+  taskIds: readonly number[],
+): Promise<Map<number, Record<string, TypedMetadata>>> {
+  const out = new Map<number, Record<string, TypedMetadata>>();
+  for (const part of chunks(taskIds)) {
+    const rows = await tx.all<{ consumer_task_id: number; name: string; key: string | null; type: string; value: string | null }>(
+      `SELECT md.consumer_task_id, md.name, m.key, m.type, m.value
+       FROM eas_metadata_deps md
+       JOIN eas_tasks pt ON pt.id = md.provider_task_id
+       LEFT JOIN eas_metadata m ON m.owner_kind = 'attempt' AND m.owner_id = pt.current_attempt_id
+       WHERE md.consumer_task_id IN (${placeholders(part.length)})`,
+      part,
+    );
+    for (const r of rows) {
+      const byName = out.get(Number(r.consumer_task_id)) ?? {};
+      const m = (byName[r.name] ??= {});
+      if (r.key !== null) m[r.key] = decodeTypedValue(r.type, r.value);
+      out.set(Number(r.consumer_task_id), byName);
+    }
+  }
+  return out;
+}
+
+/** Typed metadata of many owners of one kind. */
+export async function metadataOf(
+  tx: SqlExecutor,
+  kind: 'task' | 'attempt' | 'version',
+  ids: readonly number[],
+): Promise<Map<number, TypedMetadata>> {
+  const out = new Map<number, TypedMetadata>();
+  for (const part of chunks(ids)) {
+    const rows = await tx.all<{ owner_id: number; key: string; type: string; value: string | null }>(
+      `SELECT owner_id, key, type, value FROM eas_metadata WHERE owner_kind = ? AND owner_id IN (${placeholders(part.length)})`,
+      [kind, ...part],
+    );
+    for (const r of rows) {
+      const m = out.get(Number(r.owner_id)) ?? {};
+      m[r.key] = decodeTypedValue(r.type, r.value);
+      out.set(Number(r.owner_id), m);
+    }
+  }
+  return out;
+}
+
+/**
+ * Records heartbeats. Returns the attempts still running under `workerId`; any other id has
+ * lost its lease (stalled, cancelled) and its worker should stop it.
+ */
+export async function heartbeat(
+  tx: SqlExecutor,
+  workerId: string,
+  attemptIds: readonly number[],
+  now: number,
+): Promise<number[]> {
+  const alive: number[] = [];
+  for (const part of chunks(attemptIds)) {
+    const rows = await tx.all<{ id: number }>(
+      `UPDATE eas_attempts SET heartbeat_at = ? WHERE id IN (${placeholders(part.length)}) AND state = 'running' AND worker = ?
+       RETURNING id`,
+      [now, ...part, workerId],
+    );
+    for (const r of rows) alive.push(Number(r.id));
+  }
+  await tx.run('UPDATE eas_worker_hosts SET last_seen_at = ? WHERE id = ?', [now, workerId]);
+  return alive;
+}
+
+/** Appends log lines of running attempts (batched by the harness). */
+export async function appendLogs(
+  tx: SqlExecutor,
+  lines: readonly { attemptId: number; taskId: number; jobId: number; ts: number; level: string; stream: string; message: string }[],
+): Promise<void> {
+  await insertMany(
+    tx,
+    'eas_log_lines',
+    ['attempt_id', 'task_id', 'job_id', 'ts', 'level', 'stream', 'message'],
+    lines.map((l) => [l.attemptId, l.taskId, l.jobId, l.ts, l.level, l.stream, l.message]),
+  );
+}
+
+interface AttemptRow {
+  id: number;
+  task_id: number;
+  job_id: number;
+  state: string;
+  worker: string | null;
+  attempt_count: number;
+  stall_count: number;
+  task_type: string;
+  task_path: string;
+  priority: number;
+}
+
+/**
+ * Records the end of many attempts in one transaction: timings, outputs (versions with their QC
+ * flag), output metadata and logs; then moves each task on — `done` and its dependents
+ * released, a retry queued after backoff, or `failed` with its dependents `blocked`.
+ *
+ * A report for an attempt that is not `running` under the reporting worker is refused and
+ * listed in `stale`: a stalled attempt that comes back late can never overwrite a newer one.
+ */
+export async function finishAttempts(
+  tx: SqlExecutor,
+  outcomes: readonly AttemptOutcome[],
+  now: number,
+): Promise<FinishResult> {
+  const result: FinishResult = { ready: [], stale: [], done: [], failed: [], blocked: [], finishedJobs: [] };
+  if (outcomes.length === 0) return result;
+  const rows = new Map<number, AttemptRow>();
+  for (const part of chunks(outcomes.map((o) => o.attemptId))) {
+    for (const r of await tx.all<AttemptRow>(
+      `SELECT a.id, a.task_id, a.job_id, a.state, a.worker, t.attempt_count, t.stall_count, a.task_type, t.path AS task_path,
+              j.priority
+       FROM eas_attempts a JOIN eas_tasks t ON t.id = a.task_id JOIN eas_jobs j ON j.id = a.job_id
+       WHERE a.id IN (${placeholders(part.length)})`,
+      part,
+    )) {
+      rows.set(Number(r.id), r);
+    }
+  }
+
+  const valid: { o: AttemptOutcome; row: AttemptRow }[] = [];
+  for (const o of outcomes) {
+    const row = rows.get(o.attemptId);
+    if (!row || row.state !== 'running' || row.worker !== o.workerId) result.stale.push(o.attemptId);
+    else valid.push({ o, row });
+  }
+  if (valid.length === 0) return result;
+
+  // Attempt rows.
+  for (const { o } of valid) {
+    const passed = o.succeeded && o.qcPassed;
+    await tx.run(
+      `UPDATE eas_attempts SET state = ?, qc = ?, ended_at = ?, started_at = coalesce(started_at, ?), wall_ms = ?, cpu_ms = ?,
+         cpu_children_ms = ?, exit_code = ?, signal = ?, error = ?, traceback = ?
+       WHERE id = ?`,
+      [
+        o.succeeded ? 'succeeded' : 'failed',
+        o.succeeded ? (passed ? 'passed' : 'failed') : 'failed',
+        o.endedAt,
+        o.startedAt,
+        o.wallMs,
+        o.cpuMs,
+        o.cpuChildrenMs,
+        o.exitCode ?? null,
+        o.signal ?? null,
+        o.error ?? null,
+        o.traceback ?? null,
+        o.attemptId,
+      ],
+    );
+  }
+
+  // Output versions and metadata.
+  const taskIds = valid.map((v) => Number(v.row.task_id));
+  const products = new Map<number, { id: number; semantic_type: string; filename: string; optional: number }[]>();
+  for (const part of chunks(taskIds)) {
+    for (const r of await tx.all<{ id: number; producer_task_id: number; semantic_type: string; filename: string; optional: number }>(
+      `SELECT id, producer_task_id, semantic_type, filename, optional FROM eas_products WHERE producer_task_id IN (${placeholders(part.length)})`,
+      part,
+    )) {
+      const list = products.get(Number(r.producer_task_id)) ?? [];
+      list.push({ id: Number(r.id), semantic_type: r.semantic_type, filename: r.filename, optional: Number(r.optional) });
+      products.set(Number(r.producer_task_id), list);
+    }
+  }
+  let versionCount = 0;
+  for (const { o, row } of valid) {
+    const declared = products.get(Number(row.task_id)) ?? [];
+    for (const out of o.outputs) if (declared.some((p) => p.semantic_type === out.semanticType)) versionCount++;
+  }
+  let nextVersion = await allocateIds(tx, 'version', versionCount);
+  const versionRows: SqlParam[][] = [];
+  const metaRows: SqlParam[][] = [];
+  const notWritten = new Map<number, { productId: number; filename: string }[]>(); // task → optional outputs missing
+  for (const { o, row } of valid) {
+    const passed = o.succeeded && o.qcPassed;
+    const declared = products.get(Number(row.task_id)) ?? [];
+    for (const out of o.outputs) {
+      const product = declared.find((p) => p.semantic_type === out.semanticType);
+      if (!product) continue;
+      const vid = nextVersion++;
+      versionRows.push([vid, product.id, o.attemptId, out.sha256, out.size, passed ? 1 : 0, now]);
+      for (const [k, v] of Object.entries(out.metadata ?? {})) {
+        const enc = encodeTypedValue(v);
+        metaRows.push(['version', vid, k, enc.type, enc.value]);
+      }
+    }
+    for (const [k, v] of Object.entries(o.outputMetadata)) {
+      const enc = encodeTypedValue(v);
+      metaRows.push(['attempt', o.attemptId, k, enc.type, enc.value]);
+    }
+    if (passed) {
+      const missing = declared
+        .filter((p) => !o.outputs.some((w) => w.semanticType === p.semantic_type))
+        .map((p) => ({ productId: p.id, filename: p.filename }));
+      if (missing.length > 0) notWritten.set(Number(row.task_id), missing);
+    }
+  }
+  await insertMany(
+    tx,
+    'eas_versions',
+    ['id', 'product_id', 'attempt_id', 'sha256', 'size', 'passed_qc', 'created_at'],
+    versionRows,
+    'ON CONFLICT (product_id, attempt_id) DO NOTHING',
+  );
+  await insertMany(
+    tx,
+    'eas_metadata',
+    ['owner_kind', 'owner_id', 'key', 'type', 'value'],
+    metaRows,
+    'ON CONFLICT (owner_kind, owner_id, key) DO NOTHING',
+  );
+  const logRows: SqlParam[][] = [];
+  for (const { o, row } of valid) {
+    for (const l of o.logs ?? []) logRows.push([o.attemptId, row.task_id, row.job_id, l.ts, l.level, l.stream, l.message]);
+  }
+  await insertMany(tx, 'eas_log_lines', ['attempt_id', 'task_id', 'job_id', 'ts', 'level', 'stream', 'message'], logRows);
+
+  // Tasks move on.
+  const doneTasks: number[] = [];
+  const retries: (NewAttempt & { at: number })[] = [];
+  const failedTasks: { id: number; reason: string }[] = [];
+  for (const { o, row } of valid) {
+    if (o.succeeded && o.qcPassed) doneTasks.push(Number(row.task_id));
+    else if (Number(row.attempt_count) - Number(row.stall_count) < o.retry.maxAttempts) {
+      // Attempts lost to a dead worker do not use up the retry budget; failures do.
+      const n = Number(row.attempt_count);
+      const failures = n - Number(row.stall_count);
+      const delay = Math.min(o.retry.maxBackoffMs, o.retry.backoffMs * 2 ** (failures - 1));
+      retries.push({
+        taskId: Number(row.task_id),
+        jobId: Number(row.job_id),
+        taskType: row.task_type,
+        attemptCount: n,
+        priority: Number(row.priority),
+        at: now + delay,
+      });
+    } else {
+      const why = o.succeeded ? `QC failed: ${o.error ?? 'no reason given'}` : (o.error ?? 'attempt failed');
+      failedTasks.push({ id: Number(row.task_id), reason: `attempt ${row.attempt_count} failed: ${why}` });
+    }
+  }
+  for (const part of chunks(doneTasks)) {
+    await tx.run(
+      `UPDATE eas_tasks SET state = 'done', finished_at = ?, updated_at = ?, reason = NULL WHERE id IN (${placeholders(part.length)})`,
+      [now, now, ...part],
+    );
+  }
+  result.done.push(...doneTasks);
+  result.ready.push(...(await createAttempts(tx, retries, 'retry', now, (t) => (t as NewAttempt & { at: number }).at)));
+  for (const f of failedTasks) {
+    await tx.run(`UPDATE eas_tasks SET state = 'failed', finished_at = ?, updated_at = ?, reason = ? WHERE id = ?`, [
+      now,
+      now,
+      f.reason,
+      f.id,
+    ]);
+    result.failed.push(f.id);
+  }
+
+  // Release dependents of done tasks, except through optional outputs that were not written.
+  const skipped = new Set<number>();
+  for (const list of notWritten.values()) for (const m of list) skipped.add(m.productId);
+  result.ready.push(...(await releaseDependents(tx, doneTasks, skipped, now)));
+
+  // Block dependents of failures and of missing optional outputs.
+  const pathOf = new Map(valid.map(({ row }) => [Number(row.task_id), row.task_path]));
+  if (failedTasks.length > 0) {
+    result.blocked.push(
+      ...(await blockDependents(
+        tx,
+        failedTasks.map((f) => f.id),
+        null,
+        (producer) => `producer ${pathOf.get(producer) ?? producer} failed`,
+        now,
+      )),
+    );
+  }
+  for (const [taskId, missing] of notWritten) {
+    for (const m of missing) {
+      result.blocked.push(
+        ...(await blockDependents(tx, [taskId], new Set([m.productId]), () => `producer did not write ${m.filename}`, now)),
+      );
+    }
+  }
+
+  const touchedJobs = new Set(valid.map(({ row }) => Number(row.job_id)));
+  result.finishedJobs = await settleJobs(tx, [...touchedJobs], now);
+  return result;
+}
+
+/**
+ * Decrements the unmet-dependency counters of the dependents of `providerTaskIds` (file edges
+ * through their products, minus `skipProducts`, and metadata edges) and queues those that
+ * reach zero. Event-driven: only the edges of the given providers are read.
+ */
+export async function releaseDependents(
+  tx: SqlExecutor,
+  providerTaskIds: readonly number[],
+  skipProducts: ReadonlySet<number>,
+  now: number,
+): Promise<ReadyAttempt[]> {
+  if (providerTaskIds.length === 0) return [];
+  const decrement = new Map<number, number>();
+  for (const part of chunks(providerTaskIds)) {
+    const fileEdges = await tx.all<{ consumer_task_id: number; product_id: number }>(
+      `SELECT d.consumer_task_id, d.product_id FROM eas_file_deps d JOIN eas_products p ON p.id = d.product_id
+       WHERE p.producer_task_id IN (${placeholders(part.length)}) AND d.met = 0`,
+      part,
+    );
+    for (const e of fileEdges) {
+      if (skipProducts.has(Number(e.product_id))) continue;
+      decrement.set(Number(e.consumer_task_id), (decrement.get(Number(e.consumer_task_id)) ?? 0) + 1);
+    }
+    const metaEdges = await tx.all<{ consumer_task_id: number }>(
+      `SELECT consumer_task_id FROM eas_metadata_deps WHERE provider_task_id IN (${placeholders(part.length)})`,
+      part,
+    );
+    for (const e of metaEdges) {
+      decrement.set(Number(e.consumer_task_id), (decrement.get(Number(e.consumer_task_id)) ?? 0) + 1);
+    }
+  }
+  if (decrement.size === 0) return [];
+  const byAmount = new Map<number, number[]>();
+  for (const [id, n] of decrement) byAmount.set(n, [...(byAmount.get(n) ?? []), id]);
+  for (const [n, ids] of byAmount) {
+    for (const part of chunks(ids)) {
+      await tx.run(
+        `UPDATE eas_tasks SET unmet = unmet - ?, updated_at = ? WHERE id IN (${placeholders(part.length)}) AND state = 'waiting'`,
+        [n, now, ...part],
+      );
+    }
+  }
+  const ready: NewAttempt[] = [];
+  for (const part of chunks([...decrement.keys()])) {
+    for (const r of await tx.all<{ id: number; job_id: number; type: string; attempt_count: number; priority: number }>(
+      `SELECT t.id, t.job_id, t.type, t.attempt_count, j.priority FROM eas_tasks t JOIN eas_jobs j ON j.id = t.job_id
+       WHERE t.id IN (${placeholders(part.length)}) AND t.unmet <= 0 AND t.state = 'waiting'`,
+      part,
+    )) {
+      ready.push({
+        taskId: Number(r.id),
+        jobId: Number(r.job_id),
+        taskType: r.type,
+        attemptCount: Number(r.attempt_count),
+        priority: Number(r.priority),
+      });
+    }
+  }
+  return createAttempts(tx, ready, 'first', now, now);
+}
+
+/**
+ * Marks the transitive dependents of `producerTaskIds` `blocked`, with a reason naming the
+ * first cause. `onlyProducts` limits the first step to edges through those products (an
+ * optional output that was not written). Returns the ids blocked.
+ */
+export async function blockDependents(
+  tx: SqlExecutor,
+  producerTaskIds: readonly number[],
+  onlyProducts: ReadonlySet<number> | null,
+  reasonFor: (producerTaskId: number) => string,
+  now: number,
+): Promise<number[]> {
+  const blocked: number[] = [];
+  let frontier: { id: number; reason: string }[] = producerTaskIds.map((id) => ({ id, reason: reasonFor(id) }));
+  let first = true;
+  while (frontier.length > 0) {
+    const next: { id: number; reason: string }[] = [];
+    const reasonOf = new Map(frontier.map((f) => [f.id, f.reason]));
+    for (const part of chunks(frontier.map((f) => f.id))) {
+      const edges = await tx.all<{ consumer_task_id: number; provider: number; product_id: number | null; filename: string | null }>(
+        `SELECT d.consumer_task_id, p.producer_task_id AS provider, d.product_id, p.filename
+           FROM eas_file_deps d JOIN eas_products p ON p.id = d.product_id
+           WHERE p.producer_task_id IN (${placeholders(part.length)}) AND d.met = 0
+         UNION ALL
+         SELECT consumer_task_id, provider_task_id AS provider, NULL AS product_id, NULL AS filename
+           FROM eas_metadata_deps WHERE provider_task_id IN (${placeholders(part.length)})`,
+        [...part, ...part],
+      );
+      const candidates = new Map<number, string>();
+      for (const e of edges) {
+        if (first && onlyProducts && (e.product_id === null || !onlyProducts.has(Number(e.product_id)))) continue;
+        const base = reasonOf.get(Number(e.provider)) ?? 'upstream failure';
+        const via = e.filename ? `input ${e.filename}: ` : 'requested metadata: ';
+        if (!candidates.has(Number(e.consumer_task_id))) candidates.set(Number(e.consumer_task_id), `${via}${base}`);
+      }
+      if (candidates.size === 0) continue;
+      const ids = [...candidates.keys()];
+      for (const cpart of chunks(ids)) {
+        const changed = await tx.all<{ id: number; path: string }>(
+          `UPDATE eas_tasks SET state = 'blocked', reason = ?, updated_at = ?, finished_at = ?
+           WHERE id IN (${placeholders(cpart.length)}) AND state = 'waiting' RETURNING id, path`,
+          ['', now, now, ...cpart],
+        );
+        for (const c of changed) {
+          const reason = candidates.get(Number(c.id))!;
+          await tx.run('UPDATE eas_tasks SET reason = ? WHERE id = ?', [reason, c.id]);
+          blocked.push(Number(c.id));
+          next.push({ id: Number(c.id), reason: `upstream task ${c.path} is blocked (${reason})` });
+        }
+      }
+    }
+    frontier = next;
+    first = false;
+  }
+  return blocked;
+}
+
+/**
+ * Gives every job among `jobIds` that has no live task left its final status: `failed` when
+ * any task failed or was blocked, else `done`.
+ */
+export async function settleJobs(
+  tx: SqlExecutor,
+  jobIds: readonly number[],
+  now: number,
+): Promise<{ jobId: number; status: JobStatus }[]> {
+  const settled: { jobId: number; status: JobStatus }[] = [];
+  for (const jobId of jobIds) {
+    const live = await tx.get(`SELECT 1 AS x FROM eas_tasks WHERE job_id = ? AND state IN ${LIVE_STATES_SQL} LIMIT 1`, [jobId]);
+    if (live) continue;
+    const bad = await tx.get(`SELECT 1 AS x FROM eas_tasks WHERE job_id = ? AND state IN ('failed', 'blocked') LIMIT 1`, [jobId]);
+    const status: JobStatus = bad ? 'failed' : 'done';
+    const n = await tx.run(`UPDATE eas_jobs SET status = ?, finished_at = ? WHERE id = ? AND status = 'running'`, [
+      status,
+      now,
+      jobId,
+    ]);
+    if (n > 0) settled.push({ jobId, status });
+  }
+  return settled;
+}
+
+/**
+ * Handles attempts whose lease ran out: a running attempt becomes `stalled` and its task gets a
+ * new attempt (or fails after {@link MAX_STALLS}); an attempt that was claimed but never
+ * started is simply ready again.
+ */
+export async function stallAttempts(
+  tx: SqlExecutor,
+  attemptIds: readonly number[],
+  now: number,
+): Promise<{ ready: ReadyAttempt[]; stalled: number[]; failed: number[]; blocked: number[] }> {
+  const out = { ready: [] as ReadyAttempt[], stalled: [] as number[], failed: [] as number[], blocked: [] as number[] };
+  if (attemptIds.length === 0) return out;
+  const rows: (AttemptRow & { task_state: string })[] = [];
+  for (const part of chunks(attemptIds)) {
+    rows.push(
+      ...(await tx.all<(typeof rows)[number]>(
+        `SELECT a.id, a.task_id, a.job_id, a.state, a.worker, t.attempt_count, t.stall_count, t.state AS task_state, a.task_type,
+                t.path AS task_path, j.priority
+         FROM eas_attempts a JOIN eas_tasks t ON t.id = a.task_id JOIN eas_jobs j ON j.id = a.job_id
+         WHERE a.id IN (${placeholders(part.length)})`,
+        part,
+      )),
+    );
+  }
+  const again: NewAttempt[] = [];
+  for (const r of rows) {
+    if (r.state === 'queued') {
+      out.ready.push({
+        attemptId: Number(r.id),
+        taskId: Number(r.task_id),
+        jobId: Number(r.job_id),
+        taskType: r.task_type,
+        priority: Number(r.priority),
+        availableAt: now,
+      });
+      continue;
+    }
+    if (r.state !== 'running') continue;
+    await tx.run(
+      `UPDATE eas_attempts SET state = 'stalled', ended_at = ?, error = coalesce(error, 'lease expired: the worker stopped heartbeating') WHERE id = ?`,
+      [now, r.id],
+    );
+    out.stalled.push(Number(r.id));
+    const stalls = Number(r.stall_count) + 1;
+    if (stalls >= MAX_STALLS) {
+      await tx.run(
+        `UPDATE eas_tasks SET state = 'failed', stall_count = ?, finished_at = ?, updated_at = ?, reason = ? WHERE id = ?`,
+        [stalls, now, now, `lease lost ${stalls} times (its worker died each time)`, r.task_id],
+      );
+      out.failed.push(Number(r.task_id));
+      out.blocked.push(
+        ...(await blockDependents(tx, [Number(r.task_id)], null, () => `producer ${r.task_path} failed`, now)),
+      );
+    } else {
+      await tx.run(`UPDATE eas_tasks SET state = 'stalled', stall_count = ?, updated_at = ? WHERE id = ?`, [
+        stalls,
+        now,
+        r.task_id,
+      ]);
+      again.push({
+        taskId: Number(r.task_id),
+        jobId: Number(r.job_id),
+        taskType: r.task_type,
+        attemptCount: Number(r.attempt_count),
+        priority: Number(r.priority),
+      });
+    }
+  }
+  out.ready.push(...(await createAttempts(tx, again, 'stall', now, now)));
+  if (out.failed.length > 0) await settleJobs(tx, [...new Set(rows.map((r) => Number(r.job_id)))], now);
+  return out;
+}
+
+/** Rows of the metadata of one owner for writing. */
+export function metadataRows(kind: string, ownerId: number, m: TypedMetadata): SqlParam[][] {
+  return Object.entries(m).map(([k, v]) => {
+    const enc = encodeTypedValue(v);
+    return [kind, ownerId, k, enc.type, enc.value];
+  });
+}

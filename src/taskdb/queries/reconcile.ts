@@ -1,0 +1,121 @@
+import type { SqlExecutor } from '../../core/index.js';
+import type { JobStatus, ReadyAttempt } from '../types.js';
+import { chunks } from './ids.js';
+import { blockDependents, createAttempts, settleJobs } from './lifecycle.js';
+
+/** What a reconcile pass repaired. */
+export interface ReconcileResult {
+  /** Every attempt that should be in the queue (queued in the database): re-enqueue them (idempotent). */
+  queued: ReadyAttempt[];
+  /** Waiting tasks whose unmet counter was wrong and was corrected. */
+  countersFixed: number;
+  /** Tasks found ready and queued by this pass. */
+  released: number;
+  /** Tasks found blocked by this pass. */
+  blocked: number;
+  /** Jobs found finished. */
+  finishedJobs: { jobId: number; status: JobStatus }[];
+}
+
+/**
+ * The slow path that repairs what the event-driven path may have missed (a crash between two
+ * steps, a lost queue): recounts the unmet dependencies of waiting tasks from the edges,
+ * queues tasks that are in fact ready, blocks tasks whose provider failed, settles finished
+ * jobs, and lists every queued attempt so the caller can rebuild the queue. The database is
+ * the truth, the queue a cache. Scans tables: run at start-up and rarely.
+ */
+export async function reconcile(tx: SqlExecutor, now: number): Promise<ReconcileResult> {
+  const rows = await tx.all<{
+    id: number;
+    job_id: number;
+    type: string;
+    attempt_count: number;
+    unmet: number;
+    priority: number;
+    pending_files: number;
+    pending_meta: number;
+    dead_files: number;
+    dead_meta: number;
+  }>(
+    `SELECT t.id, t.job_id, t.type, t.attempt_count, t.unmet, j.priority,
+       (SELECT count(*) FROM eas_file_deps d WHERE d.consumer_task_id = t.id AND d.met = 0
+          AND NOT EXISTS (SELECT 1 FROM eas_versions v WHERE v.product_id = d.product_id AND v.passed_qc = 1)) AS pending_files,
+       (SELECT count(*) FROM eas_metadata_deps md JOIN eas_tasks pt ON pt.id = md.provider_task_id
+          WHERE md.consumer_task_id = t.id AND pt.state <> 'done') AS pending_meta,
+       (SELECT count(*) FROM eas_file_deps d JOIN eas_products p ON p.id = d.product_id JOIN eas_tasks pt ON pt.id = p.producer_task_id
+          WHERE d.consumer_task_id = t.id AND d.met = 0
+            AND (pt.state IN ('failed', 'blocked', 'cancelled')
+                 OR (pt.state = 'done' AND NOT EXISTS (SELECT 1 FROM eas_versions v WHERE v.product_id = d.product_id AND v.passed_qc = 1)))) AS dead_files,
+       (SELECT count(*) FROM eas_metadata_deps md JOIN eas_tasks pt ON pt.id = md.provider_task_id
+          WHERE md.consumer_task_id = t.id AND pt.state IN ('failed', 'blocked', 'cancelled')) AS dead_meta
+     FROM eas_tasks t JOIN eas_jobs j ON j.id = t.job_id
+     WHERE t.state = 'waiting'`,
+  );
+  let countersFixed = 0;
+  const ready: { taskId: number; jobId: number; taskType: string; attemptCount: number; priority: number }[] = [];
+  const deadProviders = new Set<number>();
+  for (const r of rows) {
+    const actual = Number(r.pending_files) + Number(r.pending_meta);
+    if (Number(r.dead_files) + Number(r.dead_meta) > 0) {
+      deadProviders.add(Number(r.id));
+      continue;
+    }
+    if (actual !== Number(r.unmet)) {
+      countersFixed++;
+      await tx.run('UPDATE eas_tasks SET unmet = ?, updated_at = ? WHERE id = ?', [actual, now, r.id]);
+    }
+    if (actual === 0) {
+      ready.push({
+        taskId: Number(r.id),
+        jobId: Number(r.job_id),
+        taskType: r.type,
+        attemptCount: Number(r.attempt_count),
+        priority: Number(r.priority),
+      });
+    }
+  }
+  await createAttempts(tx, ready, 'first', now, now);
+
+  // Waiting tasks with a dead provider: block them by blocking from their dead providers.
+  let blocked = 0;
+  if (deadProviders.size > 0) {
+    const providers = new Set<number>();
+    for (const part of chunks([...deadProviders])) {
+      const ph = part.map(() => '?').join(', ');
+      for (const p of await tx.all<{ provider: number }>(
+        `SELECT p.producer_task_id AS provider FROM eas_file_deps d JOIN eas_products p ON p.id = d.product_id
+           JOIN eas_tasks pt ON pt.id = p.producer_task_id
+           WHERE d.consumer_task_id IN (${ph}) AND pt.state IN ('failed', 'blocked', 'cancelled', 'done')
+         UNION
+         SELECT md.provider_task_id FROM eas_metadata_deps md JOIN eas_tasks pt ON pt.id = md.provider_task_id
+           WHERE md.consumer_task_id IN (${ph}) AND pt.state IN ('failed', 'blocked', 'cancelled')`,
+        [...part, ...part],
+      )) {
+        providers.add(Number(p.provider));
+      }
+    }
+    blocked = (await blockDependents(tx, [...providers], null, (id) => `producer task ${id} did not provide it`, now)).length;
+  }
+
+  const queued = (
+    await tx.all<{ id: number; task_id: number; job_id: number; task_type: string; priority: number; available_at: number }>(
+      `SELECT a.id, a.task_id, a.job_id, a.task_type, j.priority, a.available_at
+       FROM eas_attempts a JOIN eas_jobs j ON j.id = a.job_id WHERE a.state = 'queued' ORDER BY a.id`,
+    )
+  ).map((a) => ({
+    attemptId: Number(a.id),
+    taskId: Number(a.task_id),
+    jobId: Number(a.job_id),
+    taskType: a.task_type,
+    priority: Number(a.priority),
+    availableAt: Number(a.available_at),
+  }));
+
+  const running = await tx.all<{ id: number }>(`SELECT id FROM eas_jobs WHERE status = 'running'`);
+  const finishedJobs = await settleJobs(
+    tx,
+    running.map((r) => Number(r.id)),
+    now,
+  );
+  return { queued, countersFixed, released: ready.length, blocked, finishedJobs };
+}

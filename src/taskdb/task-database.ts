@@ -1,0 +1,291 @@
+import {
+  openSqlDatabase,
+  silentLogger,
+  type Logger,
+  type SqlDatabase,
+  type SqlExecutor,
+} from '../core/index.js';
+import { BundledMigrationSource, TASKDB_MIGRATIONS } from './migrations/index.js';
+import {
+  appendLogs,
+  finishAttempts,
+  heartbeat,
+  startAttempts,
+  stallAttempts,
+} from './queries/lifecycle.js';
+import { reconcile, type ReconcileResult } from './queries/reconcile.js';
+import { submitJob } from './queries/submit.js';
+import {
+  findPassedVersion,
+  listErrors,
+  listJobs,
+  listProducts,
+  listTasks,
+  readLogs,
+  statusView,
+  tableCounts,
+  taskChildren,
+  taskDetail,
+  type ErrorEntry,
+  type JobSummary,
+  type ProductView,
+  type StatusView,
+  type StoredLogLine,
+  type TaskDetail,
+  type TaskSummary,
+  type VersionDetail,
+} from './queries/views.js';
+import type {
+  AttemptOutcome,
+  AttemptPayload,
+  FinishResult,
+  PlannedJob,
+  ReadyAttempt,
+  SubmitResult,
+  TaskState,
+  WorkerInfo,
+} from './types.js';
+import type { TypedMetadata } from '../core/index.js';
+
+/** Options of {@link createTaskDatabase}. */
+export interface TaskDatabaseOptions {
+  /** `sqlite:<file>` or `postgres://…`. */
+  url: string;
+  /** Logger; the database binds `{ component: 'taskdb' }`. @defaultValue silent */
+  logger?: Logger;
+  /** Run pending migrations on open. @defaultValue true */
+  migrate?: boolean;
+  /** Largest PostgreSQL connection pool. @defaultValue 10 */
+  poolMax?: number;
+  /** Clock, for tests. @defaultValue Date.now */
+  now?: () => number;
+}
+
+/** A worker host as recorded for the activity views. */
+export interface WorkerHostRecord {
+  id: string;
+  host: string;
+  pid: number;
+  types: string[];
+  concurrency: number;
+  state: 'running' | 'stopped';
+  startedAt: number;
+  lastSeenAt: number;
+}
+
+/**
+ * The canonical record of every job, task, attempt, file product and version, metadata, log
+ * line and dependency — and the judge of readiness (DESIGN §5). Runs on SQLite (embedded) and
+ * PostgreSQL (cluster) with the same schema and the same SQL.
+ *
+ * Lifecycle methods (`submit`, `startAttempts`, `finishAttempts`, `stallAttempts`,
+ * `reconcile`) each run in one transaction and return the attempts that became ready, which
+ * the caller puts into the job queue: the database is the truth and
+ * the queue a cache that `reconcile` can rebuild.
+ *
+ * @example
+ * ```ts
+ * await using db = await createTaskDatabase({ url: 'sqlite:.eas/eas.db' });
+ * const { totals } = await db.status();
+ * ```
+ */
+export class TaskDatabase {
+  /** The SQL connection (shared with the SQL job queue in embedded mode). */
+  readonly sql: SqlDatabase;
+  private readonly log: Logger;
+  private readonly now: () => number;
+
+  /** Use {@link createTaskDatabase}. */
+  constructor(sql: SqlDatabase, options: { logger?: Logger; now?: () => number } = {}) {
+    this.sql = sql;
+    this.log = (options.logger ?? silentLogger()).child({ component: 'taskdb' });
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Applies pending migrations. Safe to call from several processes at once (knex locks). */
+  async migrate(): Promise<void> {
+    const [, applied] = (await this.sql.knex.migrate.latest({
+      migrationSource: new BundledMigrationSource(TASKDB_MIGRATIONS),
+      tableName: 'eas_migrations',
+    })) as [number, string[]];
+    if (applied.length > 0) this.log.info({ applied }, 'migrations applied');
+  }
+
+  /** Writes a planned job in one transaction; returns its id and the attempts ready at once. */
+  async submit(job: PlannedJob): Promise<SubmitResult> {
+    const result = await this.sql.transaction((tx) => submitJob(tx, job, this.now()));
+    if (this.sql.profile.analyzeAfterBulk && job.tasks.length >= 1000) await this.sql.run('ANALYZE');
+    this.log.info({ jobId: result.jobId, tasks: result.taskCount, ready: result.ready.length }, 'job submitted');
+    return result;
+  }
+
+  /** Marks claimed attempts running under `worker` and returns their payloads (see {@link startAttempts}). */
+  startAttempts(attemptIds: readonly number[], worker: WorkerInfo): Promise<{ payloads: AttemptPayload[]; stale: number[] }> {
+    return this.sql.transaction((tx) => startAttempts(tx, attemptIds, worker, this.now()));
+  }
+
+  /** Records finished attempts and moves their tasks on, in one transaction. */
+  finishAttempts(outcomes: readonly AttemptOutcome[]): Promise<FinishResult> {
+    return this.sql.transaction((tx) => finishAttempts(tx, outcomes, this.now()));
+  }
+
+  /** Handles attempts whose lease expired: stalled and re-queued as new attempts. */
+  stallAttempts(attemptIds: readonly number[]): Promise<{ ready: ReadyAttempt[]; stalled: number[]; failed: number[]; blocked: number[] }> {
+    return this.sql.transaction((tx) => stallAttempts(tx, attemptIds, this.now()));
+  }
+
+  /** Records heartbeats; returns the attempts still running under the worker. */
+  heartbeat(workerId: string, attemptIds: readonly number[]): Promise<number[]> {
+    return this.sql.transaction((tx) => heartbeat(tx, workerId, attemptIds, this.now()));
+  }
+
+  /** Appends log lines of running attempts. */
+  appendLogs(
+    lines: readonly { attemptId: number; taskId: number; jobId: number; ts: number; level: string; stream: string; message: string }[],
+  ): Promise<void> {
+    if (lines.length === 0) return Promise.resolve();
+    return this.sql.transaction((tx) => appendLogs(tx, lines));
+  }
+
+  /** Repairs counters and lists every queued attempt (see {@link reconcile}). */
+  reconcile(): Promise<ReconcileResult> {
+    return this.sql.transaction((tx) => reconcile(tx, this.now()));
+  }
+
+  /** Records a worker host (upsert). */
+  async registerWorker(w: { id: string; host: string; pid: number; types: string[]; concurrency: number }): Promise<void> {
+    const now = this.now();
+    await this.sql.run(
+      `INSERT INTO eas_worker_hosts (id, host, pid, types, concurrency, state, started_at, last_seen_at)
+       VALUES (?, ?, ?, ?, ?, 'running', ?, ?)
+       ON CONFLICT (id) DO UPDATE SET state = 'running', last_seen_at = excluded.last_seen_at`,
+      [w.id, w.host, w.pid, JSON.stringify(w.types), w.concurrency, now, now],
+    );
+  }
+
+  /** Marks a worker stopped. */
+  async stopWorker(id: string): Promise<void> {
+    await this.sql.run(`UPDATE eas_worker_hosts SET state = 'stopped', last_seen_at = ? WHERE id = ?`, [this.now(), id]);
+  }
+
+  /** Worker hosts, most recently seen first. */
+  async workers(state?: 'running' | 'stopped'): Promise<WorkerHostRecord[]> {
+    const rows = await this.sql.all(
+      `SELECT * FROM eas_worker_hosts ${state ? 'WHERE state = ?' : ''} ORDER BY last_seen_at DESC`,
+      state ? [state] : [],
+    );
+    return rows.map((r) => ({
+      id: String(r.id),
+      host: String(r.host),
+      pid: Number(r.pid),
+      types: JSON.parse(String(r.types)) as string[],
+      concurrency: Number(r.concurrency),
+      state: r.state as 'running' | 'stopped',
+      startedAt: Number(r.started_at),
+      lastSeenAt: Number(r.last_seen_at),
+    }));
+  }
+
+  /** Attempts running under the given workers (to release a dead worker's work). */
+  async runningAttemptsOf(workerIds: readonly string[]): Promise<number[]> {
+    if (workerIds.length === 0) return [];
+    const rows = await this.sql.all<{ id: number }>(
+      `SELECT id FROM eas_attempts WHERE state = 'running' AND worker IN (${workerIds.map(() => '?').join(', ')})`,
+      workerIds,
+    );
+    return rows.map((r) => Number(r.id));
+  }
+
+  /** Task counts by type and state, per job and in total (`eas status`). */
+  status(jobId?: number): Promise<StatusView> {
+    return statusView(this.sql, jobId);
+  }
+
+  /** Jobs, newest first. */
+  jobs(): Promise<JobSummary[]> {
+    return listJobs(this.sql);
+  }
+
+  /** One job, or undefined. */
+  async job(jobId: number): Promise<JobSummary | undefined> {
+    return (await listJobs(this.sql, jobId))[0];
+  }
+
+  /** One level of the task tree (roots of a job when `parentId` is null). */
+  children(jobId: number, parentId: number | null, limit?: number, offset?: number): Promise<TaskSummary[]> {
+    return taskChildren(this.sql, jobId, parentId, limit, offset);
+  }
+
+  /** Tasks by filter. */
+  tasks(filter: { jobId?: number; states?: TaskState[]; type?: string; limit?: number; afterId?: number } = {}): Promise<TaskSummary[]> {
+    return listTasks(this.sql, filter);
+  }
+
+  /** Everything about one task. */
+  task(taskId: number): Promise<TaskDetail | undefined> {
+    return taskDetail(this.sql, taskId);
+  }
+
+  /** Log lines by filter. */
+  logs(filter: { jobId?: number; taskId?: number; attemptId?: number; minLevel?: string; limit?: number; afterId?: number } = {}): Promise<StoredLogLine[]> {
+    return readLogs(this.sql, filter);
+  }
+
+  /** Failed and blocked tasks with their errors. */
+  errors(jobId?: number, limit?: number): Promise<ErrorEntry[]> {
+    return listErrors(this.sql, jobId, limit);
+  }
+
+  /** Products with their versions. */
+  products(filter: { jobId?: number; workingDirectory?: string; limit?: number } = {}): Promise<ProductView[]> {
+    return listProducts(this.sql, filter);
+  }
+
+  /** The newest QC-passed version of a logical file (in a job, or the newest job that has one). */
+  findPassedVersion(
+    workingDirectory: string,
+    filename: string,
+    jobId?: number,
+  ): Promise<(VersionDetail & { jobId: number; metadata: TypedMetadata }) | undefined> {
+    return findPassedVersion(this.sql, workingDirectory, filename, jobId);
+  }
+
+  /** Row counts of every table. */
+  counts(): Promise<Record<string, number>> {
+    return tableCounts(this.sql);
+  }
+
+  /** Runs `fn` in one transaction (for components that combine several steps). */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.sql.transaction(fn);
+  }
+
+  /** Closes the connection. */
+  async close(): Promise<void> {
+    await this.sql.close();
+  }
+
+  /** `await using db = …` closes it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Opens (and by default migrates) a task database.
+ *
+ * @throws EasError `BACKEND_UNAVAILABLE` (exit 3) when PostgreSQL does not answer.
+ */
+export async function createTaskDatabase(options: TaskDatabaseOptions): Promise<TaskDatabase> {
+  const sql = await openSqlDatabase(options.url, { poolMax: options.poolMax });
+  const db = new TaskDatabase(sql, { logger: options.logger, now: options.now });
+  if (options.migrate ?? true) {
+    try {
+      await db.migrate();
+    } catch (e) {
+      await sql.close();
+      throw e;
+    }
+  }
+  return db;
+}

@@ -1,0 +1,232 @@
+import type { TypedMetadata } from '../core/index.js';
+
+/**
+ * States of a task (DESIGN §4), derived from its attempts: `waiting` (inputs not ready),
+ * `queued`, `running`, `stalled` (lease expired, awaiting reclaim), `done` (an attempt passed
+ * QC), `failed` (last attempt failed, no retry left), `blocked` (an input's producer failed or
+ * did not write it), `cancelled`.
+ */
+export type TaskState = 'waiting' | 'queued' | 'running' | 'stalled' | 'done' | 'failed' | 'blocked' | 'cancelled';
+
+/** Every task state, in the order views show them. */
+export const TASK_STATES: readonly TaskState[] = [
+  'waiting',
+  'queued',
+  'running',
+  'stalled',
+  'done',
+  'failed',
+  'blocked',
+  'cancelled',
+];
+
+/** States a task does not leave without a rerun. */
+export const TERMINAL_TASK_STATES: readonly TaskState[] = ['done', 'failed', 'blocked', 'cancelled'];
+
+/** States of one attempt. */
+export type AttemptState = 'queued' | 'running' | 'succeeded' | 'failed' | 'stalled' | 'cancelled';
+
+/** Why an attempt exists: the first run, a retry after a failure, a re-run after a lost lease, or a user's rerun. */
+export type AttemptKind = 'first' | 'retry' | 'stall' | 'rerun';
+
+/** Status of a job: `running` until every task is terminal; then `done`, or `failed` when any task failed or was blocked. */
+export type JobStatus = 'running' | 'done' | 'failed' | 'cancelled';
+
+/** A file input of a planned task. */
+export interface PlannedInput {
+  /** Semantic type (the key in `inputs`). */
+  semanticType: string;
+  workingDirectory: string;
+  filename: string;
+  /** Plan key of the producer in the same submission, if it is there. */
+  producerKey?: number;
+  /** Product id of an earlier job's QC-passed file, when no producer is in this submission. */
+  externalProductId?: number;
+}
+
+/** A file output of a planned task. */
+export interface PlannedOutput {
+  semanticType: string;
+  workingDirectory: string;
+  filename: string;
+  /** The registry marks this output optional: not writing it is not a failure. */
+  optional: boolean;
+}
+
+/** One task of an expanded chain, ready to be written. */
+export interface PlannedTask {
+  /** Index of this task in the plan (0-based); parents and producers are referred to by key. */
+  key: number;
+  parentKey: number | null;
+  /** Index among its siblings. */
+  position: number;
+  /** Chain path, e.g. `task_list[0].task_list[3]`. */
+  path: string;
+  name: string | null;
+  type: string;
+  workingDirectory: string;
+  depth: number;
+  /** Control-flow node (`execution_*`): expanded by the controller. */
+  control: boolean;
+  /** A control-flow node already expanded at submission (its children are in the plan): `done` at once. */
+  expanded: boolean;
+  /** Evaluated descriptor fields (the task's own parameters), JSON-serialisable. */
+  description: Record<string, unknown>;
+  /** Effective typed task metadata (inherited and own). */
+  metadata: TypedMetadata;
+  /** The keys this node introduces (e.g. a loop variable), recorded as the task's own metadata rows. */
+  ownMetadata: TypedMetadata;
+  inputs: PlannedInput[];
+  outputs: PlannedOutput[];
+  /** `requires_metadata_from`, resolved to plan keys. */
+  metadataFrom: { name: string; providerKey: number }[];
+  /** Most attempts before the task fails (retry policy of its type). */
+  maxAttempts: number;
+}
+
+/** A job to create with its tasks. */
+export interface PlannedJob {
+  name: string;
+  workingDirectory: string;
+  /** The chain as submitted (stored for reruns and display). */
+  chain: unknown;
+  source?: string;
+  priority?: number;
+  /** Seed for `random.random()`; defaults to a random value recorded with the job. */
+  seed?: string;
+  tasks: PlannedTask[];
+}
+
+/** An attempt that is ready to run: what goes into the job queue. */
+export interface ReadyAttempt {
+  attemptId: number;
+  taskId: number;
+  jobId: number;
+  taskType: string;
+  priority: number;
+  availableAt: number;
+}
+
+/** The result of a submission. */
+export interface SubmitResult {
+  jobId: number;
+  taskCount: number;
+  /** Attempts ready at once, to enqueue. */
+  ready: ReadyAttempt[];
+}
+
+/** A worker as recorded in the database. */
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  pid: number;
+}
+
+/** A file a started attempt reads: the newest QC-passed version of an input product. */
+export interface StagedInput {
+  semanticType: string;
+  workingDirectory: string;
+  filename: string;
+  productId: number;
+  sha256: string;
+  size: number;
+  /** Metadata of that version (e.g. a light curve's parameters). */
+  metadata: TypedMetadata;
+}
+
+/** A file a started attempt must (or may) write. */
+export interface ExpectedOutput {
+  semanticType: string;
+  workingDirectory: string;
+  filename: string;
+  productId: number;
+  optional: boolean;
+}
+
+/** Everything a worker needs to run one attempt. */
+export interface AttemptPayload {
+  attemptId: number;
+  attemptNumber: number;
+  taskId: number;
+  jobId: number;
+  jobName: string;
+  taskType: string;
+  name: string | null;
+  path: string;
+  workingDirectory: string;
+  description: Record<string, unknown>;
+  metadata: TypedMetadata;
+  inputs: StagedInput[];
+  outputs: ExpectedOutput[];
+  /** Output metadata of the tasks in `requires_metadata_from`, by name. */
+  requestedMetadata: Record<string, TypedMetadata>;
+}
+
+/** One stored output file of a finished attempt. */
+export interface OutputVersion {
+  semanticType: string;
+  sha256: string;
+  size: number;
+  metadata?: TypedMetadata;
+}
+
+/** A log line of an attempt. */
+export interface LogLine {
+  ts: number;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  stream: 'stdout' | 'stderr' | 'harness' | 'handler';
+  message: string;
+}
+
+/** Retry policy applied when an attempt fails. */
+export interface RetryPolicy {
+  maxAttempts: number;
+  backoffMs: number;
+  maxBackoffMs: number;
+}
+
+/** What a worker reports when an attempt ends. */
+export interface AttemptOutcome {
+  attemptId: number;
+  /** The worker that held it; a report from anyone else is refused as stale. */
+  workerId: string;
+  /** Did the code succeed (exit 0, no exception)? */
+  succeeded: boolean;
+  /** QC verdict; only meaningful when `succeeded`. A failed attempt never passes QC. */
+  qcPassed: boolean;
+  /** Why QC failed or the attempt failed, in one line. */
+  error?: string;
+  /** Traceback or stderr tail. */
+  traceback?: string;
+  exitCode?: number | null;
+  signal?: string | null;
+  startedAt: number;
+  endedAt: number;
+  wallMs: number;
+  cpuMs: number;
+  cpuChildrenMs: number;
+  outputs: OutputVersion[];
+  outputMetadata: TypedMetadata;
+  logs?: LogLine[];
+  /** Retry policy of the task type. */
+  retry: RetryPolicy;
+}
+
+/** What finishing a batch of attempts did. */
+export interface FinishResult {
+  /** Attempts that became ready (dependents released, retries scheduled): enqueue them. */
+  ready: ReadyAttempt[];
+  /** Attempts whose report was refused (no longer running under that worker). */
+  stale: number[];
+  /** Tasks that became done. */
+  done: number[];
+  /** Tasks that failed for good. */
+  failed: number[];
+  /** Tasks newly blocked. */
+  blocked: number[];
+  /** Jobs that reached a final status. */
+  finishedJobs: { jobId: number; status: JobStatus }[];
+}
+
+/** Counts of tasks per state. */
+export type StateCounts = Record<TaskState, number>;

@@ -1,0 +1,244 @@
+import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import type { TaskDatabase, PlannedTask, PlannedJob, AttemptOutcome, WorkerInfo } from '../../src/taskdb/index.js';
+import { toTypedMetadata } from '../../src/core/index.js';
+
+const WORKER: WorkerInfo = { id: 'w1', host: 'h', pid: 1 };
+const NO_RETRY = { maxAttempts: 1, backoffMs: 1000, maxBackoffMs: 60_000 };
+
+/** A leaf task for a plan; fields not given take neutral defaults. */
+export function leaf(key: number, over: Partial<PlannedTask> = {}): PlannedTask {
+  return {
+    key,
+    parentKey: 0,
+    position: key - 1,
+    path: `task_list[${key - 1}]`,
+    name: `t${key}`,
+    type: 'null',
+    workingDirectory: 'wd',
+    depth: 1,
+    control: false,
+    expanded: false,
+    description: {},
+    metadata: {},
+    ownMetadata: {},
+    inputs: [],
+    outputs: [],
+    metadataFrom: [],
+    maxAttempts: 1,
+    ...over,
+  };
+}
+
+/** A job: a root execution_chain (key 0) with the given children. */
+export function job(children: PlannedTask[], name = 'j'): PlannedJob {
+  const root: PlannedTask = {
+    ...leaf(0),
+    parentKey: null,
+    position: 0,
+    path: '',
+    name: null,
+    type: 'execution_chain',
+    depth: 0,
+    control: true,
+    expanded: true,
+  };
+  return { name, workingDirectory: 'wd', chain: {}, tasks: [root, ...children] };
+}
+
+function ok(attemptId: number, outputs: AttemptOutcome['outputs'] = [], meta: Record<string, unknown> = {}): AttemptOutcome {
+  const now = Date.now();
+  return {
+    attemptId,
+    workerId: WORKER.id,
+    succeeded: true,
+    qcPassed: true,
+    startedAt: now,
+    endedAt: now,
+    wallMs: 1,
+    cpuMs: 1,
+    cpuChildrenMs: 1,
+    outputs,
+    outputMetadata: toTypedMetadata(meta),
+    retry: NO_RETRY,
+  };
+}
+
+function failed(attemptId: number, retry = NO_RETRY): AttemptOutcome {
+  return { ...ok(attemptId), succeeded: false, qcPassed: false, error: 'boom', traceback: 'Traceback…\nValueError: boom', exitCode: 1, retry };
+}
+
+const SHA = 'a'.repeat(64);
+
+/** The TaskDatabase contract, run on every engine. */
+export function runTaskDatabaseContract(name: string, open: () => Promise<{ db: TaskDatabase; cleanup(): Promise<void> }>): void {
+  describe(`TaskDatabase contract on ${name}`, () => {
+    let db: TaskDatabase;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => {
+      ({ db, cleanup } = await open());
+    });
+    afterEach(async () => {
+      await db.close();
+      await cleanup();
+    });
+
+    it('submits a job whole: independent tasks ready at once, a consumer waits for its producer', async () => {
+      const plan = job([
+        leaf(1),
+        leaf(2, { outputs: [{ semanticType: 'lightcurve', workingDirectory: 'wd', filename: 'a.gz', optional: false }] }),
+        leaf(3, { inputs: [{ semanticType: 'lightcurve', workingDirectory: 'wd', filename: 'a.gz', producerKey: 2 }] }),
+      ]);
+      const r = await db.submit(plan);
+      expect(r.taskCount).toBe(4);
+      expect(r.ready.map((a) => a.taskId - r.jobId * 0).length).toBe(2);
+      const s = await db.status();
+      expect(s.totals).toMatchObject({ done: 1, queued: 2, waiting: 1 });
+      expect(s.taskTypes.execution_chain!.done).toBe(1);
+      expect(s.jobs[0]!.status).toBe('running');
+    });
+
+    it('runs the lifecycle: start, finish with an output, release the consumer, settle the job', async () => {
+      const r = await db.submit(
+        job([
+          leaf(1, { outputs: [{ semanticType: 'lightcurve', workingDirectory: 'wd', filename: 'a.gz', optional: false }] }),
+          leaf(2, {
+            inputs: [{ semanticType: 'lightcurve', workingDirectory: 'wd', filename: 'a.gz', producerKey: 1 }],
+            metadataFrom: [{ name: 't1', providerKey: 1 }],
+          }),
+        ]),
+      );
+      expect(r.ready).toHaveLength(1);
+      const started = await db.startAttempts([r.ready[0]!.attemptId], WORKER);
+      expect(started.payloads[0]!.outputs[0]!.filename).toBe('a.gz');
+      const fin = await db.finishAttempts([ok(r.ready[0]!.attemptId, [{ semanticType: 'lightcurve', sha256: SHA, size: 10 }], { period: 50.5, n: 3 })]);
+      expect(fin.done).toHaveLength(1);
+      expect(fin.ready).toHaveLength(1);
+      const second = await db.startAttempts([fin.ready[0]!.attemptId], WORKER);
+      const p = second.payloads[0]!;
+      expect(p.inputs[0]).toMatchObject({ filename: 'a.gz', sha256: SHA, size: 10 });
+      expect(p.requestedMetadata.t1).toEqual({ period: { type: 'float', value: 50.5 }, n: { type: 'int', value: 3 } });
+      const fin2 = await db.finishAttempts([ok(p.attemptId)]);
+      expect(fin2.finishedJobs).toEqual([{ jobId: r.jobId, status: 'done' }]);
+      expect((await db.status()).totals).toMatchObject({ done: 3, waiting: 0, queued: 0, running: 0 });
+    });
+
+    it('a failure blocks the dependents transitively, with a reason, and fails the job', async () => {
+      const r = await db.submit(
+        job([
+          leaf(1, { type: 'error', outputs: [{ semanticType: 'x', workingDirectory: 'wd', filename: 'x', optional: false }] }),
+          leaf(2, {
+            inputs: [{ semanticType: 'x', workingDirectory: 'wd', filename: 'x', producerKey: 1 }],
+            outputs: [{ semanticType: 'y', workingDirectory: 'wd', filename: 'y', optional: false }],
+          }),
+          leaf(3, { inputs: [{ semanticType: 'y', workingDirectory: 'wd', filename: 'y', producerKey: 2 }] }),
+        ]),
+      );
+      await db.startAttempts([r.ready[0]!.attemptId], WORKER);
+      const fin = await db.finishAttempts([failed(r.ready[0]!.attemptId)]);
+      expect(fin.failed).toHaveLength(1);
+      expect(fin.blocked).toHaveLength(2);
+      expect(fin.finishedJobs[0]!.status).toBe('failed');
+      const errors = await db.errors();
+      expect(errors[0]!.traceback).toContain('ValueError: boom');
+      expect(errors[1]!.reason).toContain('input x: producer task_list[0] failed');
+      expect(errors[2]!.reason).toMatch(/upstream task task_list\[1\] is blocked/);
+    });
+
+    it('retries with exponential backoff, and a failed attempt never passes QC', async () => {
+      const r = await db.submit(job([leaf(1)]));
+      const retry = { maxAttempts: 3, backoffMs: 1000, maxBackoffMs: 1500 };
+      await db.startAttempts([r.ready[0]!.attemptId], WORKER);
+      const before = Date.now();
+      const f1 = await db.finishAttempts([failed(r.ready[0]!.attemptId, retry)]);
+      expect(f1.ready).toHaveLength(1);
+      expect(f1.ready[0]!.availableAt).toBeGreaterThanOrEqual(before + 1000);
+      await db.startAttempts([f1.ready[0]!.attemptId], WORKER);
+      const f2 = await db.finishAttempts([failed(f1.ready[0]!.attemptId, retry)]);
+      expect(f2.ready[0]!.availableAt - Date.now()).toBeLessThanOrEqual(1500); // capped
+      const detail = await db.task(r.ready[0]!.taskId);
+      expect(detail!.attempts.map((a) => [a.kind, a.state, a.qc])).toEqual([
+        ['first', 'failed', 'failed'],
+        ['retry', 'failed', 'failed'],
+        ['retry', 'queued', null],
+      ]);
+    });
+
+    it('refuses a stale report: a stalled attempt cannot overwrite its successor', async () => {
+      const r = await db.submit(job([leaf(1, { outputs: [{ semanticType: 'x', workingDirectory: 'wd', filename: 'x', optional: false }] })]));
+      const a1 = r.ready[0]!.attemptId;
+      await db.startAttempts([a1], WORKER);
+      const st = await db.stallAttempts([a1]);
+      expect(st.stalled).toEqual([a1]);
+      const a2 = st.ready[0]!.attemptId;
+      const late = await db.finishAttempts([ok(a1, [{ semanticType: 'x', sha256: SHA, size: 1 }])]);
+      expect(late.stale).toEqual([a1]);
+      await db.startAttempts([a2], { ...WORKER, id: 'w2' });
+      const wrongWorker = await db.finishAttempts([ok(a2)]);
+      expect(wrongWorker.stale).toEqual([a2]);
+      const fin = await db.finishAttempts([{ ...ok(a2, [{ semanticType: 'x', sha256: 'b'.repeat(64), size: 2 }]), workerId: 'w2' }]);
+      expect(fin.done).toHaveLength(1);
+      const products = await db.products();
+      expect(products[0]!.versions.map((v) => v.sha256)).toEqual(['b'.repeat(64)]);
+      const d = await db.task(r.ready[0]!.taskId);
+      expect(d!.attempts.filter((a) => a.qc === 'passed')).toHaveLength(1);
+    });
+
+    it('an optional output not written blocks its consumers with the reason', async () => {
+      const r = await db.submit(
+        job([
+          leaf(1, { outputs: [{ semanticType: 'debugging', workingDirectory: 'wd', filename: 'd.tar.gz', optional: true }] }),
+          leaf(2, { inputs: [{ semanticType: 'debugging', workingDirectory: 'wd', filename: 'd.tar.gz', producerKey: 1 }] }),
+        ]),
+      );
+      await db.startAttempts([r.ready[0]!.attemptId], WORKER);
+      const fin = await db.finishAttempts([ok(r.ready[0]!.attemptId)]);
+      expect(fin.done).toHaveLength(1);
+      expect(fin.blocked).toHaveLength(1);
+      expect((await db.errors())[0]!.reason).toContain('producer did not write d.tar.gz');
+    });
+
+    it('reconcile repairs a wrong counter and lists queued attempts for the queue', async () => {
+      const r = await db.submit(
+        job([
+          leaf(1, { outputs: [{ semanticType: 'x', workingDirectory: 'wd', filename: 'x', optional: false }] }),
+          leaf(2, { inputs: [{ semanticType: 'x', workingDirectory: 'wd', filename: 'x', producerKey: 1 }] }),
+        ]),
+      );
+      const rec1 = await db.reconcile();
+      expect(rec1.queued.map((q) => q.attemptId)).toEqual([r.ready[0]!.attemptId]);
+      // Simulate a crash between "producer done" and "consumer released".
+      await db.startAttempts([r.ready[0]!.attemptId], WORKER);
+      await db.finishAttempts([ok(r.ready[0]!.attemptId, [{ semanticType: 'x', sha256: SHA, size: 1 }])]);
+      await db.sql.run("UPDATE eas_tasks SET unmet = 1, state = 'waiting' WHERE path = 'task_list[1]'");
+      await db.sql.run("UPDATE eas_attempts SET state = 'cancelled' WHERE task_id = (SELECT id FROM eas_tasks WHERE path = 'task_list[1]')");
+      const rec2 = await db.reconcile();
+      expect(rec2.countersFixed).toBe(1);
+      expect(rec2.released).toBe(1);
+      expect(rec2.queued).toHaveLength(1);
+    });
+
+    it('binds an input to an earlier job\'s QC-passed version and counts it met', async () => {
+      const r1 = await db.submit(job([leaf(1, { outputs: [{ semanticType: 'x', workingDirectory: 'wd', filename: 'x', optional: false }] })]));
+      await db.startAttempts([r1.ready[0]!.attemptId], WORKER);
+      await db.finishAttempts([ok(r1.ready[0]!.attemptId, [{ semanticType: 'x', sha256: SHA, size: 5 }])]);
+      const found = await db.findPassedVersion('wd', 'x');
+      expect(found).toMatchObject({ sha256: SHA, jobId: r1.jobId });
+      const r2 = await db.submit(job([leaf(1, { inputs: [{ semanticType: 'x', workingDirectory: 'wd', filename: 'x', externalProductId: found!.productId }] })]));
+      expect(r2.ready).toHaveLength(1);
+      const started = await db.startAttempts([r2.ready[0]!.attemptId], WORKER);
+      expect(started.payloads[0]!.inputs[0]!.sha256).toBe(SHA);
+    });
+
+    it('submits 20,000 tasks in one transaction with their edges', async () => {
+      const tasks: PlannedTask[] = [];
+      for (let i = 1; i <= 20_000; i += 2) {
+        tasks.push(leaf(i, { outputs: [{ semanticType: 'x', workingDirectory: 'wd', filename: `f${i}`, optional: false }], metadata: toTypedMetadata({ i }) }));
+        tasks.push(leaf(i + 1, { inputs: [{ semanticType: 'x', workingDirectory: 'wd', filename: `f${i}`, producerKey: i }] }));
+      }
+      const r = await db.submit(job(tasks));
+      expect(r.taskCount).toBe(20_001);
+      expect(r.ready).toHaveLength(10_000);
+      expect((await db.counts()).eas_file_deps).toBe(10_000);
+    });
+  });
+}
