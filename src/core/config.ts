@@ -241,3 +241,15 @@ export function redactUrl(url: string): string {
   return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
 }
 
+
+/**
+ * The environment a science code inherits from the process running it, without plato-eas's
+ * own `EAS_*` settings (which may carry credentials).
+ */
+export function inheritedEnvironment(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !k.startsWith('EAS_')) out[k] = v;
+  }
+  return out;
+}

@@ -25,6 +25,7 @@ export { createLogger, silentLogger, type Logger, type LoggerOptions } from './l
 export {
   loadConfig,
   redactUrl,
+  inheritedEnvironment,
   CONFIG_FILE_NAME,
   DEFAULT_LEASE_MS,
   DEFAULT_HEARTBEAT_MS,
@@ -63,3 +64,4 @@ export {
   type Row,
   type OpenSqlOptions,
 } from './sql/sql-database.js';
+export { TypedEmitter } from './events.js';

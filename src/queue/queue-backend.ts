@@ -28,7 +28,7 @@ export interface ClaimRequest {
   owner: string;
   /** Task types the worker can run. Claims are fair across them (no type starves another). */
   types: readonly string[];
-  /** Most items to return. */
+  /** Most items to return (≥ 1). */
   max: number;
   /** Lease length, ms. */
   leaseMs: number;
@@ -38,7 +38,10 @@ export interface ClaimRequest {
    * @defaultValue 0
    */
   waitMs?: number;
-  /** Aborts a waiting claim (returns what it has, possibly nothing). */
+  /**
+   * Aborts a waiting claim (returns what it has, possibly nothing). A signal already aborted
+   * when `claim` is called returns `[]` without claiming.
+   */
   signal?: AbortSignal;
 }
 
@@ -60,7 +63,9 @@ export interface QueueCounts {
  * keeps it by `extend`ing the lease; `complete` and `fail` remove it; `reclaimExpired` returns
  * items whose lease ran out and removes them, so the caller (the controller) decides what
  * happens next. Operations by a non-owner, or on an item no longer leased, return false — they
- * never throw for that.
+ * never throw for that. (Batch operations "return false" by leaving the id out of the ids they
+ * return.) A lease that ran out is still held by its owner until `reclaimExpired` (or
+ * `releaseOwner`, `remove`) takes the item: until then the owner may extend, complete or fail it.
  *
  * Not part of the contract: the order among items of equal priority (roughly FIFO), retry
  * policy and backoff (the controller computes `availableAt`), task states (the task database
@@ -87,13 +92,16 @@ export interface QueueBackend {
   remove(attemptIds: readonly number[]): Promise<void>;
   /** Removes every item of a job. */
   removeJob(jobId: number): Promise<void>;
-  /** Counts per task type. */
+  /** Counts per task type; task types with no items are absent. */
   counts(): Promise<Record<string, QueueCounts>>;
   /** Whether the attempt is in the queue (ready or leased). */
   has(attemptId: number): Promise<boolean>;
   /** Removes everything (`eas queue empty`). */
   clear(): Promise<void>;
-  /** Releases connections. Further calls reject with `CLOSED`. */
+  /**
+   * Releases connections. Claims waiting for work end at once, returning what they have.
+   * Idempotent; further calls of the other methods reject with EasError `CLOSED`.
+   */
   close(): Promise<void>;
 }
 

@@ -1,0 +1,336 @@
+import { InvalidInputError, isEasError, type Problem, type TypedMetadata, type TypedValue } from '../core/index.js';
+import { STRUCTURAL_FIELDS } from './schema.js';
+import type {
+  ChainDocument,
+  ChainPlan,
+  EvaluationScope,
+  ExpandedInput,
+  ExpandedOutput,
+  ExpandedTask,
+  TaskDescriptor,
+  TaskTypeCatalog,
+  ValueResolver,
+} from './types.js';
+import { LiteralResolver } from './values.js';
+
+/** Options of {@link expandChain}. */
+export interface ExpandOptions {
+  /** Known task types. */
+  catalog: TaskTypeCatalog;
+  /** Evaluates values. @defaultValue a {@link LiteralResolver} */
+  resolver?: ValueResolver;
+  /** Job name when the chain names none. */
+  defaultJobName: string;
+  /** Seed of the job for `random.random()`. */
+  seed: string;
+  /** Most tasks one submission may expand to (guards against runaway grids). @defaultValue 2,000,000 */
+  maxTasks?: number;
+}
+
+/** Where a node sits and what it inherits. */
+export interface NodeContext {
+  key: number;
+  path: string;
+  depth: number;
+  workingDirectory: string;
+  jobName: string;
+  metadata: TypedMetadata;
+}
+
+/** A list of children a control-flow node expands to. */
+export interface ChildGroup {
+  /** Field of the node the children come from (`task_list`, `else_task_list`). */
+  field: string;
+  descriptors: TaskDescriptor[];
+  /** Metadata the children add to what they inherit (a loop variable). */
+  metadata?: TypedMetadata;
+}
+
+/**
+ * How one control-flow type expands. Each returns the child groups to expand now, or
+ * `'deferred'` when the shape depends on other tasks' output metadata (a conditional): the
+ * controller expands it at run time. New control-flow types register here.
+ */
+export type ControlExpander = (descriptor: TaskDescriptor, node: NodeContext, report: (p: Problem) => void) => ChildGroup[] | 'deferred';
+
+/** The control-flow types this expander knows, by name. */
+export const CONTROL_EXPANDERS: Record<string, ControlExpander> = {
+  execution_chain: (d) => [{ field: 'task_list', descriptors: d.task_list ?? [] }],
+};
+
+/**
+ * Expands a chain into tasks and edges without touching any database: task types resolved and
+ * checked, expressions evaluated, inherited fields applied, control flow expanded, outputs
+ * checked for duplicates, inputs bound to producers in the same job, `requires_metadata_from`
+ * bound to earlier siblings, cycles rejected. Every problem of the chain is collected and
+ * thrown at once with its chain path; inputs with no producer in the job are returned in
+ * `unresolvedInputs` for the caller to bind to earlier jobs.
+ *
+ * @throws InvalidInputError `CHAIN_INVALID` listing every problem.
+ */
+export function expandChain(doc: ChainDocument, options: ExpandOptions): ChainPlan {
+  const resolver = options.resolver ?? new LiteralResolver();
+  const maxTasks = options.maxTasks ?? 2_000_000;
+  const problems: Problem[] = [];
+  const report = (p: Problem): void => {
+    if (problems.length < 1000) problems.push(p);
+  };
+  const tasks: ExpandedTask[] = [];
+  let deferred = 0;
+
+  const evaluate = (value: unknown, scope: EvaluationScope, where: string): TypedValue | undefined => {
+    try {
+      return resolver.resolve(value, scope, where);
+    } catch (e) {
+      if (e instanceof InvalidInputError) for (const p of e.problems) report(p);
+      else if (isEasError(e)) report({ path: where, message: e.message });
+      else throw e;
+      return undefined;
+    }
+  };
+  const evaluateString = (value: unknown, scope: EvaluationScope, where: string): string | undefined => {
+    const v = evaluate(value, scope, where);
+    if (v === undefined) return undefined;
+    if (v.type === 'str') return v.value;
+    if (v.type === 'int' || v.type === 'float') return String(v.value);
+    report({ path: where, message: `must be text, got ${v.type}` });
+    return undefined;
+  };
+
+  const jobName = typeof doc.job_name === 'string' && doc.job_name.trim() ? doc.job_name.trim() : options.defaultJobName;
+  const rootWd = typeof doc.working_directory === 'string' ? doc.working_directory.trim() : '';
+
+  // The document itself is the root task, an execution_chain, so counts match the original's.
+  const root: ExpandedTask = {
+    key: 0,
+    parentKey: null,
+    position: 0,
+    path: '',
+    name: jobName,
+    type: 'execution_chain',
+    workingDirectory: rootWd,
+    depth: 0,
+    control: true,
+    expanded: true,
+    description: { job_name: jobName },
+    metadata: {},
+    ownMetadata: {},
+    inputs: [],
+    outputs: [],
+    metadataFrom: [],
+    maxAttempts: 1,
+  };
+  tasks.push(root);
+
+  const expandList = (
+    list: TaskDescriptor[],
+    parent: NodeContext,
+    listPath: string,
+    extraMetadata: TypedMetadata | undefined,
+  ): void => {
+    const siblings = new Map<string, number>();
+    list.forEach((desc, i) => {
+      if (tasks.length >= maxTasks) {
+        if (tasks.length === maxTasks) report({ path: listPath, message: `the chain expands to more than ${maxTasks} tasks` });
+        return;
+      }
+      const path = `${listPath}[${i}]`;
+      const metadata = extraMetadata ? { ...parent.metadata, ...extraMetadata } : parent.metadata;
+      const scope: EvaluationScope = { metadata, seed: options.seed, path };
+      const key = tasks.length;
+
+      const type = evaluateString(desc.task, scope, `${path}.task`) ?? '?';
+      const known = type !== '?' && options.catalog.has(type);
+      if (type !== '?' && !known) report({ path: `${path}.task`, message: options.catalog.describeUnknown(type) });
+      const control = known && options.catalog.isControlFlow(type);
+
+      const wd =
+        desc.working_directory !== undefined
+          ? (evaluateString(desc.working_directory, scope, `${path}.working_directory`) ?? parent.workingDirectory)
+          : parent.workingDirectory;
+      const name = desc.name !== undefined ? (evaluateString(desc.name, scope, `${path}.name`) ?? null) : null;
+      const nodeJobName =
+        desc.job_name !== undefined ? (evaluateString(desc.job_name, scope, `${path}.job_name`) ?? parent.jobName) : parent.jobName;
+
+      const description: Record<string, unknown> = {};
+      for (const [field, value] of Object.entries(desc)) {
+        if (STRUCTURAL_FIELDS.has(field)) continue;
+        if (control) {
+          description[field] = value; // control fields are read by the expander
+          continue;
+        }
+        description[field] = evaluateDeep(value, scope, `${path}.${field}`, evaluate);
+      }
+      if (nodeJobName !== jobName) description.job_name = nodeJobName;
+
+      const files = (field: 'inputs' | 'outputs'): { semanticType: string; filename: string; where: string }[] => {
+        const out: { semanticType: string; filename: string; where: string }[] = [];
+        for (const [sem, value] of Object.entries(desc[field] ?? {})) {
+          const where = `${path}.${field}.${sem}`;
+          const filename = evaluateString(value, scope, where);
+          if (filename === undefined) continue;
+          if (filename === '') {
+            report({ path: where, message: 'the filename is empty' });
+            continue;
+          }
+          out.push({ semanticType: sem, filename, where });
+        }
+        return out;
+      };
+      const optional = known ? options.catalog.optionalOutputs(type) : [];
+      const outputs: ExpandedOutput[] = files('outputs').map((f) => ({
+        semanticType: f.semanticType,
+        workingDirectory: wd,
+        filename: f.filename,
+        optional: optional.includes(f.semanticType),
+        where: f.where,
+      }));
+      const inputs: ExpandedInput[] = files('inputs').map((f) => ({
+        semanticType: f.semanticType,
+        workingDirectory: wd,
+        filename: f.filename,
+        where: f.where,
+      }));
+
+      const metadataFrom: { name: string; providerKey: number }[] = [];
+      (desc.requires_metadata_from ?? []).forEach((n, j) => {
+        const provider = siblings.get(n);
+        if (provider === undefined) {
+          const known = [...siblings.keys()];
+          report({
+            path: `${path}.requires_metadata_from[${j}]`,
+            message: `no earlier sibling is named "${n}"${known.length ? ` (earlier siblings: ${known.join(', ')})` : ''}`,
+          });
+        } else metadataFrom.push({ name: n, providerKey: provider });
+      });
+
+      const task: ExpandedTask = {
+        key,
+        parentKey: parent.key,
+        position: i,
+        path,
+        name,
+        type,
+        workingDirectory: wd,
+        depth: parent.depth + 1,
+        control,
+        expanded: false,
+        description,
+        metadata,
+        ownMetadata: {},
+        inputs,
+        outputs,
+        metadataFrom,
+        maxAttempts: known ? options.catalog.maxAttempts(type) : 1,
+      };
+      tasks.push(task);
+      if (name !== null) siblings.set(name, key);
+
+      if (control) {
+        if (inputs.length > 0 || outputs.length > 0) {
+          report({ path, message: `a control-flow task (${type}) has no inputs or outputs of its own; declare them on its children` });
+        }
+        const expander = CONTROL_EXPANDERS[type];
+        const node: NodeContext = { key, path, depth: parent.depth + 1, workingDirectory: wd, jobName: nodeJobName, metadata };
+        if (!expander) {
+          report({ path: `${path}.task`, message: `control-flow type ${type} cannot be expanded by this version` });
+          return;
+        }
+        const groups = expander(desc, node, report);
+        if (groups === 'deferred') {
+          deferred++;
+          return;
+        }
+        task.expanded = true;
+        for (const g of groups) expandList(g.descriptors, node, `${path}.${g.field}`, g.metadata);
+      } else if (desc.task_list !== undefined || desc.else_task_list !== undefined) {
+        report({ path: `${path}.task_list`, message: `only control-flow tasks (execution_*) have a task_list; ${type} does not` });
+      }
+    });
+  };
+
+  expandList(doc.task_list, { key: 0, path: '', depth: 0, workingDirectory: rootWd, jobName, metadata: {} }, 'task_list', undefined);
+
+  // Producers: one per (working directory, filename).
+  const producers = new Map<string, { key: number; where: string }>();
+  for (const t of tasks) {
+    for (const o of t.outputs) {
+      const k = `${o.workingDirectory}\u0000${o.filename}`;
+      const prev = producers.get(k);
+      if (prev) {
+        report({
+          path: o.where,
+          message: `output "${o.filename}" in working directory "${o.workingDirectory}" is already declared at ${prev.where}; each file has one producer per job`,
+        });
+      } else producers.set(k, { key: t.key, where: o.where });
+    }
+  }
+  const unresolvedInputs: { taskKey: number; inputIndex: number }[] = [];
+  for (const t of tasks) {
+    t.inputs.forEach((input, i) => {
+      const p = producers.get(`${input.workingDirectory}\u0000${input.filename}`);
+      if (p === undefined) unresolvedInputs.push({ taskKey: t.key, inputIndex: i });
+      else if (p.key === t.key) report({ path: input.where, message: `the task reads "${input.filename}", which it writes itself` });
+      else input.producerKey = p.key;
+    });
+  }
+
+  const cycle = findCycle(tasks);
+  if (cycle) {
+    report({
+      path: tasks[cycle[0]!]!.path,
+      message: `dependency cycle: ${cycle.map((k) => tasks[k]!.path).join(' → ')} → ${tasks[cycle[0]!]!.path}`,
+    });
+  }
+
+  if (problems.length > 0) throw new InvalidInputError('CHAIN_INVALID', 'Chain invalid', problems);
+  return { jobName, workingDirectory: rootWd, tasks, unresolvedInputs, deferred };
+}
+
+function evaluateDeep(
+  value: unknown,
+  scope: EvaluationScope,
+  where: string,
+  evaluate: (v: unknown, s: EvaluationScope, w: string) => TypedValue | undefined,
+): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => evaluateDeep(v, scope, `${where}[${i}]`, evaluate));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = evaluateDeep(v, scope, `${where}.${k}`, evaluate);
+    return out;
+  }
+  return evaluate(value, scope, where)?.value;
+}
+
+/** A cycle of task keys through file and metadata edges, or undefined (iterative DFS). */
+function findCycle(tasks: readonly ExpandedTask[]): number[] | undefined {
+  const deps = tasks.map((t) => [
+    ...t.inputs.flatMap((i) => (i.producerKey === undefined ? [] : [i.producerKey])),
+    ...t.metadataFrom.map((m) => m.providerKey),
+  ]);
+  const color = new Uint8Array(tasks.length); // 0 new, 1 on stack, 2 done
+  for (let s = 0; s < tasks.length; s++) {
+    if (color[s] !== 0 || deps[s]!.length === 0) continue;
+    const stack: { node: number; next: number }[] = [{ node: s, next: 0 }];
+    color[s] = 1;
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const d = deps[top.node]!;
+      if (top.next < d.length) {
+        const n = d[top.next++]!;
+        if (color[n] === 1) {
+          const from = stack.findIndex((f) => f.node === n);
+          return stack.slice(from).map((f) => f.node).reverse();
+        }
+        if (color[n] === 0) {
+          color[n] = 1;
+          stack.push({ node: n, next: 0 });
+        }
+      } else {
+        color[top.node] = 2;
+        stack.pop();
+      }
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,27 @@
+/**
+ * The task-chain language (DESIGN §3): parsing JSON and YAML chains with positions in errors,
+ * structural validation, value resolution and expansion into tasks and dependency edges.
+ *
+ * @example
+ * ```ts
+ * import { parseChain, expandChain } from 'plato-eas/chain';
+ * const doc = parseChain(text, 'grid.json');
+ * const plan = expandChain(doc, { catalog, defaultJobName: 'grid', seed: 'abc' });
+ * ```
+ * @module
+ */
+export { parseChain, validateChain, loadChainFile, defaultJobName, formatPath } from './load.js';
+export { expandChain, CONTROL_EXPANDERS, type ExpandOptions, type NodeContext, type ChildGroup, type ControlExpander } from './expand.js';
+export { isExpression, LiteralResolver } from './values.js';
+export { chainDocumentSchema, taskDescriptorSchema, STRUCTURAL_FIELDS } from './schema.js';
+export type {
+  ChainDocument,
+  TaskDescriptor,
+  TaskTypeCatalog,
+  EvaluationScope,
+  ValueResolver,
+  ExpandedInput,
+  ExpandedOutput,
+  ExpandedTask,
+  ChainPlan,
+} from './types.js';

@@ -1,0 +1,130 @@
+import type { TypedMetadata, TypedValue } from '../core/index.js';
+
+/**
+ * One entry of a `task_list` (DESIGN §3). Structural fields are named here; any other field
+ * (`specs`, `lc_duration`, `search_settings`, a loop's `parameter`…) is type-specific and
+ * travels in the task's description, with expressions evaluated.
+ */
+export interface TaskDescriptor {
+  /** The task type, or an expression that evaluates to one. */
+  task: string;
+  name?: string;
+  /** Semantic type → filename (or expression). */
+  inputs?: Record<string, string>;
+  /** Semantic type → filename (or expression). */
+  outputs?: Record<string, string>;
+  /** Inherited by descendants. */
+  job_name?: string;
+  /** Inherited by descendants. */
+  working_directory?: string;
+  /** Names of earlier siblings whose output metadata this task reads. */
+  requires_metadata_from?: string[];
+  /** Children of a control-flow node. */
+  task_list?: TaskDescriptor[];
+  /** The else branch of `execution_conditional`. */
+  else_task_list?: TaskDescriptor[];
+  [field: string]: unknown;
+}
+
+/** A task chain document: what `eas submit` reads. */
+export interface ChainDocument {
+  job_name?: string;
+  working_directory?: string;
+  task_list: TaskDescriptor[];
+  [field: string]: unknown;
+}
+
+/** What the expander needs to know about task types (the controller adapts the registry). */
+export interface TaskTypeCatalog {
+  /** Whether the type exists (built-in or registered). */
+  has(type: string): boolean;
+  /** Control-flow types are expanded by the controller. */
+  isControlFlow(type: string): boolean;
+  /** Output semantic types the type may leave unwritten. */
+  optionalOutputs(type: string): readonly string[];
+  /** Most attempts of a task of this type. */
+  maxAttempts(type: string): number;
+  /** An error message for an unknown type (with suggestions). */
+  describeUnknown(type: string): string;
+}
+
+/** Names an evaluated value sees (DESIGN §3). */
+export interface EvaluationScope {
+  /** The task's inherited metadata (loop variables and `*_index`). */
+  metadata: TypedMetadata;
+  /** Output metadata of the tasks in `requires_metadata_from`, when known. */
+  requestedMetadata?: Record<string, TypedMetadata>;
+  /** Seed material for `random.random()`: job seed and task path. */
+  seed: string;
+  /** Path of the task, for seeding and messages. */
+  path: string;
+}
+
+/**
+ * Turns a descriptor value into a typed value. A string whose first non-blank character is
+ * `'`, `"` or `(` is an expression; anything else is literal. The chain-language
+ * interpreter plugs in here; {@link LiteralResolver} is the fallback.
+ */
+export interface ValueResolver {
+  /**
+   * Evaluates `value` found at chain path `where`.
+   * @throws InvalidInputError `CHAIN_INVALID` naming `where`, the expression and the column.
+   */
+  resolve(value: unknown, scope: EvaluationScope, where: string): TypedValue;
+  /** Whether evaluating `value` needs `requested_metadata` (so the node expands at run time). */
+  needsRequestedMetadata(value: unknown): boolean;
+}
+
+/** A file input of an expanded task. */
+export interface ExpandedInput {
+  semanticType: string;
+  workingDirectory: string;
+  filename: string;
+  /** Plan key of the producer in the same job. */
+  producerKey?: number;
+  /** Product id of an earlier job's file, bound by the controller. */
+  externalProductId?: number;
+  /** Chain path of the input, for messages. */
+  where: string;
+}
+
+/** A file output of an expanded task. */
+export interface ExpandedOutput {
+  semanticType: string;
+  workingDirectory: string;
+  filename: string;
+  optional: boolean;
+  where: string;
+}
+
+/** One task of an expanded chain (the shape the task database writes). */
+export interface ExpandedTask {
+  key: number;
+  parentKey: number | null;
+  position: number;
+  path: string;
+  name: string | null;
+  type: string;
+  workingDirectory: string;
+  depth: number;
+  control: boolean;
+  expanded: boolean;
+  description: Record<string, unknown>;
+  metadata: TypedMetadata;
+  ownMetadata: TypedMetadata;
+  inputs: ExpandedInput[];
+  outputs: ExpandedOutput[];
+  metadataFrom: { name: string; providerKey: number }[];
+  maxAttempts: number;
+}
+
+/** The result of expanding a chain: every task and edge, or the problems found. */
+export interface ChainPlan {
+  jobName: string;
+  workingDirectory: string;
+  tasks: ExpandedTask[];
+  /** Inputs with no producer in this job; the controller binds them to earlier jobs or reports them. */
+  unresolvedInputs: { taskKey: number; inputIndex: number }[];
+  /** Nodes whose expansion waits for run-time metadata. */
+  deferred: number;
+}

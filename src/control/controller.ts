@@ -1,0 +1,295 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  InvalidInputError,
+  isEasError,
+  silentLogger,
+  TypedEmitter,
+  type Logger,
+  type Problem,
+} from '../core/index.js';
+import {
+  defaultJobName,
+  expandChain,
+  parseChain,
+  validateChain,
+  type ChainDocument,
+  type ChainPlan,
+  type ValueResolver,
+} from '../chain/index.js';
+import { checkLogicalPath } from '../filestore/index.js';
+import type { JobQueue } from '../queue/index.js';
+import type { TaskTypeRegistry } from '../registry/index.js';
+import type { JobStatus, ReadyAttempt, TaskDatabase } from '../taskdb/index.js';
+import { catalogOf } from './catalog.js';
+
+/** Options of {@link Controller}. */
+export interface ControllerOptions {
+  /** The task database. */
+  db: TaskDatabase;
+  /** The job queue ready attempts go to. */
+  queue: JobQueue;
+  /** Task types. */
+  registry: TaskTypeRegistry;
+  /** Logger; the controller binds `{ component: 'controller' }`. @defaultValue silent */
+  logger?: Logger;
+  /** Evaluates chain expressions. @defaultValue literals only */
+  resolver?: ValueResolver;
+  /** How often expired leases are reaped, ms. @defaultValue 1000 */
+  reapIntervalMs?: number;
+  /** How often the slow reconcile runs, ms (also once at start-up). @defaultValue 60000 */
+  reconcileIntervalMs?: number;
+  /** This machine's name, to recognise its own dead worker processes. @defaultValue os.hostname() */
+  host?: string;
+}
+
+/** What a submission produced (the `eas submit --json` shape, plus the job id). */
+export interface SubmitSummary {
+  /** The new job's id (absent on a dry run). */
+  jobId?: number;
+  jobName: string;
+  /** Tasks, control-flow nodes included. */
+  tasks: number;
+  /** Tasks per type. */
+  byType: Record<string, number>;
+  /** Nodes that will expand at run time. */
+  deferred: number;
+  /** Attempts queued at once. */
+  ready: number;
+}
+
+/** What to submit. */
+export interface SubmitInput {
+  /** The chain: a parsed document, or its text (JSON or YAML). */
+  chain: ChainDocument | string;
+  /** File the chain came from: names the job by default and appears in messages. */
+  source?: string;
+  /** Job priority: higher runs first. @defaultValue 0 */
+  priority?: number;
+  /** Validate and count without writing anything. @defaultValue false */
+  dryRun?: boolean;
+}
+
+/** Events of the controller. */
+export interface ControllerEvents {
+  'job:submitted': [{ jobId: number; tasks: number }];
+  'job:finished': [{ jobId: number; status: JobStatus }];
+  'attempt:stalled': [{ attemptIds: number[] }];
+  'reconcile:done': [{ queued: number; released: number; countersFixed: number }];
+  'worker:lost': [{ workerId: string; attempts: number }];
+}
+
+/**
+ * The controller (DESIGN §4, §5): validates and expands submitted chains in one transaction,
+ * keeps the queue fed, reaps expired leases, recovers work of dead workers, and runs the slow
+ * reconcile that repairs anything the event-driven path missed.
+ *
+ * Scheduling itself is event-driven and happens where an attempt finishes: the task database
+ * releases the dependents of a QC-passed attempt in the same transaction and the worker
+ * enqueues them, so a dependent is claimable a few milliseconds after its producer passes QC.
+ * The controller's periodic work (reaping every second, reconciling every minute) is the
+ * safety net, never the hot path.
+ *
+ * @example
+ * ```ts
+ * const controller = new Controller({ db, queue, registry });
+ * const { jobId } = await controller.submit({ chain: text, source: 'grid.json' });
+ * void controller.run(); // reaping and reconcile until stop()
+ * ```
+ */
+export class Controller extends TypedEmitter<ControllerEvents> {
+  private readonly db: TaskDatabase;
+  private readonly queue: JobQueue;
+  private readonly registry: TaskTypeRegistry;
+  private readonly log: Logger;
+  private readonly resolver: ValueResolver | undefined;
+  private readonly reapIntervalMs: number;
+  private readonly reconcileIntervalMs: number;
+  private readonly host: string;
+  private stopping = false;
+  private wake: (() => void) | undefined;
+
+  constructor(options: ControllerOptions) {
+    super();
+    this.db = options.db;
+    this.queue = options.queue;
+    this.registry = options.registry;
+    this.log = (options.logger ?? silentLogger()).child({ component: 'controller' });
+    this.resolver = options.resolver;
+    this.reapIntervalMs = options.reapIntervalMs ?? 1000;
+    this.reconcileIntervalMs = options.reconcileIntervalMs ?? 60_000;
+    this.host = options.host ?? hostname();
+  }
+
+  /**
+   * Validates a chain whole, expands it and writes it in one transaction, then queues the
+   * tasks that are ready. With `dryRun`, only validates and counts.
+   *
+   * @throws EasError `JSON_SYNTAX` (line and column) or InvalidInputError `CHAIN_INVALID`
+   *   listing every problem with its chain path; nothing is written then.
+   */
+  async submit(input: SubmitInput): Promise<SubmitSummary> {
+    const source = input.source ?? 'chain';
+    const doc = typeof input.chain === 'string' ? parseChain(input.chain, source) : validateChain(input.chain, source);
+    const seed = randomBytes(8).toString('hex');
+    const plan = expandChain(doc, {
+      catalog: catalogOf(this.registry),
+      resolver: this.resolver,
+      defaultJobName: defaultJobName(source),
+      seed,
+    });
+    await this.checkPlan(plan);
+    const byType: Record<string, number> = {};
+    for (const t of plan.tasks) byType[t.type] = (byType[t.type] ?? 0) + 1;
+    const summary: SubmitSummary = { jobName: plan.jobName, tasks: plan.tasks.length, byType, deferred: plan.deferred, ready: 0 };
+    if (input.dryRun) return summary;
+
+    const result = await this.db.submit({
+      name: plan.jobName,
+      workingDirectory: plan.workingDirectory,
+      chain: doc,
+      source: input.source,
+      priority: input.priority ?? 0,
+      seed,
+      tasks: plan.tasks,
+    });
+    await this.enqueue(result.ready);
+    this.emit('job:submitted', { jobId: result.jobId, tasks: result.taskCount });
+    return { ...summary, jobId: result.jobId, ready: result.ready.length };
+  }
+
+  /** Checks logical paths and binds inputs with no producer in the job to earlier jobs. */
+  private async checkPlan(plan: ChainPlan): Promise<void> {
+    const problems: Problem[] = [];
+    for (const t of plan.tasks) {
+      for (const f of [...t.inputs, ...t.outputs]) {
+        try {
+          const norm = checkLogicalPath(f.workingDirectory, f.filename, f.where);
+          f.workingDirectory = norm.workingDirectory;
+          f.filename = norm.filename;
+        } catch (e) {
+          if (!isEasError(e)) throw e;
+          problems.push({ path: f.where, message: e.message });
+        }
+      }
+    }
+    for (const u of plan.unresolvedInputs) {
+      const task = plan.tasks[u.taskKey]!;
+      const input = task.inputs[u.inputIndex]!;
+      const found = await this.db.findPassedVersion(input.workingDirectory, input.filename);
+      if (found) input.externalProductId = found.productId;
+      else {
+        problems.push({
+          path: input.where,
+          message: `no task declares output "${input.filename}" in working directory "${input.workingDirectory}", and no earlier job has a QC-passed version of it. Declare it in a task's "outputs".`,
+        });
+      }
+    }
+    if (problems.length > 0) throw new InvalidInputError('CHAIN_INVALID', 'Chain invalid', problems);
+  }
+
+  /** Puts ready attempts into the queue (idempotent). */
+  async enqueue(ready: readonly ReadyAttempt[]): Promise<void> {
+    if (ready.length === 0) return;
+    await this.queue.enqueue(
+      ready.map((r) => ({
+        attemptId: r.attemptId,
+        taskType: r.taskType,
+        jobId: r.jobId,
+        priority: r.priority,
+        availableAt: r.availableAt,
+      })),
+    );
+  }
+
+  /**
+   * Recovers the work of worker processes on this machine that died without stopping (their
+   * pid is gone): their leases are released at once instead of waiting for expiry.
+   */
+  async recoverDeadLocalWorkers(): Promise<number> {
+    let recovered = 0;
+    for (const w of await this.db.workers('running')) {
+      if (w.host !== this.host || processAlive(w.pid)) continue;
+      const leased = await this.queue.releaseOwner(w.id);
+      const running = await this.db.runningAttemptsOf([w.id]);
+      const ids = [...new Set([...leased.map((l) => l.attemptId), ...running])];
+      const result = await this.db.stallAttempts(ids);
+      await this.enqueue(result.ready);
+      await this.db.stopWorker(w.id);
+      recovered += ids.length;
+      this.log.warn({ workerId: w.id, attempts: ids.length }, 'worker died; its attempts are re-queued');
+      this.emit('worker:lost', { workerId: w.id, attempts: ids.length });
+    }
+    return recovered;
+  }
+
+  /** Re-queues attempts whose lease expired. Returns how many were stalled. */
+  async reapExpired(): Promise<number> {
+    const expired = await this.queue.reclaimExpired();
+    if (expired.length === 0) return 0;
+    const result = await this.db.stallAttempts(expired.map((e) => e.attemptId));
+    await this.enqueue(result.ready);
+    if (result.stalled.length > 0) {
+      this.log.warn({ attempts: result.stalled.length }, 'leases expired; attempts re-queued');
+      this.emit('attempt:stalled', { attemptIds: result.stalled });
+    }
+    return result.stalled.length;
+  }
+
+  /** The slow repair pass: counters, lost queue items, finished jobs. */
+  async reconcile(): Promise<void> {
+    const r = await this.db.reconcile();
+    await this.enqueue(r.queued);
+    for (const j of r.finishedJobs) this.emit('job:finished', j);
+    if (r.countersFixed > 0 || r.released > 0 || r.blocked > 0) {
+      this.log.warn({ countersFixed: r.countersFixed, released: r.released, blocked: r.blocked }, 'reconcile repaired state');
+    }
+    this.emit('reconcile:done', { queued: r.queued.length, released: r.released, countersFixed: r.countersFixed });
+  }
+
+  /**
+   * Runs until {@link stop}: recovers dead local workers and reconciles once, then reaps
+   * expired leases every `reapIntervalMs` and reconciles every `reconcileIntervalMs`.
+   * Rejects on a fatal error (the database unreachable).
+   */
+  async run(): Promise<void> {
+    this.stopping = false;
+    await this.recoverDeadLocalWorkers();
+    await this.reconcile();
+    let lastReconcile = Date.now();
+    while (!this.stopping) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.reapIntervalMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+      if (this.stopping) break;
+      await this.reapExpired();
+      if (Date.now() - lastReconcile >= this.reconcileIntervalMs) {
+        await this.recoverDeadLocalWorkers();
+        await this.reconcile();
+        lastReconcile = Date.now();
+      }
+    }
+  }
+
+  /** Stops {@link run} after its current step. */
+  stop(reason = 'stop requested'): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.info({ reason }, 'controller stopping');
+    this.wake?.();
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,115 @@
+import { join } from 'node:path';
+import {
+  createLogger,
+  inheritedEnvironment,
+  loadConfig,
+  silentLogger,
+  type ConfigOverrides,
+  type Logger,
+  type ResolvedConfig,
+} from './core/index.js';
+import { createFileRepository, type FileRepository } from './filestore/index.js';
+import { createJobQueue, type JobQueue } from './queue/index.js';
+import { loadRegistry, type TaskTypeRegistry } from './registry/index.js';
+import { createTaskDatabase, type TaskDatabase } from './taskdb/index.js';
+import { Controller, type ControllerOptions } from './control/index.js';
+import { WorkerHarness, type HandlerDefinition, type WorkerHarnessOptions } from './sdk/index.js';
+import { BUILTIN_HANDLERS, BUILTIN_TASK_TYPES } from './tasks/index.js';
+
+/** Options of {@link createPipeline}. */
+export interface PipelineOptions {
+  /** A resolved configuration; when absent, {@link loadConfig} runs with `cwd` and `overrides`. */
+  config?: ResolvedConfig;
+  /** Directory to find `eas.yaml` in. @defaultValue `process.cwd()` */
+  cwd?: string;
+  /** Flags that override file and environment. */
+  overrides?: ConfigOverrides;
+  /** Logger. @defaultValue silent */
+  logger?: Logger;
+  /** Extra in-process handlers by task type name (they must be in the registry). */
+  handlers?: Record<string, HandlerDefinition>;
+}
+
+/**
+ * The parts of a pipeline, assembled from configuration: the task database, the job queue
+ * (the SQL queue in the same database unless Redis is configured), the file repository, the
+ * task-type registry with the built-in task library. Close it with `close()` or `await using`.
+ */
+export interface Pipeline extends AsyncDisposable {
+  readonly config: ResolvedConfig;
+  readonly db: TaskDatabase;
+  readonly queue: JobQueue;
+  readonly files: FileRepository;
+  readonly registry: TaskTypeRegistry;
+  readonly logger: Logger;
+  /** A controller on these parts. */
+  controller(options?: Partial<ControllerOptions>): Controller;
+  /** A worker harness on these parts, with the built-in handlers. */
+  worker(options?: Partial<WorkerHarnessOptions>): WorkerHarness;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens every part of a pipeline from `eas.yaml`, `EAS_*` and flags.
+ *
+ * @example
+ * ```ts
+ * await using pipeline = await createPipeline({ cwd: 'my-survey' });
+ * const controller = pipeline.controller();
+ * await controller.submit({ chain: text, source: 'grid.json' });
+ * ```
+ * @throws EasError `CONFIG_INVALID`, `REGISTRY_INVALID` (exit 2) or `BACKEND_UNAVAILABLE` (exit 3).
+ */
+export async function createPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
+  const config = options.config ?? loadConfig({ cwd: options.cwd, overrides: options.overrides });
+  const logger = options.logger ?? silentLogger();
+  const registry = await loadRegistry(config.registry, { builtins: { ...BUILTIN_TASK_TYPES }, baseDir: config.baseDir });
+  const db = await createTaskDatabase({ url: config.databaseUrl, logger });
+  let queue: JobQueue | undefined;
+  let files: FileRepository | undefined;
+  try {
+    queue = config.redisUrl
+      ? await createJobQueue({ backend: 'redis', url: config.redisUrl }, { logger })
+      : await createJobQueue({ backend: 'sql', sql: db.sql }, { logger });
+    files = await createFileRepository({ root: config.filestoreRoot, logger });
+  } catch (e) {
+    await queue?.close();
+    await db.close();
+    throw e;
+  }
+  const handlers = { ...BUILTIN_HANDLERS, ...options.handlers };
+  const q = queue;
+  const f = files;
+  const close = async (): Promise<void> => {
+    await q.close();
+    await f.close();
+    await db.close();
+  };
+  return {
+    config,
+    db,
+    queue: q,
+    files: f,
+    registry,
+    logger,
+    controller: (o = {}) => new Controller({ db, queue: q, registry, logger, ...o }),
+    worker: (o = {}) =>
+      new WorkerHarness({
+        db,
+        queue: q,
+        files: f,
+        registry,
+        handlers,
+        concurrency: config.workerConcurrency,
+        leaseMs: config.leaseMs,
+        heartbeatMs: config.heartbeatMs,
+        scratchDir: join(config.baseDir, '.eas', 'scratch'),
+        baseEnv: inheritedEnvironment(),
+        logger,
+        ...o,
+      }),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+

@@ -1,0 +1,308 @@
+import { z } from 'zod';
+import { EasError, silentLogger, type Logger } from '../core/index.js';
+import { createSqlQueueBackend } from './backends/sql/sql-queue-backend.js';
+import { QueueClosedError } from './errors.js';
+import {
+  attemptIdsSchema,
+  claimRequestSchema,
+  jobIdSchema,
+  leaseMsSchema,
+  ownerSchema,
+  parseArgument,
+  queueItemSchema,
+  reclaimSchema,
+  type JobQueueOptions,
+  type JobQueueTarget,
+  type RedisJobQueueTarget,
+  type SqlJobQueueTarget,
+} from './options.js';
+import type {
+  ClaimRequest,
+  LeasedItem,
+  QueueBackend,
+  QueueBackendContext,
+  QueueCounts,
+  QueueItem,
+} from './queue-backend.js';
+import { TypedEventEmitter } from './typed-emitter.js';
+import type { JobQueueEvents } from './types.js';
+
+const queueItemsSchema = z.array(queueItemSchema);
+
+/**
+ * The job queue: what the controller enqueues ready attempts into and workers claim them from
+ * (DESIGN §5). A façade over a {@link QueueBackend}: it validates every argument (a bad one
+ * rejects with `USAGE` and changes nothing), logs, emits typed events, and forwards to the
+ * backend, whose contract states the semantics (leases, idempotent enqueue, owner-only
+ * operations).
+ *
+ * Make one with {@link createJobQueue}. Every method rejects with `CLOSED` after `close()`.
+ *
+ * @example
+ * ```ts
+ * await using queue = await createJobQueue({ backend: 'sql', sql: 'sqlite:.eas/eas.db' });
+ * await queue.enqueue([{ attemptId: 1, taskType: 'binning', jobId: 7 }]);
+ * const items = await queue.claim({ owner: 'w1', types: ['binning'], max: 10, leaseMs: 30_000 });
+ * await queue.complete('w1', items.map((i) => i.attemptId));
+ * ```
+ */
+export class JobQueue implements AsyncDisposable {
+  /** The backend's name (`sql`, `redis` or a custom backend's). */
+  readonly backendName: string;
+  private readonly events = new TypedEventEmitter<JobQueueEvents>();
+  private readonly logger: Logger;
+  private closing: Promise<void> | undefined;
+
+  /**
+   * Wraps a backend; prefer {@link createJobQueue}, which also builds the backend. The queue
+   * owns `backend`: its `close()` closes it.
+   */
+  constructor(
+    private readonly backend: QueueBackend,
+    options: JobQueueOptions = {},
+  ) {
+    this.backendName = backend.name;
+    this.logger = (options.logger ?? silentLogger()).child({
+      component: 'queue',
+      backend: backend.name,
+    });
+  }
+
+  /** Listens to an event: `item:enqueued`, `item:claimed`, `lease:expired`. */
+  on<K extends keyof JobQueueEvents>(
+    event: K,
+    listener: (...args: JobQueueEvents[K]) => void,
+  ): this {
+    this.events.on(event, listener);
+    return this;
+  }
+
+  /** Listens to one occurrence of an event. */
+  once<K extends keyof JobQueueEvents>(
+    event: K,
+    listener: (...args: JobQueueEvents[K]) => void,
+  ): this {
+    this.events.once(event, listener);
+    return this;
+  }
+
+  /** Stops listening. */
+  off<K extends keyof JobQueueEvents>(
+    event: K,
+    listener: (...args: JobQueueEvents[K]) => void,
+  ): this {
+    this.events.off(event, listener);
+    return this;
+  }
+
+  /** A listener that throws must not turn a completed queue operation into a failure. */
+  private emit<K extends keyof JobQueueEvents>(event: K, ...args: JobQueueEvents[K]): void {
+    try {
+      this.events.emit(event, ...args);
+    } catch (e) {
+      this.logger.error({ event, err: e }, 'queue event listener threw');
+    }
+  }
+
+  private assertOpen(operation: string): void {
+    if (this.closing) throw new QueueClosedError(operation, this.backendName);
+  }
+
+  /**
+   * Adds ready attempts. An attempt id already queued (ready or leased) is left as it is, so
+   * re-enqueueing after a crash is safe. Emits `item:enqueued`.
+   *
+   * @throws InvalidInputError `USAGE` naming each bad item field (nothing is enqueued).
+   */
+  async enqueue(items: readonly QueueItem[]): Promise<void> {
+    this.assertOpen('enqueue');
+    parseArgument(queueItemsSchema, items, 'enqueue.items');
+    if (items.length === 0) return;
+    await this.backend.enqueue(items);
+    this.logger.debug({ count: items.length }, 'items enqueued');
+    this.emit('item:enqueued', { count: items.length });
+  }
+
+  /**
+   * Leases up to `max` ready items of `types` to `owner` for `leaseMs`, fairly across the
+   * types; waits up to `waitMs` for work when none is ready. Emits `item:claimed` when items
+   * were claimed.
+   *
+   * @throws InvalidInputError `USAGE` for an empty owner or type list, `max` < 1, `leaseMs` ≤ 0.
+   */
+  async claim(request: ClaimRequest): Promise<LeasedItem[]> {
+    this.assertOpen('claim');
+    parseArgument(claimRequestSchema, request, 'claim.request');
+    const items = await this.backend.claim(request);
+    if (items.length > 0) {
+      this.logger.debug({ owner: request.owner, count: items.length }, 'items claimed');
+      this.emit('item:claimed', { owner: request.owner, items });
+    }
+    return items;
+  }
+
+  /**
+   * Renews the owner's leases to now + `leaseMs` (the harness's heartbeat). Returns the ids
+   * still held; an id missing from the result was lost (reclaimed or removed) — stop its work.
+   */
+  async extend(owner: string, attemptIds: readonly number[], leaseMs: number): Promise<number[]> {
+    this.assertOpen('extend');
+    parseArgument(ownerSchema, owner, 'extend.owner');
+    parseArgument(attemptIdsSchema, attemptIds, 'extend.attemptIds');
+    parseArgument(leaseMsSchema, leaseMs, 'extend.leaseMs');
+    return this.backend.extend(owner, attemptIds, leaseMs);
+  }
+
+  /** Removes items the owner finished successfully. Returns the ids the owner held. */
+  async complete(owner: string, attemptIds: readonly number[]): Promise<number[]> {
+    this.assertOpen('complete');
+    parseArgument(ownerSchema, owner, 'complete.owner');
+    parseArgument(attemptIdsSchema, attemptIds, 'complete.attemptIds');
+    return this.backend.complete(owner, attemptIds);
+  }
+
+  /** Removes items whose attempt failed. Returns the ids the owner held. */
+  async fail(owner: string, attemptIds: readonly number[]): Promise<number[]> {
+    this.assertOpen('fail');
+    parseArgument(ownerSchema, owner, 'fail.owner');
+    parseArgument(attemptIdsSchema, attemptIds, 'fail.attemptIds');
+    return this.backend.fail(owner, attemptIds);
+  }
+
+  /**
+   * Removes and returns leased items whose lease ended before `now` (at most `max`); the
+   * controller marks their attempts stalled and re-queues new ones. Emits `lease:expired`.
+   */
+  async reclaimExpired(now?: number, max?: number): Promise<LeasedItem[]> {
+    this.assertOpen('reclaimExpired');
+    parseArgument(reclaimSchema, { now, max }, 'reclaimExpired');
+    const items = await this.backend.reclaimExpired(now, max);
+    if (items.length > 0) {
+      this.logger.info({ count: items.length }, 'expired leases reclaimed');
+      this.emit('lease:expired', { items });
+    }
+    return items;
+  }
+
+  /** Removes and returns every item leased by `owner` (a worker known to be dead). */
+  async releaseOwner(owner: string): Promise<LeasedItem[]> {
+    this.assertOpen('releaseOwner');
+    parseArgument(ownerSchema, owner, 'releaseOwner.owner');
+    const items = await this.backend.releaseOwner(owner);
+    if (items.length > 0) this.logger.info({ owner, count: items.length }, 'owner released');
+    return items;
+  }
+
+  /** Removes items by attempt id, ready or leased (cancelled jobs, deleted tasks). */
+  async remove(attemptIds: readonly number[]): Promise<void> {
+    this.assertOpen('remove');
+    parseArgument(attemptIdsSchema, attemptIds, 'remove.attemptIds');
+    await this.backend.remove(attemptIds);
+  }
+
+  /** Removes every item of a job. */
+  async removeJob(jobId: number): Promise<void> {
+    this.assertOpen('removeJob');
+    parseArgument(jobIdSchema, jobId, 'removeJob.jobId');
+    await this.backend.removeJob(jobId);
+  }
+
+  /** Ready, delayed and leased counts per task type (types with no items are absent). */
+  async counts(): Promise<Record<string, QueueCounts>> {
+    this.assertOpen('counts');
+    return this.backend.counts();
+  }
+
+  /** Whether the attempt is queued (ready or leased). */
+  async has(attemptId: number): Promise<boolean> {
+    this.assertOpen('has');
+    parseArgument(attemptIdsSchema.element, attemptId, 'has.attemptId');
+    return this.backend.has(attemptId);
+  }
+
+  /** Removes every item (`eas queue empty`). The task database still knows the attempts. */
+  async clear(): Promise<void> {
+    this.assertOpen('clear');
+    await this.backend.clear();
+    this.logger.info('queue cleared');
+  }
+
+  /** Closes the backend (waiting claims return at once). Idempotent; later calls reject with `CLOSED`. */
+  close(): Promise<void> {
+    this.closing ??= this.backend.close();
+    return this.closing;
+  }
+
+  /** Same as {@link JobQueue.close}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Builds the backend a {@link JobQueueTarget} names. */
+type BackendFactory<T> = (target: T, context: QueueBackendContext) => Promise<QueueBackend>;
+
+/**
+ * One factory per named backend: the seam where backends plug in. The Redis entry is where
+ * the Redis backend will load itself lazily (`await import('./backends/redis/…')`), so `ioredis`
+ * stays an optional peer that only Redis users install.
+ */
+const BACKEND_FACTORIES: {
+  sql: BackendFactory<SqlJobQueueTarget>;
+  redis: BackendFactory<RedisJobQueueTarget>;
+} = {
+  sql: async ({ backend: _backend, ...options }, { logger }) =>
+    createSqlQueueBackend({ ...options, logger: options.logger ?? logger }),
+  redis: async () => {
+    throw new EasError(
+      'USAGE',
+      'The Redis queue backend is not available yet. Use the SQL queue: createJobQueue({ backend: "sql", sql }) ' +
+        '(with the CLI, leave EAS_REDIS_URL and redis.url unset).',
+      { where: 'queue.backend' },
+    );
+  },
+};
+
+function isQueueBackend(value: unknown): value is QueueBackend {
+  const v = value as Partial<QueueBackend> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.name === 'string' &&
+    (['enqueue', 'claim', 'extend', 'complete', 'fail', 'reclaimExpired', 'close'] as const).every(
+      (m) => typeof v[m] === 'function',
+    )
+  );
+}
+
+/**
+ * Opens a job queue on the backend `target` names:
+ * - `{ backend: 'sql', sql }` — the SQL backend in a task database (`SqlDatabase`, shared and
+ *   left open by `close()`) or in a database opened from a URL (owned). The embedded default.
+ * - `{ backend: 'redis', url }` — not available yet: throws `USAGE`.
+ * - `{ backend: someQueueBackend }` — a backend built by the caller; the queue owns it.
+ *
+ * @throws EasError `USAGE` for an unknown or unavailable backend, InvalidInputError `USAGE`
+ *   for bad options, `BACKEND_UNAVAILABLE` when the database cannot be opened or migrated.
+ */
+export async function createJobQueue(
+  target: JobQueueTarget,
+  options: JobQueueOptions = {},
+): Promise<JobQueue> {
+  const context: QueueBackendContext = { logger: options.logger ?? silentLogger() };
+  const choice = (target as { backend?: unknown } | undefined)?.backend;
+  let backend: QueueBackend;
+  if (choice === 'sql') backend = await BACKEND_FACTORIES.sql(target as SqlJobQueueTarget, context);
+  else if (choice === 'redis')
+    backend = await BACKEND_FACTORIES.redis(target as RedisJobQueueTarget, context);
+  else if (isQueueBackend(choice)) backend = choice;
+  else {
+    throw new EasError(
+      'USAGE',
+      `Unknown job-queue backend ${JSON.stringify(typeof choice === 'string' ? choice : typeof choice)}: ` +
+        'pass { backend: "sql", sql }, { backend: "redis", url } or { backend: <a QueueBackend> }.',
+      { where: 'queue.backend' },
+    );
+  }
+  return new JobQueue(backend, options);
+}

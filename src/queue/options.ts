@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import {
+  InvalidInputError,
+  type Logger,
+  type OpenSqlOptions,
+  type SqlDatabase,
+} from '../core/index.js';
+import type { QueueBackend } from './queue-backend.js';
+
+/**
+ * How often a waiting SQL claim looks at the table again, ms. Short enough that an item
+ * enqueued by another process is picked up within a blink; an enqueue in the same process
+ * wakes waiting claims at once regardless. Each poll is one short transaction, so on a
+ * PostgreSQL server with hundreds of idle workers raise it (e.g. 250 ms).
+ */
+export const DEFAULT_POLL_MS = 25;
+
+/** Options of `createSqlQueueBackend`. */
+export interface SqlQueueBackendOptions {
+  /**
+   * Where the queue lives. A {@link SqlDatabase} (normally the task database — the embedded
+   * default) is shared: the queue's `close()` leaves it open. A URL (`sqlite:<file>` or
+   * `postgres://…`) is opened for the queue alone and closed by `close()`.
+   */
+  sql: SqlDatabase | string;
+  /** Logger; the backend binds `{ component: 'queue', backend: 'sql' }`. @defaultValue silent */
+  logger?: Logger;
+  /** Poll interval of a waiting claim, ms (≥ 1). @defaultValue {@link DEFAULT_POLL_MS} */
+  pollMs?: number;
+  /** How to open `sql` when it is a URL. @defaultValue the defaults of `openSqlDatabase` */
+  open?: OpenSqlOptions;
+}
+
+function isSqlDatabase(value: unknown): value is SqlDatabase {
+  const v = value as Partial<SqlDatabase> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.all === 'function' &&
+    typeof v.run === 'function' &&
+    typeof v.transaction === 'function' &&
+    typeof v.profile === 'object' &&
+    typeof v.knex === 'function'
+  );
+}
+
+/** Validates {@link SqlQueueBackendOptions}. */
+export const sqlQueueBackendOptionsSchema = z.object({
+  sql: z.union([
+    z.string().regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'must be sqlite:<file> or postgres://…'),
+    z.custom<SqlDatabase>(isSqlDatabase, 'must be a SqlDatabase (openSqlDatabase) or a URL'),
+  ]),
+  logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && 'child' in v).optional(),
+  pollMs: z.number().int().min(1).default(DEFAULT_POLL_MS),
+  open: z
+    .object({
+      poolMax: z.number().int().min(1).optional(),
+      busyTimeoutMs: z.number().int().min(0).optional(),
+    })
+    .optional(),
+});
+
+/** {@link SqlQueueBackendOptions} with defaults applied. */
+export type ResolvedSqlQueueBackendOptions = z.output<typeof sqlQueueBackendOptionsSchema>;
+
+/** The SQL backend, in the task database or a database of its own. */
+export interface SqlJobQueueTarget extends SqlQueueBackendOptions {
+  /** Selects the SQL backend. */
+  backend: 'sql';
+}
+
+/**
+ * The Redis backend (ioredis, Lua scripts, blocking claims). Not available yet: choosing it
+ * throws `USAGE`. The shape is fixed so configuration can already name it.
+ */
+export interface RedisJobQueueTarget {
+  /** Selects the Redis backend. */
+  backend: 'redis';
+  /** `redis://…` or `rediss://…`. */
+  url: string;
+}
+
+/** A backend built by the caller (a test double, a backend from another package). */
+export interface CustomJobQueueTarget {
+  /** The backend; the queue's `close()` closes it. */
+  backend: QueueBackend;
+}
+
+/** Which backend a {@link JobQueue} runs on. */
+export type JobQueueTarget = SqlJobQueueTarget | RedisJobQueueTarget | CustomJobQueueTarget;
+
+/** Options of `createJobQueue` that do not depend on the backend. */
+export interface JobQueueOptions {
+  /** Logger; the queue binds `{ component: 'queue', backend }`. @defaultValue silent */
+  logger?: Logger;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arguments of the queue's operations (validated by the façade, trusted by backends).
+
+const attemptIdSchema = z.number().int().min(0);
+
+/** Validates one `QueueItem`. */
+export const queueItemSchema = z.object({
+  attemptId: attemptIdSchema,
+  taskType: z.string().min(1),
+  jobId: z.number().int().min(0),
+  priority: z.number().int().optional(),
+  availableAt: z.number().int().min(0).optional(),
+});
+
+/** Validates a `ClaimRequest`. */
+export const claimRequestSchema = z.object({
+  owner: z.string().min(1),
+  types: z.array(z.string().min(1)).min(1, 'name at least one task type'),
+  max: z.number().int().min(1),
+  leaseMs: z.number().int().positive(),
+  waitMs: z.number().int().min(0).optional(),
+  signal: z
+    .custom<AbortSignal>((v) => v instanceof AbortSignal, 'must be an AbortSignal')
+    .optional(),
+});
+
+/** Validates a worker id. */
+export const ownerSchema = z.string().min(1);
+/** Validates a list of attempt ids. */
+export const attemptIdsSchema = z.array(attemptIdSchema);
+/** Validates a lease length, ms. */
+export const leaseMsSchema = z.number().int().positive();
+/** Validates a job id. */
+export const jobIdSchema = z.number().int().min(0);
+/** Validates `reclaimExpired`'s arguments. */
+export const reclaimSchema = z.object({
+  now: z.number().int().min(0).optional(),
+  max: z.number().int().min(1).optional(),
+});
+
+/**
+ * Parses `value` with `schema`, or throws {@link InvalidInputError} `USAGE` listing every
+ * problem as `<where>.<path>: <message>`.
+ */
+export function parseArgument<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  where: string,
+): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => ({
+    path: [where, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+  throw new InvalidInputError('USAGE', `Invalid argument to ${where.split(/[.[]/)[0]}`, problems);
+}

@@ -1,0 +1,640 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, stat, writeFile, readFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  EasError,
+  float,
+  parseTypedMetadataJson,
+  silentLogger,
+  toPlainMetadata,
+  toTypedMetadata,
+  TypedEmitter,
+  type Logger,
+  type TypedMetadata,
+} from '../core/index.js';
+import type { FileRepository } from '../filestore/index.js';
+import type { JobQueue } from '../queue/index.js';
+import type { ResolvedTaskType, TaskTypeRegistry } from '../registry/index.js';
+import type {
+  AttemptOutcome,
+  AttemptPayload,
+  FinishResult,
+  LogLine,
+  OutputVersion,
+  TaskDatabase,
+} from '../taskdb/index.js';
+import { defaultQc } from './qc.js';
+import { runCommand } from './runners/command.js';
+import type { HandlerDefinition, HandlerResult, QcFunction, TaskFile } from './types.js';
+
+/** Options of {@link WorkerHarness}. */
+export interface WorkerHarnessOptions {
+  db: TaskDatabase;
+  queue: JobQueue;
+  files: FileRepository;
+  registry: TaskTypeRegistry;
+  /** In-process handlers of built-in task types, by name (the `tasks` library supplies them). */
+  handlers?: Record<string, HandlerDefinition>;
+  /** Task types this worker claims. @defaultValue every non-control-flow type of the registry */
+  types?: readonly string[];
+  /** Attempts run at once. @defaultValue 4 */
+  concurrency?: number;
+  /** Lease length, ms. @defaultValue 30000 */
+  leaseMs?: number;
+  /** Heartbeat interval, ms. @defaultValue leaseMs / 3 */
+  heartbeatMs?: number;
+  /** How long a graceful stop waits for running attempts before handing them back, ms. @defaultValue 30000 */
+  graceMs?: number;
+  /** Scratch directory for attempts' working directories. @defaultValue the OS temp dir */
+  scratchDir?: string;
+  /** Keep the scratch directory of failed attempts for inspection. @defaultValue false */
+  keepFailedScratch?: boolean;
+  /** Environment external commands inherit (plus `EAS_TASK_FILE`, `EAS_RESULT_FILE`). @defaultValue `{ PATH }` of a minimal shell */
+  baseEnv?: Record<string, string>;
+  /** Worker id. @defaultValue `<host>:<pid>:<random>` */
+  workerId?: string;
+  /** Logger; the harness binds `{ component: 'worker', workerId }`. */
+  logger?: Logger;
+  /** How long one claim waits for work before looping, ms. @defaultValue 500 */
+  claimWaitMs?: number;
+}
+
+/** Events of the harness. */
+export interface WorkerHarnessEvents {
+  'attempt:started': [AttemptPayload];
+  'attempt:finished': [{ payload: AttemptPayload; outcome: AttemptOutcome }];
+  'batch:committed': [FinishResult];
+  'lease:lost': [{ attemptId: number }];
+  'worker:idle': [];
+  'worker:error': [Error];
+}
+
+interface Running {
+  payload: AttemptPayload;
+  abort: AbortController;
+  logs: LogLine[];
+  done: Promise<void>;
+}
+
+/** Log lines kept per attempt in memory before an early flush. */
+const LOG_FLUSH_LINES = 500;
+
+/**
+ * The worker harness (DESIGN §5): claims attempts from the job queue, stages their inputs from
+ * the file repository, runs the science code — an in-process handler, or an external command
+ * in any language given its task as a JSON file in `EAS_TASK_FILE` — while heartbeating its
+ * lease, captures logs, tracebacks and timings, commits outputs, runs QC, and reports the end
+ * to the task database in batches (one transaction for many attempts). The attempts released
+ * by that report are enqueued at once, so dependents start within milliseconds.
+ *
+ * @example
+ * ```ts
+ * const worker = new WorkerHarness({ db, queue, files, registry, handlers: BUILTIN_HANDLERS });
+ * const running = worker.run();
+ * process.once('SIGTERM', () => worker.stop('SIGTERM'));
+ * await running;
+ * ```
+ */
+export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
+  /** This worker's id, as recorded on attempts and leases. */
+  readonly workerId: string;
+  private readonly o: Required<Omit<WorkerHarnessOptions, 'types' | 'workerId' | 'logger' | 'handlers' | 'baseEnv'>> & {
+    handlers: Record<string, HandlerDefinition>;
+    baseEnv: Record<string, string>;
+  };
+  private readonly types: string[];
+  private readonly log: Logger;
+  private readonly running = new Map<number, Running>();
+  private readonly modules = new Map<string, Promise<HandlerDefinition>>();
+  private pending: { payload: AttemptPayload; outcome: AttemptOutcome; resolve: () => void }[] = [];
+  private flushing: Promise<void> | undefined;
+  private stopping = false;
+  private claimAbort = new AbortController();
+  private slotFreed: (() => void) | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: WorkerHarnessOptions) {
+    super();
+    const leaseMs = options.leaseMs ?? 30_000;
+    this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.o = {
+      db: options.db,
+      queue: options.queue,
+      files: options.files,
+      registry: options.registry,
+      handlers: options.handlers ?? {},
+      concurrency: options.concurrency ?? 4,
+      leaseMs,
+      heartbeatMs: options.heartbeatMs ?? Math.floor(leaseMs / 3),
+      graceMs: options.graceMs ?? 30_000,
+      scratchDir: options.scratchDir ?? join(tmpdir(), 'eas-attempts'),
+      keepFailedScratch: options.keepFailedScratch ?? false,
+      baseEnv: options.baseEnv ?? { PATH: '/usr/local/bin:/usr/bin:/bin' },
+      claimWaitMs: options.claimWaitMs ?? 500,
+    };
+    this.types = [
+      ...(options.types ?? options.registry.types().filter((t) => !options.registry.isControlFlow(t.name)).map((t) => t.name)),
+    ];
+    for (const t of this.types) this.runnable(options.registry.get(t)); // fail fast on a type it cannot run
+    this.log = (options.logger ?? silentLogger()).child({ component: 'worker', workerId: this.workerId });
+  }
+
+  /** Attempts running now. */
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  /**
+   * Claims and runs attempts until {@link stop}. Resolves after a graceful stop; rejects on a
+   * fatal error (the database or queue unreachable).
+   */
+  async run(): Promise<void> {
+    this.stopping = false;
+    this.claimAbort = new AbortController();
+    await this.o.db.registerWorker({
+      id: this.workerId,
+      host: hostname(),
+      pid: process.pid,
+      types: this.types,
+      concurrency: this.o.concurrency,
+    });
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.o.heartbeatMs);
+    this.heartbeatTimer.unref();
+    this.log.info({ types: this.types.length, concurrency: this.o.concurrency }, 'worker started');
+    try {
+      while (!this.stopping) {
+        const free = this.o.concurrency - this.running.size;
+        if (free <= 0) {
+          await new Promise<void>((resolve) => (this.slotFreed = resolve));
+          continue;
+        }
+        const items = await this.o.queue.claim({
+          owner: this.workerId,
+          types: this.types,
+          max: free,
+          leaseMs: this.o.leaseMs,
+          waitMs: this.o.claimWaitMs,
+          signal: this.claimAbort.signal,
+        });
+        if (items.length === 0) {
+          if (this.running.size === 0 && this.pending.length === 0) this.emit('worker:idle');
+          continue;
+        }
+        const ids = items.map((i) => i.attemptId);
+        const { payloads, stale } = await this.o.db.startAttempts(ids, {
+          id: this.workerId,
+          host: hostname(),
+          pid: process.pid,
+        });
+        if (stale.length > 0) await this.o.queue.complete(this.workerId, stale);
+        for (const p of payloads) this.start(p);
+      }
+      await this.drain();
+    } finally {
+      clearInterval(this.heartbeatTimer);
+      await this.flush();
+      await this.o.db.stopWorker(this.workerId).catch(() => undefined);
+      this.log.info('worker stopped');
+    }
+  }
+
+  /**
+   * Stops gracefully: no new claims; running attempts get `graceMs` to finish, then are
+   * aborted and handed back (re-queued as new attempts) so no work is lost.
+   */
+  stop(reason = 'stop requested'): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.info({ reason, inFlight: this.running.size }, 'worker stopping');
+    this.claimAbort.abort();
+    this.slotFreed?.();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.running.size === 0) return;
+    const all = Promise.all([...this.running.values()].map((r) => r.done));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      all.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.o.graceMs))),
+    ]);
+    clearTimeout(timer);
+    if (!timedOut) return;
+    const left = [...this.running.values()];
+    this.log.warn({ attempts: left.length }, 'grace period over; handing running attempts back');
+    for (const r of left) r.abort.abort(new EasError('CLOSED', 'worker stopping: attempt handed back'));
+    await Promise.all(left.map((r) => r.done));
+  }
+
+  private start(payload: AttemptPayload): void {
+    const abort = new AbortController();
+    const entry: Running = { payload, abort, logs: [], done: Promise.resolve() };
+    this.running.set(payload.attemptId, entry);
+    this.emit('attempt:started', payload);
+    entry.done = this.execute(entry)
+      .catch((e: unknown) => {
+        this.log.error({ err: e, attemptId: payload.attemptId }, 'attempt crashed the harness');
+        this.emit('worker:error', e instanceof Error ? e : new Error(String(e)));
+      })
+      .finally(() => {
+        this.running.delete(payload.attemptId);
+        const wake = this.slotFreed;
+        this.slotFreed = undefined;
+        wake?.();
+      });
+  }
+
+  private async execute(entry: Running): Promise<void> {
+    const { payload, abort } = entry;
+    const type = this.o.registry.get(payload.taskType);
+    const startedAt = Date.now();
+    const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    const needsDir = type.runner.kind === 'command' || payload.inputs.length > 0 || payload.outputs.length > 0;
+    const workDir = join(this.o.scratchDir, `attempt-${payload.attemptId}-${randomBytes(3).toString('hex')}`);
+    const task = this.taskFile(payload, workDir);
+    const log = (level: LogLine['level'], stream: LogLine['stream'], message: string): void => {
+      entry.logs.push({ ts: Date.now(), level, stream, message });
+      if (entry.logs.length >= LOG_FLUSH_LINES) void this.flushLogs(entry);
+    };
+    let timeout: NodeJS.Timeout | undefined;
+    if (type.timeoutMs !== undefined) {
+      timeout = setTimeout(
+        () => abort.abort(new EasError('TIMEOUT', `timed out after ${type.timeoutMs} ms`)),
+        type.timeoutMs,
+      );
+    }
+
+    let succeeded = false;
+    let error: string | undefined;
+    let traceback: string | undefined;
+    let exitCode: number | null | undefined;
+    let signal: string | null | undefined;
+    let cpuMs = 0;
+    let cpuChildrenMs = 0;
+    let result: HandlerResult = {};
+    let handedBack = false;
+    try {
+      if (needsDir) await this.stage(payload, task, workDir);
+      if (type.runner.kind === 'command') {
+        await writeFile(join(workDir, 'task.json'), JSON.stringify(task, null, 1));
+        const r = await runCommand({
+          argv: [...type.runner.argv],
+          cwd: type.runner.cwd,
+          env: {
+            ...this.o.baseEnv,
+            ...type.runner.env,
+            EAS_TASK_FILE: join(workDir, 'task.json'),
+            EAS_RESULT_FILE: task.result_file,
+            EAS_WORK_DIR: workDir,
+          },
+          signal: abort.signal,
+          onLine: (stream, line) => log(stream === 'stderr' ? 'warn' : 'info', stream, line),
+        });
+        exitCode = r.exitCode;
+        signal = r.signal;
+        cpuMs = r.cpuMs;
+        cpuChildrenMs = r.cpuChildrenMs;
+        succeeded = r.exitCode === 0 && !r.timedOut && !r.aborted && r.spawnError === undefined;
+        if (!succeeded) {
+          traceback = r.stderrTail || undefined;
+          error =
+            r.spawnError ??
+            (abort.signal.aborted
+              ? String((abort.signal.reason as Error | undefined)?.message ?? 'aborted')
+              : r.signal
+                ? `killed by ${r.signal}`
+                : `exit code ${r.exitCode}`);
+        } else {
+          result = await this.readResultFile(task.result_file);
+        }
+      } else {
+        const def = await this.handlerFor(type);
+        const handlerResult = await raceAbort(
+          Promise.resolve().then(() =>
+            def.run({
+              task,
+              typedMetadata: payload.metadata,
+              signal: abort.signal,
+              log: (level, message) => log(level, 'handler', message),
+              logger: this.log.child({ attemptId: payload.attemptId, taskId: payload.taskId, jobId: payload.jobId }),
+            }),
+          ),
+          abort.signal,
+        );
+        result = handlerResult ?? {};
+        succeeded = true;
+        const cpu = process.cpuUsage(cpu0);
+        cpuMs = (cpu.user + cpu.system) / 1000;
+        cpuChildrenMs = cpuMs;
+      }
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      succeeded = false;
+      error = `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`;
+      traceback = err.stack;
+      if (cpuMs === 0) {
+        const cpu = process.cpuUsage(cpu0);
+        cpuMs = (cpu.user + cpu.system) / 1000;
+        cpuChildrenMs = cpuMs;
+      }
+    } finally {
+      clearTimeout(timeout);
+    }
+    if (abort.signal.aborted && this.stopping && isHandBack(abort.signal.reason)) handedBack = true;
+    if (abort.signal.aborted && isLeaseLost(abort.signal.reason)) {
+      // The lease is gone: the task database would refuse the report; drop it.
+      await this.cleanup(workDir, needsDir, false);
+      return;
+    }
+
+    const wallMs = performance.now() - t0;
+    if (handedBack) {
+      await this.handBack(payload.attemptId);
+      await this.cleanup(workDir, needsDir, false);
+      return;
+    }
+
+    let outputs: OutputVersion[] = [];
+    let qcPassed = false;
+    let outputMetadata: TypedMetadata = {};
+    try {
+      outputMetadata = toTypedMetadata(result.metadata ?? {});
+    } catch (e) {
+      succeeded = false;
+      error = `output metadata rejected: ${(e as Error).message}`;
+    }
+    if (succeeded) {
+      try {
+        const written: Record<string, { path: string; size: number }> = {};
+        for (const o of payload.outputs) {
+          const p = task.outputs[o.semanticType]!;
+          const st = await stat(p).catch(() => undefined);
+          if (st?.isFile()) written[o.semanticType] = { path: p, size: st.size };
+        }
+        const required = payload.outputs
+          .filter((o) => !o.optional && !type.outputs.optional.includes(o.semanticType))
+          .map((o) => o.semanticType);
+        const qc: QcFunction = type.qc === 'none' ? () => ({ passed: true }) : ((await this.qcFor(type)) ?? defaultQc);
+        const verdict = await qc({ task, written, required, metadata: outputMetadata });
+        qcPassed = verdict.passed;
+        if (!verdict.passed) error = verdict.reason ?? 'QC failed';
+        for (const [sem, w] of Object.entries(written)) {
+          const stored = await this.o.files.putFile(w.path);
+          const fileMeta = result.fileMetadata?.[sem];
+          outputs.push({
+            semanticType: sem,
+            sha256: stored.sha256,
+            size: stored.size,
+            ...(fileMeta ? { metadata: toTypedMetadata(fileMeta) } : {}),
+          });
+        }
+      } catch (e) {
+        qcPassed = false;
+        error = `committing outputs failed: ${(e as Error).message}`;
+        traceback = (e as Error).stack;
+        outputs = [];
+      }
+    }
+    if (error && !succeeded) log('error', 'harness', `attempt failed: ${error}`);
+    else if (error) log('error', 'harness', `QC failed: ${error}`);
+
+    const outcome: AttemptOutcome = {
+      attemptId: payload.attemptId,
+      workerId: this.workerId,
+      succeeded,
+      qcPassed: succeeded && qcPassed,
+      error,
+      traceback,
+      exitCode: exitCode ?? null,
+      signal: signal ?? null,
+      startedAt,
+      endedAt: Date.now(),
+      wallMs,
+      cpuMs,
+      cpuChildrenMs,
+      outputs,
+      outputMetadata,
+      logs: entry.logs.splice(0),
+      retry: type.retry,
+    };
+    await this.cleanup(workDir, needsDir, !(succeeded && qcPassed) && this.o.keepFailedScratch);
+    this.emit('attempt:finished', { payload, outcome });
+    await this.report(payload, outcome);
+  }
+
+  /** Queues an outcome for the next batch commit and waits until it is committed. */
+  private report(payload: AttemptPayload, outcome: AttemptOutcome): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.pending.push({ payload, outcome, resolve });
+      if (!this.flushing) this.flushing = new Promise<void>((r) => setImmediate(r)).then(() => this.flushLoop());
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, 500);
+        try {
+          const result = await this.o.db.finishAttempts(batch.map((b) => b.outcome));
+          const committed = batch.map((b) => b.outcome.attemptId);
+          await this.o.queue.complete(this.workerId, committed);
+          if (result.ready.length > 0) {
+            await this.o.queue.enqueue(
+              result.ready.map((r) => ({
+                attemptId: r.attemptId,
+                taskType: r.taskType,
+                jobId: r.jobId,
+                priority: r.priority,
+                availableAt: r.availableAt,
+              })),
+            );
+          }
+          if (result.stale.length > 0) this.log.warn({ attempts: result.stale }, 'reports refused: attempts no longer ours');
+          this.emit('batch:committed', result);
+        } catch (e) {
+          this.log.error({ err: e }, 'committing attempt results failed');
+          this.emit('worker:error', e instanceof Error ? e : new Error(String(e)));
+        } finally {
+          for (const b of batch) b.resolve();
+        }
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  private async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  private async handBack(attemptId: number): Promise<void> {
+    const result = await this.o.db.stallAttempts([attemptId]);
+    await this.o.queue.complete(this.workerId, [attemptId]);
+    await this.o.queue.enqueue(
+      result.ready.map((r) => ({ attemptId: r.attemptId, taskType: r.taskType, jobId: r.jobId, priority: r.priority, availableAt: r.availableAt })),
+    );
+  }
+
+  private async heartbeat(): Promise<void> {
+    const ids = [...this.running.keys()];
+    try {
+      const held = new Set(ids.length ? await this.o.queue.extend(this.workerId, ids, this.o.leaseMs) : []);
+      const alive = new Set(await this.o.db.heartbeat(this.workerId, ids));
+      for (const id of ids) {
+        if (!held.has(id) || !alive.has(id)) {
+          const r = this.running.get(id);
+          if (r && !r.abort.signal.aborted) {
+            this.log.warn({ attemptId: id }, 'lease lost; stopping the attempt');
+            this.emit('lease:lost', { attemptId: id });
+            r.abort.abort(new EasError('LEASE_LOST', 'lease lost'));
+          }
+        }
+      }
+      for (const r of this.running.values()) if (r.logs.length > 0) await this.flushLogs(r);
+    } catch (e) {
+      this.log.error({ err: e }, 'heartbeat failed');
+    }
+  }
+
+  private async flushLogs(r: Running): Promise<void> {
+    const lines = r.logs.splice(0);
+    if (lines.length === 0) return;
+    await this.o.db.appendLogs(
+      lines.map((l) => ({ ...l, attemptId: r.payload.attemptId, taskId: r.payload.taskId, jobId: r.payload.jobId })),
+    );
+  }
+
+  private taskFile(p: AttemptPayload, workDir: string): TaskFile {
+    const inputs: Record<string, string> = {};
+    const inputMetadata: Record<string, Record<string, unknown>> = {};
+    for (const i of p.inputs) {
+      inputs[i.semanticType] = join(workDir, 'inputs', i.filename);
+      inputMetadata[i.semanticType] = toPlainMetadata(i.metadata);
+    }
+    const outputs: Record<string, string> = {};
+    for (const o of p.outputs) outputs[o.semanticType] = join(workDir, 'outputs', o.filename);
+    const requested: Record<string, Record<string, unknown>> = {};
+    for (const [name, m] of Object.entries(p.requestedMetadata)) requested[name] = toPlainMetadata(m);
+    return {
+      attempt_id: p.attemptId,
+      attempt_number: p.attemptNumber,
+      task_id: p.taskId,
+      job_id: p.jobId,
+      job_name: p.jobName,
+      task_type: p.taskType,
+      name: p.name,
+      path: p.path,
+      working_directory: p.workingDirectory,
+      description: p.description,
+      metadata: toPlainMetadata(p.metadata),
+      requested_metadata: requested,
+      inputs,
+      input_metadata: inputMetadata,
+      outputs,
+      result_file: join(workDir, 'result.json'),
+      work_dir: workDir,
+    };
+  }
+
+  private async stage(p: AttemptPayload, task: TaskFile, workDir: string): Promise<void> {
+    await mkdir(join(workDir, 'outputs'), { recursive: true });
+    for (const o of Object.values(task.outputs)) await mkdir(dirname(o), { recursive: true });
+    for (const i of p.inputs) {
+      const dest = task.inputs[i.semanticType]!;
+      await mkdir(dirname(dest), { recursive: true });
+      await this.o.files.materialize(i.sha256, dest);
+    }
+  }
+
+  private async readResultFile(path: string): Promise<HandlerResult> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch {
+      return {};
+    }
+    if (text.trim() === '') return {};
+    return { metadata: toPlainTyped(parseTypedMetadataJson(text, 'EAS_RESULT_FILE')) };
+  }
+
+  private async cleanup(workDir: string, created: boolean, keep: boolean): Promise<void> {
+    if (created && !keep) await rm(workDir, { recursive: true, force: true });
+  }
+
+  private runnable(type: ResolvedTaskType): void {
+    if (type.runner.kind === 'builtin' && !this.o.handlers[type.name]) {
+      throw new EasError('REGISTRY_INVALID', `Task type ${type.name} is built in, but this worker has no handler for it.`, {
+        where: type.name,
+      });
+    }
+    if (type.runner.kind === 'controller') {
+      throw new EasError('USAGE', `Task type ${type.name} is control flow: the controller expands it, workers never run it.`, {
+        where: type.name,
+      });
+    }
+  }
+
+  private handlerFor(type: ResolvedTaskType): Promise<HandlerDefinition> {
+    if (type.runner.kind === 'builtin') return Promise.resolve(this.o.handlers[type.name]!);
+    if (type.runner.kind !== 'module') throw new EasError('INTERNAL', `no in-process handler for ${type.name}`);
+    const { modulePath, exportName } = type.runner;
+    const key = `${modulePath}#${exportName}`;
+    let def = this.modules.get(key);
+    if (!def) {
+      def = import(pathToFileURL(modulePath).href).then((mod: Record<string, unknown>) => {
+        const exported = mod[exportName];
+        if (typeof exported === 'function') return { run: exported as HandlerDefinition['run'] };
+        if (exported && typeof (exported as HandlerDefinition).run === 'function') return exported as HandlerDefinition;
+        throw new EasError(
+          'REGISTRY_INVALID',
+          `Module ${modulePath} has no function export "${exportName}" for task type ${type.name}.`,
+          { where: type.source },
+        );
+      });
+      this.modules.set(key, def);
+    }
+    return def;
+  }
+
+  private async qcFor(type: ResolvedTaskType): Promise<QcFunction | undefined> {
+    if (type.runner.kind === 'builtin' || type.runner.kind === 'module') return (await this.handlerFor(type)).qc;
+    return undefined;
+  }
+}
+
+/** Typed metadata back to plain values, floats wrapped so they stay floats when typed again. */
+function toPlainTyped(m: TypedMetadata): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(m)) out[k] = v.type === 'float' ? float(v.value) : v.value;
+  return out;
+}
+
+function isHandBack(reason: unknown): boolean {
+  return reason instanceof EasError && reason.code === 'CLOSED';
+}
+
+function isLeaseLost(reason: unknown): boolean {
+  return reason instanceof EasError && reason.code === 'LEASE_LOST';
+}
+
+/** Resolves or rejects with `promise`, or rejects as soon as `signal` aborts. */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
