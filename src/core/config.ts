@@ -88,6 +88,8 @@ export interface LoadConfigOptions {
   env?: Record<string, string | undefined>;
   /** Flags. */
   overrides?: ConfigOverrides;
+  /** Log level when neither flags, environment nor file set one. @defaultValue `'info'` */
+  defaultLogLevel?: (typeof LEVELS)[number];
 }
 
 /** Name of the configuration file `eas init` writes. */
@@ -176,7 +178,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   let registry: ResolvedConfig['registry'] = o.registry ?? envValue('EAS_REGISTRY') ?? file.registry;
   if (typeof registry === 'string') registry = resolve(baseDir, registry);
 
-  const levelRaw = o.logLevel ?? envValue('EAS_LOG_LEVEL') ?? file.logLevel ?? 'info';
+  const levelRaw = o.logLevel ?? envValue('EAS_LOG_LEVEL') ?? file.logLevel ?? options.defaultLogLevel ?? 'info';
   let logLevel: ResolvedConfig['logLevel'] = 'info';
   if ((LEVELS as readonly string[]).includes(levelRaw)) logLevel = levelRaw as ResolvedConfig['logLevel'];
   else problems.push({ path: o.logLevel ? '--log-level' : envValue('EAS_LOG_LEVEL') ? 'EAS_LOG_LEVEL' : 'logLevel', message: `"${levelRaw}" is not one of ${LEVELS.join(', ')}` });

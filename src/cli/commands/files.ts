@@ -1,0 +1,76 @@
+import { createWriteStream } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { pipeline as streamPipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
+import { EasError } from '../../core/index.js';
+import { checkLogicalPath } from '../../filestore/index.js';
+import { parseId, withPipeline, type CommandContext } from '../context.js';
+import { bytes, printJson, table, time } from '../format.js';
+
+/** `products`, `get`. */
+export function registerFiles(program: Command, ctx: CommandContext): void {
+  program
+    .command('products')
+    .description('file products by working directory, with their versions and QC')
+    .option('--job <id>', 'only this job')
+    .option('--dir <working-directory>', 'only this working directory')
+    .option('--json', 'print as JSON')
+    .action(async (opts: { job?: string; dir?: string; json?: boolean }) => {
+      const jobId = opts.job === undefined ? undefined : parseId(opts.job, '--job');
+      await withPipeline(ctx, async (p) => {
+        const products = await p.db.products({ jobId, workingDirectory: opts.dir });
+        if (opts.json) return printJson(ctx.output, products);
+        if (products.length === 0) {
+          ctx.output.out('No file products.');
+          return;
+        }
+        const rows: (string | number)[][] = [];
+        for (const pr of products) {
+          const latest = pr.versions[pr.versions.length - 1];
+          rows.push([
+            pr.jobId,
+            `${pr.workingDirectory ? `${pr.workingDirectory}/` : ''}${pr.filename}`,
+            pr.semanticType,
+            pr.versions.length,
+            latest ? bytes(latest.size) : '-',
+            latest ? (latest.passedQc ? 'passed' : 'failed') : 'not written',
+            latest ? time(latest.createdAt) : '-',
+          ]);
+        }
+        ctx.output.out(table(['job', 'path', 'type', 'versions', 'size', 'QC', 'written'], rows));
+        ctx.output.out('\nDownload one: eas get <path> [--job N] [-o file]');
+      });
+    });
+
+  program
+    .command('get')
+    .description('copy the newest QC-passed version of a file product out of the repository')
+    .argument('<path>', 'working-directory/filename, as in eas products')
+    .option('--job <id>', 'from this job (default: the newest job that has it)')
+    .option('-o, --output <file>', 'where to write it (- for stdout; default: its filename here)')
+    .action(async (path: string, opts: { job?: string; output?: string }) => {
+      const jobId = opts.job === undefined ? undefined : parseId(opts.job, '--job');
+      const slash = path.lastIndexOf('/');
+      const logical = checkLogicalPath(slash < 0 ? '' : path.slice(0, slash), slash < 0 ? path : path.slice(slash + 1), 'path');
+      await withPipeline(ctx, async (p) => {
+        let version = await p.db.findPassedVersion(logical.workingDirectory, logical.filename, jobId);
+        if (!version && slash >= 0) {
+          // The filename itself may contain a directory part: try the whole path in the job's root.
+          version = await p.db.findPassedVersion('', path, jobId);
+        }
+        if (!version) {
+          throw new EasError('NOT_FOUND', `No QC-passed version of "${path}"${jobId ? ` in job ${jobId}` : ''}. List files with: eas products`, {
+            where: path,
+          });
+        }
+        const source = await p.files.createReadStream(version.sha256);
+        if (opts.output === '-') {
+          await streamPipeline(source, process.stdout);
+          return;
+        }
+        const dest = resolve(ctx.cwd, opts.output ?? basename(logical.filename));
+        await streamPipeline(source, createWriteStream(dest));
+        ctx.output.err(`wrote ${dest} (${bytes(version.size)}, sha256 ${version.sha256}) from job ${version.jobId}`);
+      });
+    });
+}

@@ -1,0 +1,55 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { EasError } from '../../core/index.js';
+import { withPipeline, type CommandContext } from '../context.js';
+import { printJson, table } from '../format.js';
+
+/** `eas submit <chain> [--dry-run] [--json] [--priority N]`. */
+export function registerSubmit(program: Command, ctx: CommandContext): void {
+  program
+    .command('submit')
+    .description('validate a task chain (JSON or YAML) and submit it as a job')
+    .argument('<chain>', 'chain file, or - for standard input')
+    .option('--dry-run', 'validate and count tasks without writing anything')
+    .option('--json', 'print the result as JSON')
+    .option('--priority <n>', 'job priority: higher runs first', '0')
+    .action(async (file: string, opts: { dryRun?: boolean; json?: boolean; priority: string }) => {
+      const priority = Number(opts.priority);
+      if (!Number.isInteger(priority)) throw new EasError('USAGE', `--priority must be an integer, got "${opts.priority}"`, { where: '--priority' });
+      let text: string;
+      try {
+        text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+      } catch (e) {
+        throw new EasError('NOT_FOUND', `Cannot read chain file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+          where: file,
+        });
+      }
+      await withPipeline(ctx, async (p) => {
+        const summary = await p.controller().submit({ chain: text, source: file === '-' ? 'stdin' : file, dryRun: opts.dryRun, priority });
+        if (opts.json) {
+          printJson(
+            ctx.output,
+            opts.dryRun
+              ? { tasks: summary.tasks, byType: summary.byType, deferred: summary.deferred }
+              : { jobId: summary.jobId, jobName: summary.jobName, tasks: summary.tasks, byType: summary.byType, deferred: summary.deferred, ready: summary.ready },
+          );
+          return;
+        }
+        const rows = Object.entries(summary.byType).map(([t, n]) => [t, n]);
+        ctx.output.out(table(['task type', 'tasks'], rows));
+        if (opts.dryRun) {
+          ctx.output.out(`\nValid: ${summary.tasks} tasks (${summary.deferred} expand at run time). Nothing was written (--dry-run).`);
+        } else {
+          ctx.output.out(
+            `\nSubmitted job ${summary.jobId} "${summary.jobName}": ${summary.tasks} tasks, ${summary.ready} ready now.\nRun it with: eas run --until-idle`,
+          );
+        }
+      });
+    });
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,55 @@
+import { EasError, createLogger, loadConfig, type Logger, type ResolvedConfig } from '../core/index.js';
+import { createPipeline, type Pipeline } from '../pipeline.js';
+import type { Output } from './format.js';
+
+/** Options every command accepts (set on the program). */
+export interface GlobalOptions {
+  database?: string;
+  filestore?: string;
+  registry?: string;
+  logLevel?: string;
+}
+
+/** What a command runs with. */
+export interface CommandContext {
+  output: Output;
+  cwd: string;
+  globals: () => GlobalOptions;
+  /** Exit code the command sets (0 unless it reports task failures). */
+  exitCode: number;
+}
+
+/** The configuration of a command: `eas.yaml` < `EAS_*` < flags; CLI logs default to `warn`. */
+export function configOf(ctx: CommandContext): ResolvedConfig {
+  const g = ctx.globals();
+  return loadConfig({
+    cwd: ctx.cwd,
+    overrides: { databaseUrl: g.database, filestoreRoot: g.filestore, registry: g.registry, logLevel: g.logLevel },
+    defaultLogLevel: 'warn',
+  });
+}
+
+/** A logger for CLI commands: stderr, pretty on a terminal. */
+export function loggerOf(config: ResolvedConfig): Logger {
+  return createLogger({ level: config.logLevel });
+}
+
+/** Opens the pipeline, runs `fn`, closes it. */
+export async function withPipeline<T>(ctx: CommandContext, fn: (p: Pipeline) => Promise<T>): Promise<T> {
+  const config = configOf(ctx);
+  const pipeline = await createPipeline({ config, logger: loggerOf(config) });
+  try {
+    return await fn(pipeline);
+  } finally {
+    await pipeline.close();
+  }
+}
+
+/** Parses an id argument. @throws EasError `USAGE` */
+export function parseId(value: string, what: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new EasError('USAGE', `${what} must be a positive integer, got "${value}"`, { where: what });
+  }
+  return n;
+}
