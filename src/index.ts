@@ -38,10 +38,32 @@ export {
   type TypedMetadata,
   type MetadataType,
 } from './core/index.js';
-export { TaskDatabase, createTaskDatabase, type TaskDatabaseOptions, type TaskState, type StatusView } from './taskdb/index.js';
-export { JobQueue, createJobQueue, type QueueBackend, type QueueItem, type LeasedItem } from './queue/index.js';
-export { FileRepository, createFileRepository, checkLogicalPath, type StorageDriver } from './filestore/index.js';
-export { TaskTypeRegistry, loadRegistry, type ResolvedTaskType, type ResolvedContainer } from './registry/index.js';
+export {
+  TaskDatabase,
+  createTaskDatabase,
+  type TaskDatabaseOptions,
+  type TaskState,
+  type StatusView,
+} from './taskdb/index.js';
+export {
+  JobQueue,
+  createJobQueue,
+  type QueueBackend,
+  type QueueItem,
+  type LeasedItem,
+} from './queue/index.js';
+export {
+  FileRepository,
+  createFileRepository,
+  checkLogicalPath,
+  type StorageDriver,
+} from './filestore/index.js';
+export {
+  TaskTypeRegistry,
+  loadRegistry,
+  type ResolvedTaskType,
+  type ResolvedContainer,
+} from './registry/index.js';
 export { parseChain, expandChain, type ChainDocument, type TaskDescriptor } from './chain/index.js';
 export { Controller, type ControllerOptions, type SubmitSummary } from './control/index.js';
 export {

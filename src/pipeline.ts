@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import {
-  createLogger,
   inheritedEnvironment,
   loadConfig,
   silentLogger,
@@ -63,7 +62,10 @@ export interface Pipeline extends AsyncDisposable {
 export async function createPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
   const config = options.config ?? loadConfig({ cwd: options.cwd, overrides: options.overrides });
   const logger = options.logger ?? silentLogger();
-  const registry = await loadRegistry(config.registry, { builtins: { ...BUILTIN_TASK_TYPES }, baseDir: config.baseDir });
+  const registry = await loadRegistry(config.registry, {
+    builtins: { ...BUILTIN_TASK_TYPES },
+    baseDir: config.baseDir,
+  });
   const db = await createTaskDatabase({ url: config.databaseUrl, logger });
   let queue: JobQueue | undefined;
   let files: FileRepository | undefined;
@@ -112,4 +114,3 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     [Symbol.asyncDispose]: close,
   };
 }
-

@@ -1,4 +1,10 @@
-import { InvalidInputError, isEasError, type Problem, type TypedMetadata, type TypedValue } from '../core/index.js';
+import {
+  InvalidInputError,
+  isEasError,
+  type Problem,
+  type TypedMetadata,
+  type TypedValue,
+} from '../core/index.js';
 import { STRUCTURAL_FIELDS } from './schema.js';
 import type {
   ChainDocument,
@@ -51,7 +57,11 @@ export interface ChildGroup {
  * `'deferred'` when the shape depends on other tasks' output metadata (a conditional): the
  * controller expands it at run time. New control-flow types register here.
  */
-export type ControlExpander = (descriptor: TaskDescriptor, node: NodeContext, report: (p: Problem) => void) => ChildGroup[] | 'deferred';
+export type ControlExpander = (
+  descriptor: TaskDescriptor,
+  node: NodeContext,
+  report: (p: Problem) => void,
+) => ChildGroup[] | 'deferred';
 
 /** The control-flow types this expander knows, by name. */
 export const CONTROL_EXPANDERS: Record<string, ControlExpander> = {
@@ -78,7 +88,11 @@ export function expandChain(doc: ChainDocument, options: ExpandOptions): ChainPl
   const tasks: ExpandedTask[] = [];
   let deferred = 0;
 
-  const evaluate = (value: unknown, scope: EvaluationScope, where: string): TypedValue | undefined => {
+  const evaluate = (
+    value: unknown,
+    scope: EvaluationScope,
+    where: string,
+  ): TypedValue | undefined => {
     try {
       return resolver.resolve(value, scope, where);
     } catch (e) {
@@ -88,7 +102,11 @@ export function expandChain(doc: ChainDocument, options: ExpandOptions): ChainPl
       return undefined;
     }
   };
-  const evaluateString = (value: unknown, scope: EvaluationScope, where: string): string | undefined => {
+  const evaluateString = (
+    value: unknown,
+    scope: EvaluationScope,
+    where: string,
+  ): string | undefined => {
     const v = evaluate(value, scope, where);
     if (v === undefined) return undefined;
     if (v.type === 'str') return v.value;
@@ -97,7 +115,10 @@ export function expandChain(doc: ChainDocument, options: ExpandOptions): ChainPl
     return undefined;
   };
 
-  const jobName = typeof doc.job_name === 'string' && doc.job_name.trim() ? doc.job_name.trim() : options.defaultJobName;
+  const jobName =
+    typeof doc.job_name === 'string' && doc.job_name.trim()
+      ? doc.job_name.trim()
+      : options.defaultJobName;
   const rootWd = typeof doc.working_directory === 'string' ? doc.working_directory.trim() : '';
 
   // The document itself is the root task, an execution_chain, so counts match the original's.
@@ -131,7 +152,8 @@ export function expandChain(doc: ChainDocument, options: ExpandOptions): ChainPl
     const siblings = new Map<string, number>();
     list.forEach((desc, i) => {
       if (tasks.length >= maxTasks) {
-        if (tasks.length === maxTasks) report({ path: listPath, message: `the chain expands to more than ${maxTasks} tasks` });
+        if (tasks.length === maxTasks)
+          report({ path: listPath, message: `the chain expands to more than ${maxTasks} tasks` });
         return;
       }
       const path = `${listPath}[${i}]`;
@@ -141,16 +163,21 @@ export function expandChain(doc: ChainDocument, options: ExpandOptions): ChainPl
 
       const type = evaluateString(desc.task, scope, `${path}.task`) ?? '?';
       const known = type !== '?' && options.catalog.has(type);
-      if (type !== '?' && !known) report({ path: `${path}.task`, message: options.catalog.describeUnknown(type) });
+      if (type !== '?' && !known)
+        report({ path: `${path}.task`, message: options.catalog.describeUnknown(type) });
       const control = known && options.catalog.isControlFlow(type);
 
       const wd =
         desc.working_directory !== undefined
-          ? (evaluateString(desc.working_directory, scope, `${path}.working_directory`) ?? parent.workingDirectory)
+          ? (evaluateString(desc.working_directory, scope, `${path}.working_directory`) ??
+            parent.workingDirectory)
           : parent.workingDirectory;
-      const name = desc.name !== undefined ? (evaluateString(desc.name, scope, `${path}.name`) ?? null) : null;
+      const name =
+        desc.name !== undefined ? (evaluateString(desc.name, scope, `${path}.name`) ?? null) : null;
       const nodeJobName =
-        desc.job_name !== undefined ? (evaluateString(desc.job_name, scope, `${path}.job_name`) ?? parent.jobName) : parent.jobName;
+        desc.job_name !== undefined
+          ? (evaluateString(desc.job_name, scope, `${path}.job_name`) ?? parent.jobName)
+          : parent.jobName;
 
       const description: Record<string, unknown> = {};
       for (const [field, value] of Object.entries(desc)) {
@@ -163,7 +190,9 @@ export function expandChain(doc: ChainDocument, options: ExpandOptions): ChainPl
       }
       if (nodeJobName !== jobName) description.job_name = nodeJobName;
 
-      const files = (field: 'inputs' | 'outputs'): { semanticType: string; filename: string; where: string }[] => {
+      const files = (
+        field: 'inputs' | 'outputs',
+      ): { semanticType: string; filename: string; where: string }[] => {
         const out: { semanticType: string; filename: string; where: string }[] = [];
         for (const [sem, value] of Object.entries(desc[field] ?? {})) {
           const where = `${path}.${field}.${sem}`;
@@ -228,12 +257,25 @@ export function expandChain(doc: ChainDocument, options: ExpandOptions): ChainPl
 
       if (control) {
         if (inputs.length > 0 || outputs.length > 0) {
-          report({ path, message: `a control-flow task (${type}) has no inputs or outputs of its own; declare them on its children` });
+          report({
+            path,
+            message: `a control-flow task (${type}) has no inputs or outputs of its own; declare them on its children`,
+          });
         }
         const expander = CONTROL_EXPANDERS[type];
-        const node: NodeContext = { key, path, depth: parent.depth + 1, workingDirectory: wd, jobName: nodeJobName, metadata };
+        const node: NodeContext = {
+          key,
+          path,
+          depth: parent.depth + 1,
+          workingDirectory: wd,
+          jobName: nodeJobName,
+          metadata,
+        };
         if (!expander) {
-          report({ path: `${path}.task`, message: `control-flow type ${type} cannot be expanded by this version` });
+          report({
+            path: `${path}.task`,
+            message: `control-flow type ${type} cannot be expanded by this version`,
+          });
           return;
         }
         const groups = expander(desc, node, report);
@@ -244,12 +286,20 @@ export function expandChain(doc: ChainDocument, options: ExpandOptions): ChainPl
         task.expanded = true;
         for (const g of groups) expandList(g.descriptors, node, `${path}.${g.field}`, g.metadata);
       } else if (desc.task_list !== undefined || desc.else_task_list !== undefined) {
-        report({ path: `${path}.task_list`, message: `only control-flow tasks (execution_*) have a task_list; ${type} does not` });
+        report({
+          path: `${path}.task_list`,
+          message: `only control-flow tasks (execution_*) have a task_list; ${type} does not`,
+        });
       }
     });
   };
 
-  expandList(doc.task_list, { key: 0, path: '', depth: 0, workingDirectory: rootWd, jobName, metadata: {} }, 'task_list', undefined);
+  expandList(
+    doc.task_list,
+    { key: 0, path: '', depth: 0, workingDirectory: rootWd, jobName, metadata: {} },
+    'task_list',
+    undefined,
+  );
 
   // Producers: one per (working directory, filename).
   const producers = new Map<string, { key: number; where: string }>();
@@ -270,7 +320,11 @@ export function expandChain(doc: ChainDocument, options: ExpandOptions): ChainPl
     t.inputs.forEach((input, i) => {
       const p = producers.get(`${input.workingDirectory}\u0000${input.filename}`);
       if (p === undefined) unresolvedInputs.push({ taskKey: t.key, inputIndex: i });
-      else if (p.key === t.key) report({ path: input.where, message: `the task reads "${input.filename}", which it writes itself` });
+      else if (p.key === t.key)
+        report({
+          path: input.where,
+          message: `the task reads "${input.filename}", which it writes itself`,
+        });
       else input.producerKey = p.key;
     });
   }
@@ -293,10 +347,12 @@ function evaluateDeep(
   where: string,
   evaluate: (v: unknown, s: EvaluationScope, w: string) => TypedValue | undefined,
 ): unknown {
-  if (Array.isArray(value)) return value.map((v, i) => evaluateDeep(v, scope, `${where}[${i}]`, evaluate));
+  if (Array.isArray(value))
+    return value.map((v, i) => evaluateDeep(v, scope, `${where}[${i}]`, evaluate));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = evaluateDeep(v, scope, `${where}.${k}`, evaluate);
+    for (const [k, v] of Object.entries(value))
+      out[k] = evaluateDeep(v, scope, `${where}.${k}`, evaluate);
     return out;
   }
   return evaluate(value, scope, where)?.value;
@@ -320,7 +376,10 @@ function findCycle(tasks: readonly ExpandedTask[]): number[] | undefined {
         const n = d[top.next++]!;
         if (color[n] === 1) {
           const from = stack.findIndex((f) => f.node === n);
-          return stack.slice(from).map((f) => f.node).reverse();
+          return stack
+            .slice(from)
+            .map((f) => f.node)
+            .reverse();
         }
         if (color[n] === 0) {
           color[n] = 1;

@@ -11,7 +11,14 @@
  * @module
  */
 export { parseChain, validateChain, loadChainFile, defaultJobName, formatPath } from './load.js';
-export { expandChain, CONTROL_EXPANDERS, type ExpandOptions, type NodeContext, type ChildGroup, type ControlExpander } from './expand.js';
+export {
+  expandChain,
+  CONTROL_EXPANDERS,
+  type ExpandOptions,
+  type NodeContext,
+  type ChildGroup,
+  type ControlExpander,
+} from './expand.js';
 export { isExpression, LiteralResolver } from './values.js';
 export { chainDocumentSchema, taskDescriptorSchema, STRUCTURAL_FIELDS } from './schema.js';
 export type {

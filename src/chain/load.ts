@@ -14,7 +14,8 @@ import type { ChainDocument } from './types.js';
  */
 export function parseChain(text: string, source = 'chain'): ChainDocument {
   const ext = extname(source).toLowerCase();
-  const yaml = ext === '.yaml' || ext === '.yml' || (ext !== '.json' && !text.trimStart().startsWith('{'));
+  const yaml =
+    ext === '.yaml' || ext === '.yml' || (ext !== '.json' && !text.trimStart().startsWith('{'));
   let raw: unknown;
   if (yaml) {
     try {
@@ -52,10 +53,14 @@ export async function loadChainFile(file: string): Promise<ChainDocument> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new EasError('NOT_FOUND', `Cannot read chain file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
-      where: file,
-      cause: e,
-    });
+    throw new EasError(
+      'NOT_FOUND',
+      `Cannot read chain file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      {
+        where: file,
+        cause: e,
+      },
+    );
   }
   return parseChain(text, file);
 }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 
-const stringMap = z.record(z.string().min(1), z.string(), { error: 'must be an object of semantic type → filename' });
+const stringMap = z.record(z.string().min(1), z.string(), {
+  error: 'must be an object of semantic type → filename',
+});
 
 /**
  * The structural fields of a task descriptor. Type-specific fields pass through and are
@@ -10,15 +12,23 @@ const stringMap = z.record(z.string().min(1), z.string(), { error: 'must be an o
 export const taskDescriptorSchema: z.ZodType = z.lazy(() =>
   z
     .object({
-      task: z.string({ error: 'is required: the task type (e.g. "null", "verify")' }).min(1, 'must not be empty'),
+      task: z
+        .string({ error: 'is required: the task type (e.g. "null", "verify")' })
+        .min(1, 'must not be empty'),
       name: z.string().min(1).optional(),
       inputs: stringMap.optional(),
       outputs: stringMap.optional(),
       job_name: z.string().min(1).optional(),
       working_directory: z.string().optional(),
-      requires_metadata_from: z.array(z.string().min(1), { error: 'must be a list of names of earlier sibling tasks' }).optional(),
-      task_list: z.array(taskDescriptorSchema, { error: 'must be a list of task descriptors' }).optional(),
-      else_task_list: z.array(taskDescriptorSchema, { error: 'must be a list of task descriptors' }).optional(),
+      requires_metadata_from: z
+        .array(z.string().min(1), { error: 'must be a list of names of earlier sibling tasks' })
+        .optional(),
+      task_list: z
+        .array(taskDescriptorSchema, { error: 'must be a list of task descriptors' })
+        .optional(),
+      else_task_list: z
+        .array(taskDescriptorSchema, { error: 'must be a list of task descriptors' })
+        .optional(),
     })
     .passthrough(),
 );

@@ -16,7 +16,10 @@ export class LiteralResolver implements ValueResolver {
   resolve(value: unknown, _scope: EvaluationScope, where: string): TypedValue {
     if (isExpression(value)) {
       throw new InvalidInputError('CHAIN_INVALID', 'Chain invalid', [
-        { path: where, message: `expression ${JSON.stringify(value)} cannot be evaluated: this build has no expression evaluator` },
+        {
+          path: where,
+          message: `expression ${JSON.stringify(value)} cannot be evaluated: this build has no expression evaluator`,
+        },
       ]);
     }
     if (typeof value === 'string') return { type: 'str', value: value.trim() };

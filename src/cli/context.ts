@@ -1,4 +1,10 @@
-import { EasError, createLogger, loadConfig, type Logger, type ResolvedConfig } from '../core/index.js';
+import {
+  EasError,
+  createLogger,
+  loadConfig,
+  type Logger,
+  type ResolvedConfig,
+} from '../core/index.js';
 import { createPipeline, type Pipeline } from '../pipeline.js';
 import type { Output } from './format.js';
 
@@ -24,7 +30,12 @@ export function configOf(ctx: CommandContext): ResolvedConfig {
   const g = ctx.globals();
   return loadConfig({
     cwd: ctx.cwd,
-    overrides: { databaseUrl: g.database, filestoreRoot: g.filestore, registry: g.registry, logLevel: g.logLevel },
+    overrides: {
+      databaseUrl: g.database,
+      filestoreRoot: g.filestore,
+      registry: g.registry,
+      logLevel: g.logLevel,
+    },
     defaultLogLevel: 'warn',
   });
 }
@@ -35,7 +46,10 @@ export function loggerOf(config: ResolvedConfig): Logger {
 }
 
 /** Opens the pipeline, runs `fn`, closes it. */
-export async function withPipeline<T>(ctx: CommandContext, fn: (p: Pipeline) => Promise<T>): Promise<T> {
+export async function withPipeline<T>(
+  ctx: CommandContext,
+  fn: (p: Pipeline) => Promise<T>,
+): Promise<T> {
   const config = configOf(ctx);
   const pipeline = await createPipeline({ config, logger: loggerOf(config) });
   try {
@@ -49,7 +63,9 @@ export async function withPipeline<T>(ctx: CommandContext, fn: (p: Pipeline) => 
 export function parseId(value: string, what: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) {
-    throw new EasError('USAGE', `${what} must be a positive integer, got "${value}"`, { where: what });
+    throw new EasError('USAGE', `${what} must be a positive integer, got "${value}"`, {
+      where: what,
+    });
   }
   return n;
 }

@@ -16,9 +16,14 @@ const VERSION = '0.1.0';
 /** Builds the `eas` program. */
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('eas')
-    .description('plato-eas: run the PLATO exoplanet-analysis pipeline (tasks, queue, files, workers)')
+    .description(
+      'plato-eas: run the PLATO exoplanet-analysis pipeline (tasks, queue, files, workers)',
+    )
     .version(VERSION)
-    .option('--database <url>', 'task database: sqlite:<file> or postgres://… (overrides EAS_DATABASE_URL and eas.yaml)')
+    .option(
+      '--database <url>',
+      'task database: sqlite:<file> or postgres://… (overrides EAS_DATABASE_URL and eas.yaml)',
+    )
     .option('--filestore <dir>', 'file repository directory (overrides EAS_FILESTORE)')
     .option('--registry <file>', 'task-type registry file (overrides eas.yaml)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
@@ -44,7 +49,11 @@ export function buildProgram(ctx: CommandContext): Command {
  * Runs the CLI with `argv` (without `node eas`) and returns the exit code: 0 ok, 1 task
  * failures reported, 2 usage or input error, 3 infrastructure unreachable (DESIGN §7).
  */
-export async function main(argv: string[], output: Output = processOutput(), cwd = process.cwd()): Promise<number> {
+export async function main(
+  argv: string[],
+  output: Output = processOutput(),
+  cwd = process.cwd(),
+): Promise<number> {
   const ctx: CommandContext = { output, cwd, globals: () => ({}), exitCode: 0 };
   const program = buildProgram(ctx);
   try {
@@ -52,7 +61,12 @@ export async function main(argv: string[], output: Output = processOutput(), cwd
     return ctx.exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (
+        e.code === 'commander.helpDisplayed' ||
+        e.code === 'commander.version' ||
+        e.code === 'commander.help'
+      )
+        return 0;
       return 2;
     }
     reportError(output, e);
@@ -72,4 +86,3 @@ function reportError(o: Output, e: unknown): void {
   const err = e instanceof Error ? e : new Error(String(e));
   o.err(`eas: unexpected error: ${err.message}\n${err.stack ?? ''}`);
 }
-

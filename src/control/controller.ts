@@ -130,7 +130,10 @@ export class Controller extends TypedEmitter<ControllerEvents> {
    */
   async submit(input: SubmitInput): Promise<SubmitSummary> {
     const source = input.source ?? 'chain';
-    const doc = typeof input.chain === 'string' ? parseChain(input.chain, source) : validateChain(input.chain, source);
+    const doc =
+      typeof input.chain === 'string'
+        ? parseChain(input.chain, source)
+        : validateChain(input.chain, source);
     const seed = randomBytes(8).toString('hex');
     const plan = expandChain(doc, {
       catalog: catalogOf(this.registry),
@@ -141,7 +144,13 @@ export class Controller extends TypedEmitter<ControllerEvents> {
     await this.checkPlan(plan);
     const byType: Record<string, number> = {};
     for (const t of plan.tasks) byType[t.type] = (byType[t.type] ?? 0) + 1;
-    const summary: SubmitSummary = { jobName: plan.jobName, tasks: plan.tasks.length, byType, deferred: plan.deferred, ready: 0 };
+    const summary: SubmitSummary = {
+      jobName: plan.jobName,
+      tasks: plan.tasks.length,
+      byType,
+      deferred: plan.deferred,
+      ready: 0,
+    };
     if (input.dryRun) return summary;
 
     const result = await this.db.submit({
@@ -185,7 +194,8 @@ export class Controller extends TypedEmitter<ControllerEvents> {
         });
       }
     }
-    if (problems.length > 0) throw new InvalidInputError('CHAIN_INVALID', 'Chain invalid', problems);
+    if (problems.length > 0)
+      throw new InvalidInputError('CHAIN_INVALID', 'Chain invalid', problems);
   }
 
   /** Puts ready attempts into the queue (idempotent). */
@@ -217,7 +227,10 @@ export class Controller extends TypedEmitter<ControllerEvents> {
       await this.enqueue(result.ready);
       await this.db.stopWorker(w.id);
       recovered += ids.length;
-      this.log.warn({ workerId: w.id, attempts: ids.length }, 'worker died; its attempts are re-queued');
+      this.log.warn(
+        { workerId: w.id, attempts: ids.length },
+        'worker died; its attempts are re-queued',
+      );
       this.emit('worker:lost', { workerId: w.id, attempts: ids.length });
     }
     return recovered;
@@ -242,9 +255,16 @@ export class Controller extends TypedEmitter<ControllerEvents> {
     await this.enqueue(r.queued);
     for (const j of r.finishedJobs) this.emit('job:finished', j);
     if (r.countersFixed > 0 || r.released > 0 || r.blocked > 0) {
-      this.log.warn({ countersFixed: r.countersFixed, released: r.released, blocked: r.blocked }, 'reconcile repaired state');
+      this.log.warn(
+        { countersFixed: r.countersFixed, released: r.released, blocked: r.blocked },
+        'reconcile repaired state',
+      );
     }
-    this.emit('reconcile:done', { queued: r.queued.length, released: r.released, countersFixed: r.countersFixed });
+    this.emit('reconcile:done', {
+      queued: r.queued.length,
+      released: r.released,
+      countersFixed: r.countersFixed,
+    });
   }
 
   /**

@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from './durations.js';
-import { EasError, InvalidInputError, type Problem } from './errors.js';
+import { InvalidInputError, type Problem } from './errors.js';
 
 /**
  * Settings of a plato-eas installation, as written in `eas.yaml`. Every field is optional;
@@ -32,9 +32,21 @@ const durationSchema = z.union([z.number(), z.string()]);
 
 const configFileSchema = z
   .object({
-    database: z.object({ url: z.string().min(1) }).partial().strict().optional(),
-    redis: z.object({ url: z.string().min(1) }).partial().strict().optional(),
-    filestore: z.object({ root: z.string().min(1) }).partial().strict().optional(),
+    database: z
+      .object({ url: z.string().min(1) })
+      .partial()
+      .strict()
+      .optional(),
+    redis: z
+      .object({ url: z.string().min(1) })
+      .partial()
+      .strict()
+      .optional(),
+    filestore: z
+      .object({ root: z.string().min(1) })
+      .partial()
+      .strict()
+      .optional(),
     registry: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
     logLevel: z.enum(LEVELS).optional(),
     queue: z.object({ leaseMs: durationSchema }).partial().strict().optional(),
@@ -121,7 +133,10 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
       try {
         return readFileSync(file, 'utf8').trim();
       } catch (e) {
-        problems.push({ path: `${name}_FILE`, message: `cannot read ${file}: ${(e as Error).message}` });
+        problems.push({
+          path: `${name}_FILE`,
+          message: `cannot read ${file}: ${(e as Error).message}`,
+        });
       }
     }
     return undefined;
@@ -148,7 +163,9 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
       raw = parseYaml(readFileSync(configPath, 'utf8')) ?? {};
     } catch (e) {
       const where =
-        e instanceof YAMLParseError && e.linePos ? `${label}:${e.linePos[0].line}:${e.linePos[0].col}` : label;
+        e instanceof YAMLParseError && e.linePos
+          ? `${label}:${e.linePos[0].line}:${e.linePos[0].col}`
+          : label;
       throw new InvalidInputError('CONFIG_INVALID', 'Configuration invalid', [
         { path: where, message: (e as Error).message.split('\n')[0] ?? 'YAML syntax error' },
       ]);
@@ -156,7 +173,10 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
     const parsed = configFileSchema.safeParse(raw);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
-        problems.push({ path: `${label}: ${issue.path.join('.') || '(top level)'}`, message: issue.message });
+        problems.push({
+          path: `${label}: ${issue.path.join('.') || '(top level)'}`,
+          message: issue.message,
+        });
       }
     } else file = parsed.data;
   }
@@ -173,17 +193,31 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     problems.push({ path: 'redis.url', message: 'must start with redis:// or rediss://' });
   }
-  const filestoreRoot = resolve(baseDir, o.filestoreRoot ?? envValue('EAS_FILESTORE') ?? file.filestore?.root ?? '.eas/files');
+  const filestoreRoot = resolve(
+    baseDir,
+    o.filestoreRoot ?? envValue('EAS_FILESTORE') ?? file.filestore?.root ?? '.eas/files',
+  );
 
-  let registry: ResolvedConfig['registry'] = o.registry ?? envValue('EAS_REGISTRY') ?? file.registry;
+  let registry: ResolvedConfig['registry'] =
+    o.registry ?? envValue('EAS_REGISTRY') ?? file.registry;
   if (typeof registry === 'string') registry = resolve(baseDir, registry);
 
-  const levelRaw = o.logLevel ?? envValue('EAS_LOG_LEVEL') ?? file.logLevel ?? options.defaultLogLevel ?? 'info';
+  const levelRaw =
+    o.logLevel ?? envValue('EAS_LOG_LEVEL') ?? file.logLevel ?? options.defaultLogLevel ?? 'info';
   let logLevel: ResolvedConfig['logLevel'] = 'info';
-  if ((LEVELS as readonly string[]).includes(levelRaw)) logLevel = levelRaw as ResolvedConfig['logLevel'];
-  else problems.push({ path: o.logLevel ? '--log-level' : envValue('EAS_LOG_LEVEL') ? 'EAS_LOG_LEVEL' : 'logLevel', message: `"${levelRaw}" is not one of ${LEVELS.join(', ')}` });
+  if ((LEVELS as readonly string[]).includes(levelRaw))
+    logLevel = levelRaw as ResolvedConfig['logLevel'];
+  else
+    problems.push({
+      path: o.logLevel ? '--log-level' : envValue('EAS_LOG_LEVEL') ? 'EAS_LOG_LEVEL' : 'logLevel',
+      message: `"${levelRaw}" is not one of ${LEVELS.join(', ')}`,
+    });
 
-  const duration = (value: number | string | undefined, fallback: number, where: string): number => {
+  const duration = (
+    value: number | string | undefined,
+    fallback: number,
+    where: string,
+  ): number => {
     if (value === undefined) return fallback;
     try {
       return parseDuration(value, where);
@@ -192,21 +226,37 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
       return fallback;
     }
   };
-  const leaseMs = duration(envValue('EAS_LEASE_MS') ?? file.queue?.leaseMs, DEFAULT_LEASE_MS, 'queue.leaseMs');
-  const heartbeatMs = duration(file.worker?.heartbeatMs, Math.min(DEFAULT_HEARTBEAT_MS, Math.floor(leaseMs / 3)), 'worker.heartbeatMs');
+  const leaseMs = duration(
+    envValue('EAS_LEASE_MS') ?? file.queue?.leaseMs,
+    DEFAULT_LEASE_MS,
+    'queue.leaseMs',
+  );
+  const heartbeatMs = duration(
+    file.worker?.heartbeatMs,
+    Math.min(DEFAULT_HEARTBEAT_MS, Math.floor(leaseMs / 3)),
+    'worker.heartbeatMs',
+  );
 
   let workerConcurrency = o.workerConcurrency ?? file.worker?.concurrency ?? 4;
   const envConc = envValue('EAS_WORKER_CONCURRENCY');
   if (o.workerConcurrency === undefined && envConc !== undefined) {
     const n = Number(envConc);
-    if (!Number.isInteger(n) || n < 1) problems.push({ path: 'EAS_WORKER_CONCURRENCY', message: `"${envConc}" is not a positive integer` });
+    if (!Number.isInteger(n) || n < 1)
+      problems.push({
+        path: 'EAS_WORKER_CONCURRENCY',
+        message: `"${envConc}" is not a positive integer`,
+      });
     else workerConcurrency = n;
   }
   if (!Number.isInteger(workerConcurrency) || workerConcurrency < 1) {
-    problems.push({ path: 'worker.concurrency', message: `${workerConcurrency} is not a positive integer` });
+    problems.push({
+      path: 'worker.concurrency',
+      message: `${workerConcurrency} is not a positive integer`,
+    });
   }
 
-  if (problems.length > 0) throw new InvalidInputError('CONFIG_INVALID', 'Configuration invalid', problems);
+  if (problems.length > 0)
+    throw new InvalidInputError('CONFIG_INVALID', 'Configuration invalid', problems);
   return {
     configPath,
     baseDir,
@@ -225,7 +275,10 @@ function normalizeDatabaseUrl(url: string, baseDir: string, problems: Problem[])
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (path === '') {
-      problems.push({ path: 'database.url', message: 'sqlite: needs a file path, e.g. sqlite:.eas/eas.db' });
+      problems.push({
+        path: 'database.url',
+        message: 'sqlite: needs a file path, e.g. sqlite:.eas/eas.db',
+      });
       return url;
     }
     return `sqlite:${isAbsolute(path) ? path : resolve(baseDir, path)}`;
@@ -242,7 +295,6 @@ function normalizeDatabaseUrl(url: string, baseDir: string, problems: Problem[])
 export function redactUrl(url: string): string {
   return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
 }
-
 
 /**
  * The environment a science code inherits from the process running it, without plato-eas's

@@ -12,7 +12,11 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 export function parseDuration(value: Duration, where = 'duration'): number {
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0) {
-      throw new EasError('CONFIG_INVALID', `${where}: ${value} is not a duration (a number of ms ≥ 0).`, { where });
+      throw new EasError(
+        'CONFIG_INVALID',
+        `${where}: ${value} is not a duration (a number of ms ≥ 0).`,
+        { where },
+      );
     }
     return value;
   }

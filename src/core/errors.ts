@@ -85,7 +85,12 @@ export class InvalidInputError extends EasError {
   /** Every problem found. */
   readonly problems: Problem[];
 
-  constructor(code: EasErrorCode, subject: string, problems: Problem[], options: EasErrorOptions = {}) {
+  constructor(
+    code: EasErrorCode,
+    subject: string,
+    problems: Problem[],
+    options: EasErrorOptions = {},
+  ) {
     const lines = problems.map((p) => `  - ${p.path}: ${p.message}`);
     const noun = problems.length === 1 ? 'problem' : 'problems';
     super(code, `${subject}: ${problems.length} ${noun}\n${lines.join('\n')}`, {

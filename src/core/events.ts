@@ -12,7 +12,10 @@ export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
   }
 
   /** Subscribes; returns a function that unsubscribes. */
-  on<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): () => void {
+  on<K extends keyof Events & string>(
+    event: K,
+    listener: (...args: Events[K]) => void,
+  ): () => void {
     this.emitter.on(event, listener as (...args: unknown[]) => void);
     return () => this.emitter.off(event, listener as (...args: unknown[]) => void);
   }

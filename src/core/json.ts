@@ -38,7 +38,10 @@ export function parseJson(text: string, options: ParseJsonOptions = {}): unknown
       } else col++;
     }
     const where = `${source}:${line}:${col}`;
-    throw new EasError('JSON_SYNTAX', `${where}: ${message}`, { where, details: { line, column: col } });
+    throw new EasError('JSON_SYNTAX', `${where}: ${message}`, {
+      where,
+      details: { line, column: col },
+    });
   };
 
   const ws = (): void => {
@@ -69,14 +72,30 @@ export function parseJson(text: string, options: ParseJsonOptions = {}): unknown
         const e = text[pos + 1];
         pos += 2;
         switch (e) {
-          case '"': out += '"'; break;
-          case '\\': out += '\\'; break;
-          case '/': out += '/'; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'n': out += '\n'; break;
-          case 'r': out += '\r'; break;
-          case 't': out += '\t'; break;
+          case '"':
+            out += '"';
+            break;
+          case '\\':
+            out += '\\';
+            break;
+          case '/':
+            out += '/';
+            break;
+          case 'b':
+            out += '\b';
+            break;
+          case 'f':
+            out += '\f';
+            break;
+          case 'n':
+            out += '\n';
+            break;
+          case 'r':
+            out += '\r';
+            break;
+          case 't':
+            out += '\t';
+            break;
           case 'u': {
             const hex = text.slice(pos, pos + 4);
             if (!/^[0-9a-fA-F]{4}$/.test(hex)) fail('bad \\u escape', pos);
@@ -140,7 +159,12 @@ export function parseJson(text: string, options: ParseJsonOptions = {}): unknown
       if (text[pos] !== ':') fail(`expected ':' after property name "${key}", found ${describe()}`);
       pos++;
       const v = value();
-      Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, key, {
+        value: v,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
       ws();
       if (text[pos] === ',') {
         pos++;

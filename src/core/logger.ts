@@ -26,7 +26,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       level,
       transport: {
         target: 'pino-pretty',
-        options: { destination, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
+        options: {
+          destination,
+          colorize: true,
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname',
+        },
       },
     });
   }

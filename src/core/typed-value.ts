@@ -76,7 +76,8 @@ export function formatTyped(v: TypedValue): string {
   switch (v.type) {
     case 'float': {
       if (Number.isInteger(v.value) && Math.abs(v.value) < 1e16) return `${v.value}.0`;
-      if (!Number.isFinite(v.value)) return Number.isNaN(v.value) ? 'nan' : v.value > 0 ? 'inf' : '-inf';
+      if (!Number.isFinite(v.value))
+        return Number.isNaN(v.value) ? 'nan' : v.value > 0 ? 'inf' : '-inf';
       return String(v.value);
     }
     case 'bool':
@@ -93,7 +94,8 @@ export function formatTyped(v: TypedValue): string {
 /** Encodes one value for a text column: `value` as text, `type` beside it. */
 export function encodeTypedValue(v: TypedValue): { type: MetadataType; value: string } {
   if (v.type === 'str') return { type: 'str', value: v.value };
-  if (v.type === 'float' && !Number.isFinite(v.value)) return { type: 'float', value: String(v.value) };
+  if (v.type === 'float' && !Number.isFinite(v.value))
+    return { type: 'float', value: String(v.value) };
   return { type: v.type, value: JSON.stringify(v.value) };
 }
 
@@ -152,7 +154,11 @@ export function parseTypedMetadataJson(text: string, source: string): TypedMetad
     reviveNumber: (raw, value) => (/[.eE]/.test(raw) ? new FloatLiteral(value) : value),
   });
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new EasError('USAGE', `${source}: output metadata must be a JSON object of name → value.`, { where: source });
+    throw new EasError(
+      'USAGE',
+      `${source}: output metadata must be a JSON object of name → value.`,
+      { where: source },
+    );
   }
   const out: TypedMetadata = {};
   for (const [k, v] of Object.entries(parsed)) {

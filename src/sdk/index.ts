@@ -11,7 +11,11 @@
  * ```
  * @module
  */
-export { WorkerHarness, type WorkerHarnessOptions, type WorkerHarnessEvents } from './worker-harness.js';
+export {
+  WorkerHarness,
+  type WorkerHarnessOptions,
+  type WorkerHarnessEvents,
+} from './worker-harness.js';
 export { defaultQc } from './qc.js';
 export {
   runCommand,

@@ -12,7 +12,11 @@ export async function defaultQc(input: QcInput): Promise<QcVerdict> {
   for (const sem of input.required) {
     const w = input.written[sem];
     const declared = input.task.outputs[sem];
-    if (!w) return { passed: false, reason: `required output ${sem} (${declared ?? '?'}) was not written` };
+    if (!w)
+      return {
+        passed: false,
+        reason: `required output ${sem} (${declared ?? '?'}) was not written`,
+      };
     if (w.size === 0) return { passed: false, reason: `output ${sem} is empty` };
   }
   for (const [sem, w] of Object.entries(input.written)) {

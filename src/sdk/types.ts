@@ -57,7 +57,9 @@ export interface HandlerResult {
 }
 
 /** A task handler run inside the worker process. Throwing fails the attempt; the stack is the traceback. */
-export type TaskHandler = (ctx: TaskContext) => Promise<HandlerResult | void> | HandlerResult | void;
+export type TaskHandler = (
+  ctx: TaskContext,
+) => Promise<HandlerResult | void> | HandlerResult | void;
 
 /** What QC sees of a finished attempt. */
 export interface QcInput {

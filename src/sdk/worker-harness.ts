@@ -100,7 +100,9 @@ const LOG_FLUSH_LINES = 500;
 export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   /** This worker's id, as recorded on attempts and leases. */
   readonly workerId: string;
-  private readonly o: Required<Omit<WorkerHarnessOptions, 'types' | 'workerId' | 'logger' | 'handlers' | 'baseEnv'>> & {
+  private readonly o: Required<
+    Omit<WorkerHarnessOptions, 'types' | 'workerId' | 'logger' | 'handlers' | 'baseEnv'>
+  > & {
     handlers: Record<string, HandlerDefinition>;
     baseEnv: Record<string, string>;
   };
@@ -118,7 +120,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   constructor(options: WorkerHarnessOptions) {
     super();
     const leaseMs = options.leaseMs ?? 30_000;
-    this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.workerId =
+      options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.o = {
       db: options.db,
       queue: options.queue,
@@ -135,10 +138,17 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
       claimWaitMs: options.claimWaitMs ?? 500,
     };
     this.types = [
-      ...(options.types ?? options.registry.types().filter((t) => !options.registry.isControlFlow(t.name)).map((t) => t.name)),
+      ...(options.types ??
+        options.registry
+          .types()
+          .filter((t) => !options.registry.isControlFlow(t.name))
+          .map((t) => t.name)),
     ];
     for (const t of this.types) this.runnable(options.registry.get(t)); // fail fast on a type it cannot run
-    this.log = (options.logger ?? silentLogger()).child({ component: 'worker', workerId: this.workerId });
+    this.log = (options.logger ?? silentLogger()).child({
+      component: 'worker',
+      workerId: this.workerId,
+    });
   }
 
   /** Attempts running now. */
@@ -224,7 +234,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     if (!timedOut) return;
     const left = [...this.running.values()];
     this.log.warn({ attempts: left.length }, 'grace period over; handing running attempts back');
-    for (const r of left) r.abort.abort(new EasError('CLOSED', 'worker stopping: attempt handed back'));
+    for (const r of left)
+      r.abort.abort(new EasError('CLOSED', 'worker stopping: attempt handed back'));
     await Promise.all(left.map((r) => r.done));
   }
 
@@ -252,8 +263,12 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     const startedAt = Date.now();
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
-    const needsDir = type.runner.kind === 'command' || payload.inputs.length > 0 || payload.outputs.length > 0;
-    const workDir = join(this.o.scratchDir, `attempt-${payload.attemptId}-${randomBytes(3).toString('hex')}`);
+    const needsDir =
+      type.runner.kind === 'command' || payload.inputs.length > 0 || payload.outputs.length > 0;
+    const workDir = join(
+      this.o.scratchDir,
+      `attempt-${payload.attemptId}-${randomBytes(3).toString('hex')}`,
+    );
     const task = this.taskFile(payload, workDir);
     const log = (level: LogLine['level'], stream: LogLine['stream'], message: string): void => {
       entry.logs.push({ ts: Date.now(), level, stream, message });
@@ -319,7 +334,11 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
               typedMetadata: payload.metadata,
               signal: abort.signal,
               log: (level, message) => log(level, 'handler', message),
-              logger: this.log.child({ attemptId: payload.attemptId, taskId: payload.taskId, jobId: payload.jobId }),
+              logger: this.log.child({
+                attemptId: payload.attemptId,
+                taskId: payload.taskId,
+                jobId: payload.jobId,
+              }),
             }),
           ),
           abort.signal,
@@ -377,7 +396,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
         const required = payload.outputs
           .filter((o) => !o.optional && !type.outputs.optional.includes(o.semanticType))
           .map((o) => o.semanticType);
-        const qc: QcFunction = type.qc === 'none' ? () => ({ passed: true }) : ((await this.qcFor(type)) ?? defaultQc);
+        const qc: QcFunction =
+          type.qc === 'none' ? () => ({ passed: true }) : ((await this.qcFor(type)) ?? defaultQc);
         const verdict = await qc({ task, written, required, metadata: outputMetadata });
         qcPassed = verdict.passed;
         if (!verdict.passed) error = verdict.reason ?? 'QC failed';
@@ -429,7 +449,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   private report(payload: AttemptPayload, outcome: AttemptOutcome): Promise<void> {
     return new Promise<void>((resolve) => {
       this.pending.push({ payload, outcome, resolve });
-      if (!this.flushing) this.flushing = new Promise<void>((r) => setImmediate(r)).then(() => this.flushLoop());
+      if (!this.flushing)
+        this.flushing = new Promise<void>((r) => setImmediate(r)).then(() => this.flushLoop());
     });
   }
 
@@ -452,7 +473,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
               })),
             );
           }
-          if (result.stale.length > 0) this.log.warn({ attempts: result.stale }, 'reports refused: attempts no longer ours');
+          if (result.stale.length > 0)
+            this.log.warn({ attempts: result.stale }, 'reports refused: attempts no longer ours');
           this.emit('batch:committed', result);
         } catch (e) {
           this.log.error({ err: e }, 'committing attempt results failed');
@@ -474,14 +496,22 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     const result = await this.o.db.stallAttempts([attemptId]);
     await this.o.queue.complete(this.workerId, [attemptId]);
     await this.o.queue.enqueue(
-      result.ready.map((r) => ({ attemptId: r.attemptId, taskType: r.taskType, jobId: r.jobId, priority: r.priority, availableAt: r.availableAt })),
+      result.ready.map((r) => ({
+        attemptId: r.attemptId,
+        taskType: r.taskType,
+        jobId: r.jobId,
+        priority: r.priority,
+        availableAt: r.availableAt,
+      })),
     );
   }
 
   private async heartbeat(): Promise<void> {
     const ids = [...this.running.keys()];
     try {
-      const held = new Set(ids.length ? await this.o.queue.extend(this.workerId, ids, this.o.leaseMs) : []);
+      const held = new Set(
+        ids.length ? await this.o.queue.extend(this.workerId, ids, this.o.leaseMs) : [],
+      );
       const alive = new Set(await this.o.db.heartbeat(this.workerId, ids));
       for (const id of ids) {
         if (!held.has(id) || !alive.has(id)) {
@@ -503,7 +533,12 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     const lines = r.logs.splice(0);
     if (lines.length === 0) return;
     await this.o.db.appendLogs(
-      lines.map((l) => ({ ...l, attemptId: r.payload.attemptId, taskId: r.payload.taskId, jobId: r.payload.jobId })),
+      lines.map((l) => ({
+        ...l,
+        attemptId: r.payload.attemptId,
+        taskId: r.payload.taskId,
+        jobId: r.payload.jobId,
+      })),
     );
   }
 
@@ -517,7 +552,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     const outputs: Record<string, string> = {};
     for (const o of p.outputs) outputs[o.semanticType] = join(workDir, 'outputs', o.filename);
     const requested: Record<string, Record<string, unknown>> = {};
-    for (const [name, m] of Object.entries(p.requestedMetadata)) requested[name] = toPlainMetadata(m);
+    for (const [name, m] of Object.entries(p.requestedMetadata))
+      requested[name] = toPlainMetadata(m);
     return {
       attempt_id: p.attemptId,
       attempt_number: p.attemptNumber,
@@ -566,20 +602,29 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
 
   private runnable(type: ResolvedTaskType): void {
     if (type.runner.kind === 'builtin' && !this.o.handlers[type.name]) {
-      throw new EasError('REGISTRY_INVALID', `Task type ${type.name} is built in, but this worker has no handler for it.`, {
-        where: type.name,
-      });
+      throw new EasError(
+        'REGISTRY_INVALID',
+        `Task type ${type.name} is built in, but this worker has no handler for it.`,
+        {
+          where: type.name,
+        },
+      );
     }
     if (type.runner.kind === 'controller') {
-      throw new EasError('USAGE', `Task type ${type.name} is control flow: the controller expands it, workers never run it.`, {
-        where: type.name,
-      });
+      throw new EasError(
+        'USAGE',
+        `Task type ${type.name} is control flow: the controller expands it, workers never run it.`,
+        {
+          where: type.name,
+        },
+      );
     }
   }
 
   private handlerFor(type: ResolvedTaskType): Promise<HandlerDefinition> {
     if (type.runner.kind === 'builtin') return Promise.resolve(this.o.handlers[type.name]!);
-    if (type.runner.kind !== 'module') throw new EasError('INTERNAL', `no in-process handler for ${type.name}`);
+    if (type.runner.kind !== 'module')
+      throw new EasError('INTERNAL', `no in-process handler for ${type.name}`);
     const { modulePath, exportName } = type.runner;
     const key = `${modulePath}#${exportName}`;
     let def = this.modules.get(key);
@@ -587,7 +632,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
       def = import(pathToFileURL(modulePath).href).then((mod: Record<string, unknown>) => {
         const exported = mod[exportName];
         if (typeof exported === 'function') return { run: exported as HandlerDefinition['run'] };
-        if (exported && typeof (exported as HandlerDefinition).run === 'function') return exported as HandlerDefinition;
+        if (exported && typeof (exported as HandlerDefinition).run === 'function')
+          return exported as HandlerDefinition;
         throw new EasError(
           'REGISTRY_INVALID',
           `Module ${modulePath} has no function export "${exportName}" for task type ${type.name}.`,
@@ -600,7 +646,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   }
 
   private async qcFor(type: ResolvedTaskType): Promise<QcFunction | undefined> {
-    if (type.runner.kind === 'builtin' || type.runner.kind === 'module') return (await this.handlerFor(type)).qc;
+    if (type.runner.kind === 'builtin' || type.runner.kind === 'module')
+      return (await this.handlerFor(type)).qc;
     return undefined;
   }
 }

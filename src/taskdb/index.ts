@@ -10,7 +10,12 @@
  * ```
  * @module
  */
-export { TaskDatabase, createTaskDatabase, type TaskDatabaseOptions, type WorkerHostRecord } from './task-database.js';
+export {
+  TaskDatabase,
+  createTaskDatabase,
+  type TaskDatabaseOptions,
+  type WorkerHostRecord,
+} from './task-database.js';
 export { MAX_STALLS } from './queries/lifecycle.js';
 export { emptyCounts } from './queries/views.js';
 export type {

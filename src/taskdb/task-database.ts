@@ -114,13 +114,20 @@ export class TaskDatabase {
   /** Writes a planned job in one transaction; returns its id and the attempts ready at once. */
   async submit(job: PlannedJob): Promise<SubmitResult> {
     const result = await this.sql.transaction((tx) => submitJob(tx, job, this.now()));
-    if (this.sql.profile.analyzeAfterBulk && job.tasks.length >= 1000) await this.sql.run('ANALYZE');
-    this.log.info({ jobId: result.jobId, tasks: result.taskCount, ready: result.ready.length }, 'job submitted');
+    if (this.sql.profile.analyzeAfterBulk && job.tasks.length >= 1000)
+      await this.sql.run('ANALYZE');
+    this.log.info(
+      { jobId: result.jobId, tasks: result.taskCount, ready: result.ready.length },
+      'job submitted',
+    );
     return result;
   }
 
   /** Marks claimed attempts running under `worker` and returns their payloads (see {@link startAttempts}). */
-  startAttempts(attemptIds: readonly number[], worker: WorkerInfo): Promise<{ payloads: AttemptPayload[]; stale: number[] }> {
+  startAttempts(
+    attemptIds: readonly number[],
+    worker: WorkerInfo,
+  ): Promise<{ payloads: AttemptPayload[]; stale: number[] }> {
     return this.sql.transaction((tx) => startAttempts(tx, attemptIds, worker, this.now()));
   }
 
@@ -130,7 +137,9 @@ export class TaskDatabase {
   }
 
   /** Handles attempts whose lease expired: stalled and re-queued as new attempts. */
-  stallAttempts(attemptIds: readonly number[]): Promise<{ ready: ReadyAttempt[]; stalled: number[]; failed: number[]; blocked: number[] }> {
+  stallAttempts(
+    attemptIds: readonly number[],
+  ): Promise<{ ready: ReadyAttempt[]; stalled: number[]; failed: number[]; blocked: number[] }> {
     return this.sql.transaction((tx) => stallAttempts(tx, attemptIds, this.now()));
   }
 
@@ -141,7 +150,15 @@ export class TaskDatabase {
 
   /** Appends log lines of running attempts. */
   appendLogs(
-    lines: readonly { attemptId: number; taskId: number; jobId: number; ts: number; level: string; stream: string; message: string }[],
+    lines: readonly {
+      attemptId: number;
+      taskId: number;
+      jobId: number;
+      ts: number;
+      level: string;
+      stream: string;
+      message: string;
+    }[],
   ): Promise<void> {
     if (lines.length === 0) return Promise.resolve();
     return this.sql.transaction((tx) => appendLogs(tx, lines));
@@ -153,7 +170,13 @@ export class TaskDatabase {
   }
 
   /** Records a worker host (upsert). */
-  async registerWorker(w: { id: string; host: string; pid: number; types: string[]; concurrency: number }): Promise<void> {
+  async registerWorker(w: {
+    id: string;
+    host: string;
+    pid: number;
+    types: string[];
+    concurrency: number;
+  }): Promise<void> {
     const now = this.now();
     await this.sql.run(
       `INSERT INTO eas_worker_hosts (id, host, pid, types, concurrency, state, started_at, last_seen_at)
@@ -165,7 +188,10 @@ export class TaskDatabase {
 
   /** Marks a worker stopped. */
   async stopWorker(id: string): Promise<void> {
-    await this.sql.run(`UPDATE eas_worker_hosts SET state = 'stopped', last_seen_at = ? WHERE id = ?`, [this.now(), id]);
+    await this.sql.run(
+      `UPDATE eas_worker_hosts SET state = 'stopped', last_seen_at = ? WHERE id = ?`,
+      [this.now(), id],
+    );
   }
 
   /** Worker hosts, most recently seen first. */
@@ -212,12 +238,25 @@ export class TaskDatabase {
   }
 
   /** One level of the task tree (roots of a job when `parentId` is null). */
-  children(jobId: number, parentId: number | null, limit?: number, offset?: number): Promise<TaskSummary[]> {
+  children(
+    jobId: number,
+    parentId: number | null,
+    limit?: number,
+    offset?: number,
+  ): Promise<TaskSummary[]> {
     return taskChildren(this.sql, jobId, parentId, limit, offset);
   }
 
   /** Tasks by filter. */
-  tasks(filter: { jobId?: number; states?: TaskState[]; type?: string; limit?: number; afterId?: number } = {}): Promise<TaskSummary[]> {
+  tasks(
+    filter: {
+      jobId?: number;
+      states?: TaskState[];
+      type?: string;
+      limit?: number;
+      afterId?: number;
+    } = {},
+  ): Promise<TaskSummary[]> {
     return listTasks(this.sql, filter);
   }
 
@@ -227,7 +266,16 @@ export class TaskDatabase {
   }
 
   /** Log lines by filter. */
-  logs(filter: { jobId?: number; taskId?: number; attemptId?: number; minLevel?: string; limit?: number; afterId?: number } = {}): Promise<StoredLogLine[]> {
+  logs(
+    filter: {
+      jobId?: number;
+      taskId?: number;
+      attemptId?: number;
+      minLevel?: string;
+      limit?: number;
+      afterId?: number;
+    } = {},
+  ): Promise<StoredLogLine[]> {
     return readLogs(this.sql, filter);
   }
 
@@ -237,7 +285,9 @@ export class TaskDatabase {
   }
 
   /** Products with their versions. */
-  products(filter: { jobId?: number; workingDirectory?: string; limit?: number } = {}): Promise<ProductView[]> {
+  products(
+    filter: { jobId?: number; workingDirectory?: string; limit?: number } = {},
+  ): Promise<ProductView[]> {
     return listProducts(this.sql, filter);
   }
 

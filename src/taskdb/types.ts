@@ -6,7 +6,8 @@ import type { TypedMetadata } from '../core/index.js';
  * QC), `failed` (last attempt failed, no retry left), `blocked` (an input's producer failed or
  * did not write it), `cancelled`.
  */
-export type TaskState = 'waiting' | 'queued' | 'running' | 'stalled' | 'done' | 'failed' | 'blocked' | 'cancelled';
+export type TaskState =
+  'waiting' | 'queued' | 'running' | 'stalled' | 'done' | 'failed' | 'blocked' | 'cancelled';
 
 /** Every task state, in the order views show them. */
 export const TASK_STATES: readonly TaskState[] = [
@@ -21,7 +22,12 @@ export const TASK_STATES: readonly TaskState[] = [
 ];
 
 /** States a task does not leave without a rerun. */
-export const TERMINAL_TASK_STATES: readonly TaskState[] = ['done', 'failed', 'blocked', 'cancelled'];
+export const TERMINAL_TASK_STATES: readonly TaskState[] = [
+  'done',
+  'failed',
+  'blocked',
+  'cancelled',
+];
 
 /** States of one attempt. */
 export type AttemptState = 'queued' | 'running' | 'succeeded' | 'failed' | 'stalled' | 'cancelled';

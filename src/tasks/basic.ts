@@ -12,7 +12,10 @@ export const nullTask: HandlerDefinition = {
     if (s === undefined || s === null) return;
     const seconds = Number(s);
     if (!Number.isFinite(seconds) || seconds < 0 || seconds > MAX_SLEEP_S) {
-      throw new EasError('USAGE', `null task: sleep must be a number of seconds between 0 and ${MAX_SLEEP_S}, got ${JSON.stringify(s)}`);
+      throw new EasError(
+        'USAGE',
+        `null task: sleep must be a number of seconds between 0 and ${MAX_SLEEP_S}, got ${JSON.stringify(s)}`,
+      );
     }
     await sleep(seconds * 1000, undefined, { signal: ctx.signal });
   },
@@ -29,7 +32,10 @@ export class DeliberateTaskError extends Error {
 /** `error`: always fails, with a traceback (an optional `message` field sets its text). */
 export const errorTask: HandlerDefinition = {
   run: (ctx: TaskContext) => {
-    const message = typeof ctx.task.description.message === 'string' ? ctx.task.description.message : 'this task always fails';
+    const message =
+      typeof ctx.task.description.message === 'string'
+        ? ctx.task.description.message
+        : 'this task always fails';
     ctx.log('error', `error task ${ctx.task.path} failing on purpose`);
     throw new DeliberateTaskError(message);
   },

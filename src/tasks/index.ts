@@ -20,6 +20,12 @@ export const BUILTIN_HANDLERS: Readonly<Record<string, HandlerDefinition>> = {
 /** Registry entries of the built-in task types, by name. */
 export const BUILTIN_TASK_TYPES: Readonly<Record<string, BuiltinTaskType>> = {
   null: { description: 'Does nothing, or sleeps `sleep` seconds.', runner: 'in-process' },
-  error: { description: 'Always fails, with a traceback (for testing failure handling).', runner: 'in-process' },
-  set_metadata: { description: 'Records its evaluated `values` as output metadata.', runner: 'in-process' },
+  error: {
+    description: 'Always fails, with a traceback (for testing failure handling).',
+    runner: 'in-process',
+  },
+  set_metadata: {
+    description: 'Records its evaluated `values` as output metadata.',
+    runner: 'in-process',
+  },
 };

@@ -10,4 +10,8 @@
  * ```
  * @module
  */
-export { createTestPipeline, type TestPipeline, type TestPipelineOptions } from './test-pipeline.js';
+export {
+  createTestPipeline,
+  type TestPipeline,
+  type TestPipelineOptions,
+} from './test-pipeline.js';

@@ -34,13 +34,19 @@ export interface TestPipeline extends Pipeline {
 export async function createTestPipeline(options: TestPipelineOptions = {}): Promise<TestPipeline> {
   const dir = mkdtempSync(join(tmpdir(), 'eas-test-pipeline-'));
   const base = loadConfig({ cwd: dir, env: {} });
-  const config = { ...base, registry: options.registry, workerConcurrency: options.concurrency ?? 4 };
+  const config = {
+    ...base,
+    registry: options.registry,
+    workerConcurrency: options.concurrency ?? 4,
+  };
   const pipeline = await createPipeline({ config, handlers: options.handlers });
   const close = async (): Promise<void> => {
     await pipeline.close();
     if (!options.keep) rmSync(dir, { recursive: true, force: true });
   };
-  const runChain = async (chain: ChainDocument | string): Promise<{ jobId: number; status: StatusView }> => {
+  const runChain = async (
+    chain: ChainDocument | string,
+  ): Promise<{ jobId: number; status: StatusView }> => {
     const controller = pipeline.controller();
     const { jobId } = await controller.submit({ chain });
     const worker = pipeline.worker({ claimWaitMs: 50 });

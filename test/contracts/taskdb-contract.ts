@@ -1,5 +1,11 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import type { TaskDatabase, PlannedTask, PlannedJob, AttemptOutcome, WorkerInfo } from '../../src/taskdb/index.js';
+import type {
+  TaskDatabase,
+  PlannedTask,
+  PlannedJob,
+  AttemptOutcome,
+  WorkerInfo,
+} from '../../src/taskdb/index.js';
 import { toTypedMetadata } from '../../src/core/index.js';
 
 const WORKER: WorkerInfo = { id: 'w1', host: 'h', pid: 1 };
@@ -45,7 +51,11 @@ export function job(children: PlannedTask[], name = 'j'): PlannedJob {
   return { name, workingDirectory: 'wd', chain: {}, tasks: [root, ...children] };
 }
 
-function ok(attemptId: number, outputs: AttemptOutcome['outputs'] = [], meta: Record<string, unknown> = {}): AttemptOutcome {
+function ok(
+  attemptId: number,
+  outputs: AttemptOutcome['outputs'] = [],
+  meta: Record<string, unknown> = {},
+): AttemptOutcome {
   const now = Date.now();
   return {
     attemptId,
@@ -64,13 +74,24 @@ function ok(attemptId: number, outputs: AttemptOutcome['outputs'] = [], meta: Re
 }
 
 function failed(attemptId: number, retry = NO_RETRY): AttemptOutcome {
-  return { ...ok(attemptId), succeeded: false, qcPassed: false, error: 'boom', traceback: 'Traceback…\nValueError: boom', exitCode: 1, retry };
+  return {
+    ...ok(attemptId),
+    succeeded: false,
+    qcPassed: false,
+    error: 'boom',
+    traceback: 'Traceback…\nValueError: boom',
+    exitCode: 1,
+    retry,
+  };
 }
 
 const SHA = 'a'.repeat(64);
 
 /** The TaskDatabase contract, run on every engine. */
-export function runTaskDatabaseContract(name: string, open: () => Promise<{ db: TaskDatabase; cleanup(): Promise<void> }>): void {
+export function runTaskDatabaseContract(
+  name: string,
+  open: () => Promise<{ db: TaskDatabase; cleanup(): Promise<void> }>,
+): void {
   describe(`TaskDatabase contract on ${name}`, () => {
     let db: TaskDatabase;
     let cleanup: () => Promise<void>;
@@ -85,8 +106,26 @@ export function runTaskDatabaseContract(name: string, open: () => Promise<{ db: 
     it('submits a job whole: independent tasks ready at once, a consumer waits for its producer', async () => {
       const plan = job([
         leaf(1),
-        leaf(2, { outputs: [{ semanticType: 'lightcurve', workingDirectory: 'wd', filename: 'a.gz', optional: false }] }),
-        leaf(3, { inputs: [{ semanticType: 'lightcurve', workingDirectory: 'wd', filename: 'a.gz', producerKey: 2 }] }),
+        leaf(2, {
+          outputs: [
+            {
+              semanticType: 'lightcurve',
+              workingDirectory: 'wd',
+              filename: 'a.gz',
+              optional: false,
+            },
+          ],
+        }),
+        leaf(3, {
+          inputs: [
+            {
+              semanticType: 'lightcurve',
+              workingDirectory: 'wd',
+              filename: 'a.gz',
+              producerKey: 2,
+            },
+          ],
+        }),
       ]);
       const r = await db.submit(plan);
       expect(r.taskCount).toBe(4);
@@ -100,9 +139,25 @@ export function runTaskDatabaseContract(name: string, open: () => Promise<{ db: 
     it('runs the lifecycle: start, finish with an output, release the consumer, settle the job', async () => {
       const r = await db.submit(
         job([
-          leaf(1, { outputs: [{ semanticType: 'lightcurve', workingDirectory: 'wd', filename: 'a.gz', optional: false }] }),
+          leaf(1, {
+            outputs: [
+              {
+                semanticType: 'lightcurve',
+                workingDirectory: 'wd',
+                filename: 'a.gz',
+                optional: false,
+              },
+            ],
+          }),
           leaf(2, {
-            inputs: [{ semanticType: 'lightcurve', workingDirectory: 'wd', filename: 'a.gz', producerKey: 1 }],
+            inputs: [
+              {
+                semanticType: 'lightcurve',
+                workingDirectory: 'wd',
+                filename: 'a.gz',
+                producerKey: 1,
+              },
+            ],
             metadataFrom: [{ name: 't1', providerKey: 1 }],
           }),
         ]),
@@ -110,27 +165,49 @@ export function runTaskDatabaseContract(name: string, open: () => Promise<{ db: 
       expect(r.ready).toHaveLength(1);
       const started = await db.startAttempts([r.ready[0]!.attemptId], WORKER);
       expect(started.payloads[0]!.outputs[0]!.filename).toBe('a.gz');
-      const fin = await db.finishAttempts([ok(r.ready[0]!.attemptId, [{ semanticType: 'lightcurve', sha256: SHA, size: 10 }], { period: 50.5, n: 3 })]);
+      const fin = await db.finishAttempts([
+        ok(r.ready[0]!.attemptId, [{ semanticType: 'lightcurve', sha256: SHA, size: 10 }], {
+          period: 50.5,
+          n: 3,
+        }),
+      ]);
       expect(fin.done).toHaveLength(1);
       expect(fin.ready).toHaveLength(1);
       const second = await db.startAttempts([fin.ready[0]!.attemptId], WORKER);
       const p = second.payloads[0]!;
       expect(p.inputs[0]).toMatchObject({ filename: 'a.gz', sha256: SHA, size: 10 });
-      expect(p.requestedMetadata.t1).toEqual({ period: { type: 'float', value: 50.5 }, n: { type: 'int', value: 3 } });
+      expect(p.requestedMetadata.t1).toEqual({
+        period: { type: 'float', value: 50.5 },
+        n: { type: 'int', value: 3 },
+      });
       const fin2 = await db.finishAttempts([ok(p.attemptId)]);
       expect(fin2.finishedJobs).toEqual([{ jobId: r.jobId, status: 'done' }]);
-      expect((await db.status()).totals).toMatchObject({ done: 3, waiting: 0, queued: 0, running: 0 });
+      expect((await db.status()).totals).toMatchObject({
+        done: 3,
+        waiting: 0,
+        queued: 0,
+        running: 0,
+      });
     });
 
     it('a failure blocks the dependents transitively, with a reason, and fails the job', async () => {
       const r = await db.submit(
         job([
-          leaf(1, { type: 'error', outputs: [{ semanticType: 'x', workingDirectory: 'wd', filename: 'x', optional: false }] }),
+          leaf(1, {
+            type: 'error',
+            outputs: [
+              { semanticType: 'x', workingDirectory: 'wd', filename: 'x', optional: false },
+            ],
+          }),
           leaf(2, {
             inputs: [{ semanticType: 'x', workingDirectory: 'wd', filename: 'x', producerKey: 1 }],
-            outputs: [{ semanticType: 'y', workingDirectory: 'wd', filename: 'y', optional: false }],
+            outputs: [
+              { semanticType: 'y', workingDirectory: 'wd', filename: 'y', optional: false },
+            ],
           }),
-          leaf(3, { inputs: [{ semanticType: 'y', workingDirectory: 'wd', filename: 'y', producerKey: 2 }] }),
+          leaf(3, {
+            inputs: [{ semanticType: 'y', workingDirectory: 'wd', filename: 'y', producerKey: 2 }],
+          }),
         ]),
       );
       await db.startAttempts([r.ready[0]!.attemptId], WORKER);
@@ -164,7 +241,15 @@ export function runTaskDatabaseContract(name: string, open: () => Promise<{ db: 
     });
 
     it('refuses a stale report: a stalled attempt cannot overwrite its successor', async () => {
-      const r = await db.submit(job([leaf(1, { outputs: [{ semanticType: 'x', workingDirectory: 'wd', filename: 'x', optional: false }] })]));
+      const r = await db.submit(
+        job([
+          leaf(1, {
+            outputs: [
+              { semanticType: 'x', workingDirectory: 'wd', filename: 'x', optional: false },
+            ],
+          }),
+        ]),
+      );
       const a1 = r.ready[0]!.attemptId;
       await db.startAttempts([a1], WORKER);
       const st = await db.stallAttempts([a1]);
@@ -175,7 +260,9 @@ export function runTaskDatabaseContract(name: string, open: () => Promise<{ db: 
       await db.startAttempts([a2], { ...WORKER, id: 'w2' });
       const wrongWorker = await db.finishAttempts([ok(a2)]);
       expect(wrongWorker.stale).toEqual([a2]);
-      const fin = await db.finishAttempts([{ ...ok(a2, [{ semanticType: 'x', sha256: 'b'.repeat(64), size: 2 }]), workerId: 'w2' }]);
+      const fin = await db.finishAttempts([
+        { ...ok(a2, [{ semanticType: 'x', sha256: 'b'.repeat(64), size: 2 }]), workerId: 'w2' },
+      ]);
       expect(fin.done).toHaveLength(1);
       const products = await db.products();
       expect(products[0]!.versions.map((v) => v.sha256)).toEqual(['b'.repeat(64)]);
@@ -186,8 +273,26 @@ export function runTaskDatabaseContract(name: string, open: () => Promise<{ db: 
     it('an optional output not written blocks its consumers with the reason', async () => {
       const r = await db.submit(
         job([
-          leaf(1, { outputs: [{ semanticType: 'debugging', workingDirectory: 'wd', filename: 'd.tar.gz', optional: true }] }),
-          leaf(2, { inputs: [{ semanticType: 'debugging', workingDirectory: 'wd', filename: 'd.tar.gz', producerKey: 1 }] }),
+          leaf(1, {
+            outputs: [
+              {
+                semanticType: 'debugging',
+                workingDirectory: 'wd',
+                filename: 'd.tar.gz',
+                optional: true,
+              },
+            ],
+          }),
+          leaf(2, {
+            inputs: [
+              {
+                semanticType: 'debugging',
+                workingDirectory: 'wd',
+                filename: 'd.tar.gz',
+                producerKey: 1,
+              },
+            ],
+          }),
         ]),
       );
       await db.startAttempts([r.ready[0]!.attemptId], WORKER);
@@ -200,30 +305,65 @@ export function runTaskDatabaseContract(name: string, open: () => Promise<{ db: 
     it('reconcile repairs a wrong counter and lists queued attempts for the queue', async () => {
       const r = await db.submit(
         job([
-          leaf(1, { outputs: [{ semanticType: 'x', workingDirectory: 'wd', filename: 'x', optional: false }] }),
-          leaf(2, { inputs: [{ semanticType: 'x', workingDirectory: 'wd', filename: 'x', producerKey: 1 }] }),
+          leaf(1, {
+            outputs: [
+              { semanticType: 'x', workingDirectory: 'wd', filename: 'x', optional: false },
+            ],
+          }),
+          leaf(2, {
+            inputs: [{ semanticType: 'x', workingDirectory: 'wd', filename: 'x', producerKey: 1 }],
+          }),
         ]),
       );
       const rec1 = await db.reconcile();
       expect(rec1.queued.map((q) => q.attemptId)).toEqual([r.ready[0]!.attemptId]);
       // Simulate a crash between "producer done" and "consumer released".
       await db.startAttempts([r.ready[0]!.attemptId], WORKER);
-      await db.finishAttempts([ok(r.ready[0]!.attemptId, [{ semanticType: 'x', sha256: SHA, size: 1 }])]);
-      await db.sql.run("UPDATE eas_tasks SET unmet = 1, state = 'waiting' WHERE path = 'task_list[1]'");
-      await db.sql.run("UPDATE eas_attempts SET state = 'cancelled' WHERE task_id = (SELECT id FROM eas_tasks WHERE path = 'task_list[1]')");
+      await db.finishAttempts([
+        ok(r.ready[0]!.attemptId, [{ semanticType: 'x', sha256: SHA, size: 1 }]),
+      ]);
+      await db.sql.run(
+        "UPDATE eas_tasks SET unmet = 1, state = 'waiting' WHERE path = 'task_list[1]'",
+      );
+      await db.sql.run(
+        "UPDATE eas_attempts SET state = 'cancelled' WHERE task_id = (SELECT id FROM eas_tasks WHERE path = 'task_list[1]')",
+      );
       const rec2 = await db.reconcile();
       expect(rec2.countersFixed).toBe(1);
       expect(rec2.released).toBe(1);
       expect(rec2.queued).toHaveLength(1);
     });
 
-    it('binds an input to an earlier job\'s QC-passed version and counts it met', async () => {
-      const r1 = await db.submit(job([leaf(1, { outputs: [{ semanticType: 'x', workingDirectory: 'wd', filename: 'x', optional: false }] })]));
+    it("binds an input to an earlier job's QC-passed version and counts it met", async () => {
+      const r1 = await db.submit(
+        job([
+          leaf(1, {
+            outputs: [
+              { semanticType: 'x', workingDirectory: 'wd', filename: 'x', optional: false },
+            ],
+          }),
+        ]),
+      );
       await db.startAttempts([r1.ready[0]!.attemptId], WORKER);
-      await db.finishAttempts([ok(r1.ready[0]!.attemptId, [{ semanticType: 'x', sha256: SHA, size: 5 }])]);
+      await db.finishAttempts([
+        ok(r1.ready[0]!.attemptId, [{ semanticType: 'x', sha256: SHA, size: 5 }]),
+      ]);
       const found = await db.findPassedVersion('wd', 'x');
       expect(found).toMatchObject({ sha256: SHA, jobId: r1.jobId });
-      const r2 = await db.submit(job([leaf(1, { inputs: [{ semanticType: 'x', workingDirectory: 'wd', filename: 'x', externalProductId: found!.productId }] })]));
+      const r2 = await db.submit(
+        job([
+          leaf(1, {
+            inputs: [
+              {
+                semanticType: 'x',
+                workingDirectory: 'wd',
+                filename: 'x',
+                externalProductId: found!.productId,
+              },
+            ],
+          }),
+        ]),
+      );
       expect(r2.ready).toHaveLength(1);
       const started = await db.startAttempts([r2.ready[0]!.attemptId], WORKER);
       expect(started.payloads[0]!.inputs[0]!.sha256).toBe(SHA);
@@ -232,8 +372,21 @@ export function runTaskDatabaseContract(name: string, open: () => Promise<{ db: 
     it('submits 20,000 tasks in one transaction with their edges', async () => {
       const tasks: PlannedTask[] = [];
       for (let i = 1; i <= 20_000; i += 2) {
-        tasks.push(leaf(i, { outputs: [{ semanticType: 'x', workingDirectory: 'wd', filename: `f${i}`, optional: false }], metadata: toTypedMetadata({ i }) }));
-        tasks.push(leaf(i + 1, { inputs: [{ semanticType: 'x', workingDirectory: 'wd', filename: `f${i}`, producerKey: i }] }));
+        tasks.push(
+          leaf(i, {
+            outputs: [
+              { semanticType: 'x', workingDirectory: 'wd', filename: `f${i}`, optional: false },
+            ],
+            metadata: toTypedMetadata({ i }),
+          }),
+        );
+        tasks.push(
+          leaf(i + 1, {
+            inputs: [
+              { semanticType: 'x', workingDirectory: 'wd', filename: `f${i}`, producerKey: i },
+            ],
+          }),
+        );
       }
       const r = await db.submit(job(tasks));
       expect(r.taskCount).toBe(20_001);

@@ -86,7 +86,15 @@ const CHAIN = {
       task: 'make_lightcurve',
       name: 'make_lightcurve',
       outputs: { lightcurve: 'star_1.gz' },
-      specs: { days: 60, cadence_s: 900, period_days: 10, t0_days: 3, duration_days: 0.3, depth: 0.002, noise: 0.0005 },
+      specs: {
+        days: 60,
+        cadence_s: 900,
+        period_days: 10,
+        t0_days: 3,
+        duration_days: 0.3,
+        depth: 0.002,
+        noise: 0.0005,
+      },
     },
     {
       task: 'measure_depth',
@@ -94,7 +102,12 @@ const CHAIN = {
       inputs: { lightcurve: 'star_1.gz' },
       requires_metadata_from: ['make_lightcurve'],
     },
-    { task: 'error', name: 'flaky_instrument', message: 'detector readout failed (on purpose: this is the demo)', outputs: { lightcurve: 'star_2.gz' } },
+    {
+      task: 'error',
+      name: 'flaky_instrument',
+      message: 'detector readout failed (on purpose: this is the demo)',
+      outputs: { lightcurve: 'star_2.gz' },
+    },
     { task: 'measure_depth', name: 'measure_star_2', inputs: { lightcurve: 'star_2.gz' } },
   ],
 };
@@ -103,14 +116,22 @@ const CHAIN = {
 export function registerDemo(program: Command, ctx: CommandContext): void {
   program
     .command('demo')
-    .description('build a small embedded pipeline in ./eas-demo, run a chain through it and explain what happened')
+    .description(
+      'build a small embedded pipeline in ./eas-demo, run a chain through it and explain what happened',
+    )
     .argument('[dir]', 'directory to build it in', 'eas-demo')
     .action(async (dir: string) => {
       const o = ctx.output;
       const root = resolve(ctx.cwd, dir);
       await mkdir(root, { recursive: true });
-      await writeFile(join(root, 'eas.yaml'), INIT_CONFIG.replace('# registry: registry.yaml', 'registry: registry.yaml'));
-      await writeFile(join(root, 'registry.yaml'), REGISTRY.replace('${NODE}', process.execPath.replace(/\\/g, '/')));
+      await writeFile(
+        join(root, 'eas.yaml'),
+        INIT_CONFIG.replace('# registry: registry.yaml', 'registry: registry.yaml'),
+      );
+      await writeFile(
+        join(root, 'registry.yaml'),
+        REGISTRY.replace('${NODE}', process.execPath.replace(/\\/g, '/')),
+      );
       await writeFile(join(root, 'make_lightcurve.mjs'), MAKE_LIGHTCURVE);
       await writeFile(join(root, 'analyse.mjs'), ANALYSE);
       await writeFile(join(root, 'demo-chain.json'), `${JSON.stringify(CHAIN, null, 2)}\n`);
@@ -119,10 +140,18 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
       const config = configOf({ ...ctx, cwd: root, globals: () => ({}) });
       const pipeline = await createPipeline({ config, logger: loggerOf(config) });
       try {
-        const summary = await pipeline.controller().submit({ chain: JSON.stringify(CHAIN), source: join(root, 'demo-chain.json') });
-        o.out(`Submitted demo-chain.json as job ${summary.jobId}: ${summary.tasks} tasks (the chain itself counts as one).`);
-        o.out('Running: three calibrations in parallel, a light curve made by an external command and measured by');
-        o.out('a second task that reads that file and its metadata, and an instrument task that fails on purpose.\n');
+        const summary = await pipeline
+          .controller()
+          .submit({ chain: JSON.stringify(CHAIN), source: join(root, 'demo-chain.json') });
+        o.out(
+          `Submitted demo-chain.json as job ${summary.jobId}: ${summary.tasks} tasks (the chain itself counts as one).`,
+        );
+        o.out(
+          'Running: three calibrations in parallel, a light curve made by an external command and measured by',
+        );
+        o.out(
+          'a second task that reads that file and its metadata, and an instrument task that fails on purpose.\n',
+        );
         const started = Date.now();
         await runUntil(pipeline, { workers: 4, untilIdle: true });
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
@@ -138,14 +167,25 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
               c.state === 'done'
                 ? `${ms(last?.wallMs)}${last && Object.keys(last.outputMetadata).length ? `  ${metadataLine(last.outputMetadata)}` : ''}`
                 : (c.reason ?? last?.error ?? '');
-            rows.push([String(c.id), `${STATE_MARK[c.state]} ${c.state}`, `  ${taskLabel(c)}`, note]);
+            rows.push([
+              String(c.id),
+              `${STATE_MARK[c.state]} ${c.state}`,
+              `  ${taskLabel(c)}`,
+              note,
+            ]);
           }
         }
         o.out(table(['id', 'state', 'task', 'result'], rows));
         const s = await pipeline.db.status(jobId);
-        o.out(`\nFinished in ${seconds} s: ${s.totals.done} done, ${s.totals.failed} failed, ${s.totals.blocked} blocked.`);
-        o.out('The failure is part of the demo: "flaky_instrument" raised an error (its traceback is stored), and');
-        o.out('"measure_star_2", which needs its file, was blocked instead of running on missing data.\n');
+        o.out(
+          `\nFinished in ${seconds} s: ${s.totals.done} done, ${s.totals.failed} failed, ${s.totals.blocked} blocked.`,
+        );
+        o.out(
+          'The failure is part of the demo: "flaky_instrument" raised an error (its traceback is stored), and',
+        );
+        o.out(
+          '"measure_star_2", which needs its file, was blocked instead of running on missing data.\n',
+        );
         const rel = relative(ctx.cwd, root) || '.';
         o.out(`Everything is kept in ${rel}/. Look further:`);
         o.out(`  cd ${rel}`);

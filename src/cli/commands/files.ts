@@ -51,17 +51,29 @@ export function registerFiles(program: Command, ctx: CommandContext): void {
     .action(async (path: string, opts: { job?: string; output?: string }) => {
       const jobId = opts.job === undefined ? undefined : parseId(opts.job, '--job');
       const slash = path.lastIndexOf('/');
-      const logical = checkLogicalPath(slash < 0 ? '' : path.slice(0, slash), slash < 0 ? path : path.slice(slash + 1), 'path');
+      const logical = checkLogicalPath(
+        slash < 0 ? '' : path.slice(0, slash),
+        slash < 0 ? path : path.slice(slash + 1),
+        'path',
+      );
       await withPipeline(ctx, async (p) => {
-        let version = await p.db.findPassedVersion(logical.workingDirectory, logical.filename, jobId);
+        let version = await p.db.findPassedVersion(
+          logical.workingDirectory,
+          logical.filename,
+          jobId,
+        );
         if (!version && slash >= 0) {
           // The filename itself may contain a directory part: try the whole path in the job's root.
           version = await p.db.findPassedVersion('', path, jobId);
         }
         if (!version) {
-          throw new EasError('NOT_FOUND', `No QC-passed version of "${path}"${jobId ? ` in job ${jobId}` : ''}. List files with: eas products`, {
-            where: path,
-          });
+          throw new EasError(
+            'NOT_FOUND',
+            `No QC-passed version of "${path}"${jobId ? ` in job ${jobId}` : ''}. List files with: eas products`,
+            {
+              where: path,
+            },
+          );
         }
         const source = await p.files.createReadStream(version.sha256);
         if (opts.output === '-') {
@@ -70,7 +82,9 @@ export function registerFiles(program: Command, ctx: CommandContext): void {
         }
         const dest = resolve(ctx.cwd, opts.output ?? basename(logical.filename));
         await streamPipeline(source, createWriteStream(dest));
-        ctx.output.err(`wrote ${dest} (${bytes(version.size)}, sha256 ${version.sha256}) from job ${version.jobId}`);
+        ctx.output.err(
+          `wrote ${dest} (${bytes(version.size)}, sha256 ${version.sha256}) from job ${version.jobId}`,
+        );
       });
     });
 }

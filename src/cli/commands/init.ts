@@ -37,11 +37,15 @@ export function registerInit(program: Command, ctx: CommandContext): void {
       await mkdir(root, { recursive: true });
       const file = join(root, CONFIG_FILE_NAME);
       if (existsSync(file) && !opts.force) {
-        throw new EasError('CONFLICT', `${file} exists already. Use --force to overwrite it.`, { where: file });
+        throw new EasError('CONFLICT', `${file} exists already. Use --force to overwrite it.`, {
+          where: file,
+        });
       }
       await writeFile(file, INIT_CONFIG);
       const pipeline = await createPipeline({ config: configOf({ ...ctx, cwd: root }) });
       await pipeline.close();
-      ctx.output.out(`Created ${file} and an empty pipeline in ${join(root, '.eas')}.\nNext: eas submit <chain.json> && eas run --until-idle`);
+      ctx.output.out(
+        `Created ${file} and an empty pipeline in ${join(root, '.eas')}.\nNext: eas submit <chain.json> && eas run --until-idle`,
+      );
     });
 }

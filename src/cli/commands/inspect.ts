@@ -3,7 +3,17 @@ import { EasError } from '../../core/index.js';
 import { TASK_STATES, type TaskSummary } from '../../taskdb/index.js';
 import type { Pipeline } from '../../pipeline.js';
 import { parseId, withPipeline, type CommandContext } from '../context.js';
-import { countsLine, metadataLine, ms, printJson, STATE_MARK, table, taskLabel, time, bytes } from '../format.js';
+import {
+  countsLine,
+  metadataLine,
+  ms,
+  printJson,
+  STATE_MARK,
+  table,
+  taskLabel,
+  time,
+  bytes,
+} from '../format.js';
 
 const LEVELS = ['debug', 'info', 'warn', 'error'];
 
@@ -18,7 +28,8 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
       const jobId = opts.job === undefined ? undefined : parseId(opts.job, '--job');
       await withPipeline(ctx, async (p) => {
         const s = await p.db.status(jobId);
-        if (jobId !== undefined && s.jobs.length === 0) throw new EasError('NOT_FOUND', `No job ${jobId}.`, { where: '--job' });
+        if (jobId !== undefined && s.jobs.length === 0)
+          throw new EasError('NOT_FOUND', `No job ${jobId}.`, { where: '--job' });
         if (opts.json) {
           printJson(ctx.output, {
             jobs: s.jobs.map((j) => ({
@@ -87,16 +98,24 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
         };
         await walk(null, 0);
         if (opts.json) {
-          printJson(ctx.output, { job, tasks: lines.map((l) => ({ ...l.task, depth: l.depth })), truncated });
+          printJson(ctx.output, {
+            job,
+            tasks: lines.map((l) => ({ ...l.task, depth: l.depth })),
+            truncated,
+          });
           return;
         }
         ctx.output.out(`job ${job.id} "${job.name}" (${job.status})`);
         for (const { task: t, depth: d } of lines) {
           const extra = t.reason ? `  — ${t.reason}` : '';
-          ctx.output.out(`${'  '.repeat(d)}${STATE_MARK[t.state]} [${t.id}] ${taskLabel(t)}  ${t.state}${extra}`);
+          ctx.output.out(
+            `${'  '.repeat(d)}${STATE_MARK[t.state]} [${t.id}] ${taskLabel(t)}  ${t.state}${extra}`,
+          );
         }
         if (truncated) ctx.output.out(`… more tasks not shown (raise --limit, or use --depth)`);
-        ctx.output.out(`\nLook closer: eas task <id>   ·   failures: eas errors   ·   logs: eas logs --task <id>`);
+        ctx.output.out(
+          `\nLook closer: eas task <id>   ·   failures: eas errors   ·   logs: eas logs --task <id>`,
+        );
       });
     });
 
@@ -109,7 +128,10 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
       const taskId = parseId(id, 'task id');
       await withPipeline(ctx, async (p) => {
         const t = await p.db.task(taskId);
-        if (!t) throw new EasError('NOT_FOUND', `No task ${taskId}. List tasks with: eas tree`, { where: id });
+        if (!t)
+          throw new EasError('NOT_FOUND', `No task ${taskId}. List tasks with: eas tree`, {
+            where: id,
+          });
         if (opts.json) {
           printJson(ctx.output, t);
           return;
@@ -118,18 +140,30 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
         o.out(`task ${t.id}  ${taskLabel(t)}  — ${t.state}${t.reason ? ` (${t.reason})` : ''}`);
         o.out(`job ${t.jobId} "${t.jobName}", working directory "${t.workingDirectory}"`);
         if (Object.keys(t.metadata).length) o.out(`metadata: ${metadataLine(t.metadata)}`);
-        if (Object.keys(t.description).length) o.out(`description: ${JSON.stringify(t.description)}`);
-        for (const i of t.inputs) o.out(`input  ${i.semanticType} = ${i.filename}  from task ${i.producerTaskId} (${i.producerState})${i.ready ? '' : '  NOT READY'}`);
-        for (const out of t.outputs) o.out(`output ${out.semanticType} = ${out.filename}${out.optional ? ' (optional)' : ''}`);
-        for (const m of t.metadataFrom) o.out(`metadata from "${m.name}" (task ${m.providerTaskId}, ${m.providerState})`);
+        if (Object.keys(t.description).length)
+          o.out(`description: ${JSON.stringify(t.description)}`);
+        for (const i of t.inputs)
+          o.out(
+            `input  ${i.semanticType} = ${i.filename}  from task ${i.producerTaskId} (${i.producerState})${i.ready ? '' : '  NOT READY'}`,
+          );
+        for (const out of t.outputs)
+          o.out(`output ${out.semanticType} = ${out.filename}${out.optional ? ' (optional)' : ''}`);
+        for (const m of t.metadataFrom)
+          o.out(`metadata from "${m.name}" (task ${m.providerTaskId}, ${m.providerState})`);
         if (t.waitingFor.length) o.out(`waiting for:\n  ${t.waitingFor.join('\n  ')}`);
         for (const a of t.attempts) {
           o.out(
             `\nattempt ${a.number} [${a.id}] ${a.kind}: ${a.state}${a.qc ? `, QC ${a.qc}` : ''}  host ${a.host ?? '-'}  queued ${time(a.queuedAt)}  started ${time(a.startedAt)}  ended ${time(a.endedAt)}`,
           );
-          o.out(`  wall ${ms(a.wallMs)}  cpu ${ms(a.cpuMs)}  cpu+children ${ms(a.cpuChildrenMs)}${a.exitCode !== null ? `  exit ${a.exitCode}` : ''}${a.signal ? `  signal ${a.signal}` : ''}`);
-          if (Object.keys(a.outputMetadata).length) o.out(`  output metadata: ${metadataLine(a.outputMetadata)}`);
-          for (const v of a.versions) o.out(`  wrote ${v.filename} (${bytes(v.size)}, sha256 ${v.sha256.slice(0, 12)}…, QC ${v.passedQc ? 'passed' : 'failed'})`);
+          o.out(
+            `  wall ${ms(a.wallMs)}  cpu ${ms(a.cpuMs)}  cpu+children ${ms(a.cpuChildrenMs)}${a.exitCode !== null ? `  exit ${a.exitCode}` : ''}${a.signal ? `  signal ${a.signal}` : ''}`,
+          );
+          if (Object.keys(a.outputMetadata).length)
+            o.out(`  output metadata: ${metadataLine(a.outputMetadata)}`);
+          for (const v of a.versions)
+            o.out(
+              `  wrote ${v.filename} (${bytes(v.size)}, sha256 ${v.sha256.slice(0, 12)}…, QC ${v.passedQc ? 'passed' : 'failed'})`,
+            );
           if (a.error) o.out(`  error: ${a.error}`);
           if (a.traceback) o.out(`  traceback:\n    ${a.traceback.split('\n').join('\n    ')}`);
         }
@@ -145,24 +179,40 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
     .option('--level <level>', `minimum severity: ${LEVELS.join(', ')}`)
     .option('-n, --limit <n>', 'most lines', '200')
     .option('--json', 'print as JSON')
-    .action(async (opts: { job?: string; task?: string; attempt?: string; level?: string; limit: string; json?: boolean }) => {
-      if (opts.level !== undefined && !LEVELS.includes(opts.level)) {
-        throw new EasError('USAGE', `--level must be one of ${LEVELS.join(', ')}, got "${opts.level}"`, { where: '--level' });
-      }
-      const filter = {
-        jobId: opts.job === undefined ? undefined : parseId(opts.job, '--job'),
-        taskId: opts.task === undefined ? undefined : parseId(opts.task, '--task'),
-        attemptId: opts.attempt === undefined ? undefined : parseId(opts.attempt, '--attempt'),
-        minLevel: opts.level,
-        limit: parseId(opts.limit, '--limit'),
-      };
-      await withPipeline(ctx, async (p) => {
-        const lines = await p.db.logs(filter);
-        if (opts.json) return printJson(ctx.output, lines);
-        if (lines.length === 0) ctx.output.out('No log lines match.');
-        for (const l of lines) ctx.output.out(`${time(l.ts)} ${l.level.padEnd(5)} task ${l.taskId} attempt ${l.attemptId} ${l.stream}: ${l.message}`);
-      });
-    });
+    .action(
+      async (opts: {
+        job?: string;
+        task?: string;
+        attempt?: string;
+        level?: string;
+        limit: string;
+        json?: boolean;
+      }) => {
+        if (opts.level !== undefined && !LEVELS.includes(opts.level)) {
+          throw new EasError(
+            'USAGE',
+            `--level must be one of ${LEVELS.join(', ')}, got "${opts.level}"`,
+            { where: '--level' },
+          );
+        }
+        const filter = {
+          jobId: opts.job === undefined ? undefined : parseId(opts.job, '--job'),
+          taskId: opts.task === undefined ? undefined : parseId(opts.task, '--task'),
+          attemptId: opts.attempt === undefined ? undefined : parseId(opts.attempt, '--attempt'),
+          minLevel: opts.level,
+          limit: parseId(opts.limit, '--limit'),
+        };
+        await withPipeline(ctx, async (p) => {
+          const lines = await p.db.logs(filter);
+          if (opts.json) return printJson(ctx.output, lines);
+          if (lines.length === 0) ctx.output.out('No log lines match.');
+          for (const l of lines)
+            ctx.output.out(
+              `${time(l.ts)} ${l.level.padEnd(5)} task ${l.taskId} attempt ${l.attemptId} ${l.stream}: ${l.message}`,
+            );
+        });
+      },
+    );
 
   program
     .command('errors')
@@ -180,11 +230,14 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
         }
         for (const e of errors) {
           if (e.state === 'failed') {
-            ctx.output.out(`✘ task ${e.taskId} ${taskLabel(e)} failed (job ${e.jobId}, attempt ${e.attemptNumber})`);
+            ctx.output.out(
+              `✘ task ${e.taskId} ${taskLabel(e)} failed (job ${e.jobId}, attempt ${e.attemptNumber})`,
+            );
             if (e.error) ctx.output.out(`  error: ${e.error}`);
             if (e.exitCode !== null) ctx.output.out(`  exit code: ${e.exitCode}`);
             if (e.signal) ctx.output.out(`  signal: ${e.signal}`);
-            if (e.traceback) ctx.output.out(`  traceback:\n    ${e.traceback.split('\n').join('\n    ')}`);
+            if (e.traceback)
+              ctx.output.out(`  traceback:\n    ${e.traceback.split('\n').join('\n    ')}`);
           } else {
             ctx.output.out(`⊘ task ${e.taskId} ${taskLabel(e)} blocked: ${e.reason ?? ''}`);
           }
@@ -198,11 +251,14 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
 export async function jobOrNewest(p: Pipeline, job: string | undefined): Promise<number> {
   if (job !== undefined) {
     const id = parseId(job, '--job');
-    if (!(await p.db.job(id))) throw new EasError('NOT_FOUND', `No job ${id}. List jobs with: eas status`, { where: '--job' });
+    if (!(await p.db.job(id)))
+      throw new EasError('NOT_FOUND', `No job ${id}. List jobs with: eas status`, {
+        where: '--job',
+      });
     return id;
   }
   const jobs = await p.db.jobs();
-  if (jobs.length === 0) throw new EasError('NOT_FOUND', 'No jobs yet. Submit one with: eas submit <chain.json>');
+  if (jobs.length === 0)
+    throw new EasError('NOT_FOUND', 'No jobs yet. Submit one with: eas submit <chain.json>');
   return jobs[0]!.id;
 }
-

@@ -22,7 +22,9 @@ export interface RunLoopOptions {
 export async function runUntil(p: Pipeline, options: RunLoopOptions): Promise<number> {
   const controller = p.controller();
   const worker = p.worker({ concurrency: options.workers });
-  const startJobs = new Set((await p.db.jobs()).filter((j) => j.status === 'running').map((j) => j.id));
+  const startJobs = new Set(
+    (await p.db.jobs()).filter((j) => j.status === 'running').map((j) => j.id),
+  );
   controller.on('job:submitted', (j) => startJobs.add(j.jobId));
   const o = options.output;
   let finishedSinceStart = 0;
@@ -61,7 +63,8 @@ export async function runUntil(p: Pipeline, options: RunLoopOptions): Promise<nu
     finishedSinceStart += r.done.length + r.failed.length;
     progress.tick(p, finishedSinceStart);
     if (r.finishedJobs.length > 0) {
-      for (const j of r.finishedJobs) o?.err(progress.clear() + `job ${j.jobId} finished: ${j.status}`);
+      for (const j of r.finishedJobs)
+        o?.err(progress.clear() + `job ${j.jobId} finished: ${j.status}`);
       void checkIdle();
     }
   });
@@ -82,7 +85,10 @@ export async function runUntil(p: Pipeline, options: RunLoopOptions): Promise<nu
   if (o) {
     const s = await p.db.status();
     o.out(`Ran ${finishedSinceStart} attempts. Tasks: ${countsLine(s.totals)}.`);
-    if (failed.length > 0) o.out(`Job(s) with failures: ${failed.map((j) => `${j.id} "${j.name}"`).join(', ')}. See: eas errors`);
+    if (failed.length > 0)
+      o.out(
+        `Job(s) with failures: ${failed.map((j) => `${j.id} "${j.name}"`).join(', ')}. See: eas errors`,
+      );
   }
   return failed.length > 0 ? 1 : 0;
 }
@@ -115,7 +121,9 @@ class Progress {
           );
           this.shown = true;
         } else {
-          this.o!.err(`progress: ${end}/${total} tasks ended (${pct}%), ${finished} attempts run; ${countsLine(t)}`);
+          this.o!.err(
+            `progress: ${end}/${total} tasks ended (${pct}%), ${finished} attempts run; ${countsLine(t)}`,
+          );
         }
       })
       .catch(() => undefined)
@@ -134,18 +142,29 @@ export function registerRun(program: Command, ctx: CommandContext): void {
   program
     .command('run')
     .description('run the controller and a worker in this process (embedded mode)')
-    .option('--workers <n>', 'attempts run at once (default: worker.concurrency of eas.yaml, else 4)')
+    .option(
+      '--workers <n>',
+      'attempts run at once (default: worker.concurrency of eas.yaml, else 4)',
+    )
     .option('--until-idle', 'stop when every job has ended and the queue is empty')
     .action(async (opts: { workers?: string; untilIdle?: boolean }) => {
       let workers: number | undefined;
       if (opts.workers !== undefined) {
         workers = Number(opts.workers);
         if (!Number.isInteger(workers) || workers < 1 || workers > 1024) {
-          throw new EasError('USAGE', `--workers must be an integer from 1 to 1024, got "${opts.workers}"`, { where: '--workers' });
+          throw new EasError(
+            'USAGE',
+            `--workers must be an integer from 1 to 1024, got "${opts.workers}"`,
+            { where: '--workers' },
+          );
         }
       }
       const code = await withPipeline(ctx, (p) =>
-        runUntil(p, { workers: workers ?? p.config.workerConcurrency, untilIdle: Boolean(opts.untilIdle), output: ctx.output }),
+        runUntil(p, {
+          workers: workers ?? p.config.workerConcurrency,
+          untilIdle: Boolean(opts.untilIdle),
+          output: ctx.output,
+        }),
       );
       ctx.exitCode = code;
     });

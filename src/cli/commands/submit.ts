@@ -15,30 +15,51 @@ export function registerSubmit(program: Command, ctx: CommandContext): void {
     .option('--priority <n>', 'job priority: higher runs first', '0')
     .action(async (file: string, opts: { dryRun?: boolean; json?: boolean; priority: string }) => {
       const priority = Number(opts.priority);
-      if (!Number.isInteger(priority)) throw new EasError('USAGE', `--priority must be an integer, got "${opts.priority}"`, { where: '--priority' });
+      if (!Number.isInteger(priority))
+        throw new EasError('USAGE', `--priority must be an integer, got "${opts.priority}"`, {
+          where: '--priority',
+        });
       let text: string;
       try {
         text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
       } catch (e) {
-        throw new EasError('NOT_FOUND', `Cannot read chain file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
-          where: file,
-        });
+        throw new EasError(
+          'NOT_FOUND',
+          `Cannot read chain file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+          {
+            where: file,
+          },
+        );
       }
       await withPipeline(ctx, async (p) => {
-        const summary = await p.controller().submit({ chain: text, source: file === '-' ? 'stdin' : file, dryRun: opts.dryRun, priority });
+        const summary = await p.controller().submit({
+          chain: text,
+          source: file === '-' ? 'stdin' : file,
+          dryRun: opts.dryRun,
+          priority,
+        });
         if (opts.json) {
           printJson(
             ctx.output,
             opts.dryRun
               ? { tasks: summary.tasks, byType: summary.byType, deferred: summary.deferred }
-              : { jobId: summary.jobId, jobName: summary.jobName, tasks: summary.tasks, byType: summary.byType, deferred: summary.deferred, ready: summary.ready },
+              : {
+                  jobId: summary.jobId,
+                  jobName: summary.jobName,
+                  tasks: summary.tasks,
+                  byType: summary.byType,
+                  deferred: summary.deferred,
+                  ready: summary.ready,
+                },
           );
           return;
         }
         const rows = Object.entries(summary.byType).map(([t, n]) => [t, n]);
         ctx.output.out(table(['task type', 'tasks'], rows));
         if (opts.dryRun) {
-          ctx.output.out(`\nValid: ${summary.tasks} tasks (${summary.deferred} expand at run time). Nothing was written (--dry-run).`);
+          ctx.output.out(
+            `\nValid: ${summary.tasks} tasks (${summary.deferred} expand at run time). Nothing was written (--dry-run).`,
+          );
         } else {
           ctx.output.out(
             `\nSubmitted job ${summary.jobId} "${summary.jobName}": ${summary.tasks} tasks, ${summary.ready} ready now.\nRun it with: eas run --until-idle`,

@@ -31,6 +31,16 @@ export interface DialectProfile {
 
 /** The profile of each engine. */
 export const DIALECT_PROFILES: Record<Dialect, DialectProfile> = {
-  sqlite: { skipLocked: false, maxParams: 32_000, analyzeAfterBulk: false, concurrentWriters: false },
-  postgres: { skipLocked: true, maxParams: 65_000, analyzeAfterBulk: true, concurrentWriters: true },
+  sqlite: {
+    skipLocked: false,
+    maxParams: 32_000,
+    analyzeAfterBulk: false,
+    concurrentWriters: false,
+  },
+  postgres: {
+    skipLocked: true,
+    maxParams: 65_000,
+    analyzeAfterBulk: true,
+    concurrentWriters: true,
+  },
 };

@@ -66,17 +66,26 @@ export interface OpenSqlOptions {
  * @throws EasError `BACKEND_UNAVAILABLE` when the server does not answer; `MISSING_PEER` when
  *   `pg` is not installed.
  */
-export async function openSqlDatabase(url: string, options: OpenSqlOptions = {}): Promise<SqlDatabase> {
+export async function openSqlDatabase(
+  url: string,
+  options: OpenSqlOptions = {},
+): Promise<SqlDatabase> {
   if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), options);
   if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options);
-  throw new EasError('CONFIG_INVALID', `Database URL "${redactUrl(url)}" is neither sqlite:<file> nor postgres://…`, {
-    where: 'database.url',
-  });
+  throw new EasError(
+    'CONFIG_INVALID',
+    `Database URL "${redactUrl(url)}" is neither sqlite:<file> nor postgres://…`,
+    {
+      where: 'database.url',
+    },
+  );
 }
 
 async function loadKnex(): Promise<typeof import('knex').default> {
   const mod = await import('knex');
-  return (mod.default ?? (mod as unknown as { knex: typeof import('knex').default }).knex) as typeof import('knex').default;
+  return (mod.default ??
+    (mod as unknown as { knex: typeof import('knex').default })
+      .knex) as typeof import('knex').default;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -92,10 +101,14 @@ async function openSqlite(file: string, options: OpenSqlOptions): Promise<SqlDat
   try {
     db = new Database(file);
   } catch (e) {
-    throw new EasError('BACKEND_UNAVAILABLE', `Cannot open SQLite database ${file}: ${(e as Error).message}`, {
-      cause: e,
-      where: file,
-    });
+    throw new EasError(
+      'BACKEND_UNAVAILABLE',
+      `Cannot open SQLite database ${file}: ${(e as Error).message}`,
+      {
+        cause: e,
+        where: file,
+      },
+    );
   }
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 15_000}`);
   db.pragma('journal_mode = WAL');
@@ -229,7 +242,11 @@ async function openPostgres(url: string, options: OpenSqlOptions): Promise<SqlDa
     const pg = await import('pg');
     pgTypes = (pg.default ?? pg).types as typeof pgTypes;
   } catch (e) {
-    throw new EasError('MISSING_PEER', 'PostgreSQL support needs the "pg" package: run `npm i pg`.', { cause: e });
+    throw new EasError(
+      'MISSING_PEER',
+      'PostgreSQL support needs the "pg" package: run `npm i pg`.',
+      { cause: e },
+    );
   }
   // int8 (count(*), bigint epoch-ms columns) and numeric arrive as strings from pg; every such
   // value here fits a double exactly (ids and milliseconds < 2^53), so read them as numbers.
@@ -270,7 +287,9 @@ class PostgresExecutor implements SqlExecutor {
     return (await this.all<T>(sql, params))[0];
   }
   async run(sql: string, params: readonly SqlParam[] = []): Promise<number> {
-    const result = (await this.k.raw(sql, params as Knex.RawBinding[])) as { rowCount: number | null };
+    const result = (await this.k.raw(sql, params as Knex.RawBinding[])) as {
+      rowCount: number | null;
+    };
     return result.rowCount ?? 0;
   }
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {

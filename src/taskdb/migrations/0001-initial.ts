@@ -145,7 +145,9 @@ export async function up(knex: Knex): Promise<void> {
     t.integer('met').notNullable(); // 1 when bound to an earlier job's QC-passed version at submission
     t.primary(['consumer_task_id', 'semantic_type']);
   });
-  await knex.schema.alterTable('eas_file_deps', (t) => t.index(['product_id'], 'eas_file_deps_product'));
+  await knex.schema.alterTable('eas_file_deps', (t) =>
+    t.index(['product_id'], 'eas_file_deps_product'),
+  );
 
   await knex.schema.createTable('eas_metadata_deps', (t) => {
     t.bigInteger('consumer_task_id').notNullable();
@@ -153,7 +155,9 @@ export async function up(knex: Knex): Promise<void> {
     t.string('name').notNullable();
     t.primary(['consumer_task_id', 'provider_task_id']);
   });
-  await knex.schema.alterTable('eas_metadata_deps', (t) => t.index(['provider_task_id'], 'eas_metadata_deps_provider'));
+  await knex.schema.alterTable('eas_metadata_deps', (t) =>
+    t.index(['provider_task_id'], 'eas_metadata_deps_provider'),
+  );
 
   await knex.schema.createTable('eas_log_lines', (t) => {
     t.increments('id').primary();

@@ -57,12 +57,29 @@ export async function createAttempts(
     const id = first + i;
     const at = typeof availableAt === 'function' ? availableAt(t) : availableAt;
     rows.push([id, t.taskId, t.jobId, t.attemptCount + 1, kind, 'queued', t.taskType, now, at]);
-    ready.push({ attemptId: id, taskId: t.taskId, jobId: t.jobId, taskType: t.taskType, priority: t.priority, availableAt: at });
+    ready.push({
+      attemptId: id,
+      taskId: t.taskId,
+      jobId: t.jobId,
+      taskType: t.taskType,
+      priority: t.priority,
+      availableAt: at,
+    });
   });
   await insertMany(
     tx,
     'eas_attempts',
-    ['id', 'task_id', 'job_id', 'number', 'kind', 'state', 'task_type', 'queued_at', 'available_at'],
+    [
+      'id',
+      'task_id',
+      'job_id',
+      'number',
+      'kind',
+      'state',
+      'task_type',
+      'queued_at',
+      'available_at',
+    ],
     rows,
   );
   // Tasks whose new attempt id is first + i: a contiguous block, so one statement per chunk
@@ -155,7 +172,10 @@ export async function startAttempts(
   return { payloads, stale };
 }
 
-async function stagedInputs(tx: SqlExecutor, taskIds: readonly number[]): Promise<Map<number, StagedInput[]>> {
+async function stagedInputs(
+  tx: SqlExecutor,
+  taskIds: readonly number[],
+): Promise<Map<number, StagedInput[]>> {
   const out = new Map<number, StagedInput[]>();
   const versionIds: number[] = [];
   const rowsAll: {
@@ -202,7 +222,10 @@ async function stagedInputs(tx: SqlExecutor, taskIds: readonly number[]): Promis
   return out;
 }
 
-async function expectedOutputs(tx: SqlExecutor, taskIds: readonly number[]): Promise<Map<number, ExpectedOutput[]>> {
+async function expectedOutputs(
+  tx: SqlExecutor,
+  taskIds: readonly number[],
+): Promise<Map<number, ExpectedOutput[]>> {
   const out = new Map<number, ExpectedOutput[]>();
   for (const part of chunks(taskIds)) {
     const rows = await tx.all<{
@@ -238,7 +261,13 @@ async function requestedMetadata(
 ): Promise<Map<number, Record<string, TypedMetadata>>> {
   const out = new Map<number, Record<string, TypedMetadata>>();
   for (const part of chunks(taskIds)) {
-    const rows = await tx.all<{ consumer_task_id: number; name: string; key: string | null; type: string; value: string | null }>(
+    const rows = await tx.all<{
+      consumer_task_id: number;
+      name: string;
+      key: string | null;
+      type: string;
+      value: string | null;
+    }>(
       `SELECT md.consumer_task_id, md.name, m.key, m.type, m.value
        FROM eas_metadata_deps md
        JOIN eas_tasks pt ON pt.id = md.provider_task_id
@@ -264,7 +293,12 @@ export async function metadataOf(
 ): Promise<Map<number, TypedMetadata>> {
   const out = new Map<number, TypedMetadata>();
   for (const part of chunks(ids)) {
-    const rows = await tx.all<{ owner_id: number; key: string; type: string; value: string | null }>(
+    const rows = await tx.all<{
+      owner_id: number;
+      key: string;
+      type: string;
+      value: string | null;
+    }>(
       `SELECT owner_id, key, type, value FROM eas_metadata WHERE owner_kind = ? AND owner_id IN (${placeholders(part.length)})`,
       [kind, ...part],
     );
@@ -303,7 +337,15 @@ export async function heartbeat(
 /** Appends log lines of running attempts (batched by the harness). */
 export async function appendLogs(
   tx: SqlExecutor,
-  lines: readonly { attemptId: number; taskId: number; jobId: number; ts: number; level: string; stream: string; message: string }[],
+  lines: readonly {
+    attemptId: number;
+    taskId: number;
+    jobId: number;
+    ts: number;
+    level: string;
+    stream: string;
+    message: string;
+  }[],
 ): Promise<void> {
   await insertMany(
     tx,
@@ -339,7 +381,14 @@ export async function finishAttempts(
   outcomes: readonly AttemptOutcome[],
   now: number,
 ): Promise<FinishResult> {
-  const result: FinishResult = { ready: [], stale: [], done: [], failed: [], blocked: [], finishedJobs: [] };
+  const result: FinishResult = {
+    ready: [],
+    stale: [],
+    done: [],
+    failed: [],
+    blocked: [],
+    finishedJobs: [],
+  };
   if (outcomes.length === 0) return result;
   const rows = new Map<number, AttemptRow>();
   for (const part of chunks(outcomes.map((o) => o.attemptId))) {
@@ -357,7 +406,8 @@ export async function finishAttempts(
   const valid: { o: AttemptOutcome; row: AttemptRow }[] = [];
   for (const o of outcomes) {
     const row = rows.get(o.attemptId);
-    if (!row || row.state !== 'running' || row.worker !== o.workerId) result.stale.push(o.attemptId);
+    if (!row || row.state !== 'running' || row.worker !== o.workerId)
+      result.stale.push(o.attemptId);
     else valid.push({ o, row });
   }
   if (valid.length === 0) return result;
@@ -388,21 +438,36 @@ export async function finishAttempts(
 
   // Output versions and metadata.
   const taskIds = valid.map((v) => Number(v.row.task_id));
-  const products = new Map<number, { id: number; semantic_type: string; filename: string; optional: number }[]>();
+  const products = new Map<
+    number,
+    { id: number; semantic_type: string; filename: string; optional: number }[]
+  >();
   for (const part of chunks(taskIds)) {
-    for (const r of await tx.all<{ id: number; producer_task_id: number; semantic_type: string; filename: string; optional: number }>(
+    for (const r of await tx.all<{
+      id: number;
+      producer_task_id: number;
+      semantic_type: string;
+      filename: string;
+      optional: number;
+    }>(
       `SELECT id, producer_task_id, semantic_type, filename, optional FROM eas_products WHERE producer_task_id IN (${placeholders(part.length)})`,
       part,
     )) {
       const list = products.get(Number(r.producer_task_id)) ?? [];
-      list.push({ id: Number(r.id), semantic_type: r.semantic_type, filename: r.filename, optional: Number(r.optional) });
+      list.push({
+        id: Number(r.id),
+        semantic_type: r.semantic_type,
+        filename: r.filename,
+        optional: Number(r.optional),
+      });
       products.set(Number(r.producer_task_id), list);
     }
   }
   let versionCount = 0;
   for (const { o, row } of valid) {
     const declared = products.get(Number(row.task_id)) ?? [];
-    for (const out of o.outputs) if (declared.some((p) => p.semantic_type === out.semanticType)) versionCount++;
+    for (const out of o.outputs)
+      if (declared.some((p) => p.semantic_type === out.semanticType)) versionCount++;
   }
   let nextVersion = await allocateIds(tx, 'version', versionCount);
   const versionRows: SqlParam[][] = [];
@@ -448,9 +513,15 @@ export async function finishAttempts(
   );
   const logRows: SqlParam[][] = [];
   for (const { o, row } of valid) {
-    for (const l of o.logs ?? []) logRows.push([o.attemptId, row.task_id, row.job_id, l.ts, l.level, l.stream, l.message]);
+    for (const l of o.logs ?? [])
+      logRows.push([o.attemptId, row.task_id, row.job_id, l.ts, l.level, l.stream, l.message]);
   }
-  await insertMany(tx, 'eas_log_lines', ['attempt_id', 'task_id', 'job_id', 'ts', 'level', 'stream', 'message'], logRows);
+  await insertMany(
+    tx,
+    'eas_log_lines',
+    ['attempt_id', 'task_id', 'job_id', 'ts', 'level', 'stream', 'message'],
+    logRows,
+  );
 
   // Tasks move on.
   const doneTasks: number[] = [];
@@ -472,8 +543,13 @@ export async function finishAttempts(
         at: now + delay,
       });
     } else {
-      const why = o.succeeded ? `QC failed: ${o.error ?? 'no reason given'}` : (o.error ?? 'attempt failed');
-      failedTasks.push({ id: Number(row.task_id), reason: `attempt ${row.attempt_count} failed: ${why}` });
+      const why = o.succeeded
+        ? `QC failed: ${o.error ?? 'no reason given'}`
+        : (o.error ?? 'attempt failed');
+      failedTasks.push({
+        id: Number(row.task_id),
+        reason: `attempt ${row.attempt_count} failed: ${why}`,
+      });
     }
   }
   for (const part of chunks(doneTasks)) {
@@ -483,14 +559,20 @@ export async function finishAttempts(
     );
   }
   result.done.push(...doneTasks);
-  result.ready.push(...(await createAttempts(tx, retries, 'retry', now, (t) => (t as NewAttempt & { at: number }).at)));
+  result.ready.push(
+    ...(await createAttempts(
+      tx,
+      retries,
+      'retry',
+      now,
+      (t) => (t as NewAttempt & { at: number }).at,
+    )),
+  );
   for (const f of failedTasks) {
-    await tx.run(`UPDATE eas_tasks SET state = 'failed', finished_at = ?, updated_at = ?, reason = ? WHERE id = ?`, [
-      now,
-      now,
-      f.reason,
-      f.id,
-    ]);
+    await tx.run(
+      `UPDATE eas_tasks SET state = 'failed', finished_at = ?, updated_at = ?, reason = ? WHERE id = ?`,
+      [now, now, f.reason, f.id],
+    );
     result.failed.push(f.id);
   }
 
@@ -515,7 +597,13 @@ export async function finishAttempts(
   for (const [taskId, missing] of notWritten) {
     for (const m of missing) {
       result.blocked.push(
-        ...(await blockDependents(tx, [taskId], new Set([m.productId]), () => `producer did not write ${m.filename}`, now)),
+        ...(await blockDependents(
+          tx,
+          [taskId],
+          new Set([m.productId]),
+          () => `producer did not write ${m.filename}`,
+          now,
+        )),
       );
     }
   }
@@ -546,14 +634,20 @@ export async function releaseDependents(
     );
     for (const e of fileEdges) {
       if (skipProducts.has(Number(e.product_id))) continue;
-      decrement.set(Number(e.consumer_task_id), (decrement.get(Number(e.consumer_task_id)) ?? 0) + 1);
+      decrement.set(
+        Number(e.consumer_task_id),
+        (decrement.get(Number(e.consumer_task_id)) ?? 0) + 1,
+      );
     }
     const metaEdges = await tx.all<{ consumer_task_id: number }>(
       `SELECT consumer_task_id FROM eas_metadata_deps WHERE provider_task_id IN (${placeholders(part.length)})`,
       part,
     );
     for (const e of metaEdges) {
-      decrement.set(Number(e.consumer_task_id), (decrement.get(Number(e.consumer_task_id)) ?? 0) + 1);
+      decrement.set(
+        Number(e.consumer_task_id),
+        (decrement.get(Number(e.consumer_task_id)) ?? 0) + 1,
+      );
     }
   }
   if (decrement.size === 0) return [];
@@ -569,7 +663,13 @@ export async function releaseDependents(
   }
   const ready: NewAttempt[] = [];
   for (const part of chunks([...decrement.keys()])) {
-    for (const r of await tx.all<{ id: number; job_id: number; type: string; attempt_count: number; priority: number }>(
+    for (const r of await tx.all<{
+      id: number;
+      job_id: number;
+      type: string;
+      attempt_count: number;
+      priority: number;
+    }>(
       `SELECT t.id, t.job_id, t.type, t.attempt_count, j.priority FROM eas_tasks t JOIN eas_jobs j ON j.id = t.job_id
        WHERE t.id IN (${placeholders(part.length)}) AND t.unmet <= 0 AND t.state = 'waiting'`,
       part,
@@ -599,13 +699,21 @@ export async function blockDependents(
   now: number,
 ): Promise<number[]> {
   const blocked: number[] = [];
-  let frontier: { id: number; reason: string }[] = producerTaskIds.map((id) => ({ id, reason: reasonFor(id) }));
+  let frontier: { id: number; reason: string }[] = producerTaskIds.map((id) => ({
+    id,
+    reason: reasonFor(id),
+  }));
   let first = true;
   while (frontier.length > 0) {
     const next: { id: number; reason: string }[] = [];
     const reasonOf = new Map(frontier.map((f) => [f.id, f.reason]));
     for (const part of chunks(frontier.map((f) => f.id))) {
-      const edges = await tx.all<{ consumer_task_id: number; provider: number; product_id: number | null; filename: string | null }>(
+      const edges = await tx.all<{
+        consumer_task_id: number;
+        provider: number;
+        product_id: number | null;
+        filename: string | null;
+      }>(
         `SELECT d.consumer_task_id, p.producer_task_id AS provider, d.product_id, p.filename
            FROM eas_file_deps d JOIN eas_products p ON p.id = d.product_id
            WHERE p.producer_task_id IN (${placeholders(part.length)}) AND d.met = 0
@@ -616,10 +724,16 @@ export async function blockDependents(
       );
       const candidates = new Map<number, string>();
       for (const e of edges) {
-        if (first && onlyProducts && (e.product_id === null || !onlyProducts.has(Number(e.product_id)))) continue;
+        if (
+          first &&
+          onlyProducts &&
+          (e.product_id === null || !onlyProducts.has(Number(e.product_id)))
+        )
+          continue;
         const base = reasonOf.get(Number(e.provider)) ?? 'upstream failure';
         const via = e.filename ? `input ${e.filename}: ` : 'requested metadata: ';
-        if (!candidates.has(Number(e.consumer_task_id))) candidates.set(Number(e.consumer_task_id), `${via}${base}`);
+        if (!candidates.has(Number(e.consumer_task_id)))
+          candidates.set(Number(e.consumer_task_id), `${via}${base}`);
       }
       if (candidates.size === 0) continue;
       const ids = [...candidates.keys()];
@@ -654,15 +768,20 @@ export async function settleJobs(
 ): Promise<{ jobId: number; status: JobStatus }[]> {
   const settled: { jobId: number; status: JobStatus }[] = [];
   for (const jobId of jobIds) {
-    const live = await tx.get(`SELECT 1 AS x FROM eas_tasks WHERE job_id = ? AND state IN ${LIVE_STATES_SQL} LIMIT 1`, [jobId]);
+    const live = await tx.get(
+      `SELECT 1 AS x FROM eas_tasks WHERE job_id = ? AND state IN ${LIVE_STATES_SQL} LIMIT 1`,
+      [jobId],
+    );
     if (live) continue;
-    const bad = await tx.get(`SELECT 1 AS x FROM eas_tasks WHERE job_id = ? AND state IN ('failed', 'blocked') LIMIT 1`, [jobId]);
+    const bad = await tx.get(
+      `SELECT 1 AS x FROM eas_tasks WHERE job_id = ? AND state IN ('failed', 'blocked') LIMIT 1`,
+      [jobId],
+    );
     const status: JobStatus = bad ? 'failed' : 'done';
-    const n = await tx.run(`UPDATE eas_jobs SET status = ?, finished_at = ? WHERE id = ? AND status = 'running'`, [
-      status,
-      now,
-      jobId,
-    ]);
+    const n = await tx.run(
+      `UPDATE eas_jobs SET status = ?, finished_at = ? WHERE id = ? AND status = 'running'`,
+      [status, now, jobId],
+    );
     if (n > 0) settled.push({ jobId, status });
   }
   return settled;
@@ -678,7 +797,12 @@ export async function stallAttempts(
   attemptIds: readonly number[],
   now: number,
 ): Promise<{ ready: ReadyAttempt[]; stalled: number[]; failed: number[]; blocked: number[] }> {
-  const out = { ready: [] as ReadyAttempt[], stalled: [] as number[], failed: [] as number[], blocked: [] as number[] };
+  const out = {
+    ready: [] as ReadyAttempt[],
+    stalled: [] as number[],
+    failed: [] as number[],
+    blocked: [] as number[],
+  };
   if (attemptIds.length === 0) return out;
   const rows: (AttemptRow & { task_state: string })[] = [];
   for (const part of chunks(attemptIds)) {
@@ -719,14 +843,19 @@ export async function stallAttempts(
       );
       out.failed.push(Number(r.task_id));
       out.blocked.push(
-        ...(await blockDependents(tx, [Number(r.task_id)], null, () => `producer ${r.task_path} failed`, now)),
+        ...(await blockDependents(
+          tx,
+          [Number(r.task_id)],
+          null,
+          () => `producer ${r.task_path} failed`,
+          now,
+        )),
       );
     } else {
-      await tx.run(`UPDATE eas_tasks SET state = 'stalled', stall_count = ?, updated_at = ? WHERE id = ?`, [
-        stalls,
-        now,
-        r.task_id,
-      ]);
+      await tx.run(
+        `UPDATE eas_tasks SET state = 'stalled', stall_count = ?, updated_at = ? WHERE id = ?`,
+        [stalls, now, r.task_id],
+      );
       again.push({
         taskId: Number(r.task_id),
         jobId: Number(r.job_id),
@@ -737,7 +866,8 @@ export async function stallAttempts(
     }
   }
   out.ready.push(...(await createAttempts(tx, again, 'stall', now, now)));
-  if (out.failed.length > 0) await settleJobs(tx, [...new Set(rows.map((r) => Number(r.job_id)))], now);
+  if (out.failed.length > 0)
+    await settleJobs(tx, [...new Set(rows.map((r) => Number(r.job_id)))], now);
   return out;
 }
 

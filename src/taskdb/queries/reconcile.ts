@@ -52,7 +52,13 @@ export async function reconcile(tx: SqlExecutor, now: number): Promise<Reconcile
      WHERE t.state = 'waiting'`,
   );
   let countersFixed = 0;
-  const ready: { taskId: number; jobId: number; taskType: string; attemptCount: number; priority: number }[] = [];
+  const ready: {
+    taskId: number;
+    jobId: number;
+    taskType: string;
+    attemptCount: number;
+    priority: number;
+  }[] = [];
   const deadProviders = new Set<number>();
   for (const r of rows) {
     const actual = Number(r.pending_files) + Number(r.pending_meta);
@@ -62,7 +68,11 @@ export async function reconcile(tx: SqlExecutor, now: number): Promise<Reconcile
     }
     if (actual !== Number(r.unmet)) {
       countersFixed++;
-      await tx.run('UPDATE eas_tasks SET unmet = ?, updated_at = ? WHERE id = ?', [actual, now, r.id]);
+      await tx.run('UPDATE eas_tasks SET unmet = ?, updated_at = ? WHERE id = ?', [
+        actual,
+        now,
+        r.id,
+      ]);
     }
     if (actual === 0) {
       ready.push({
@@ -94,11 +104,26 @@ export async function reconcile(tx: SqlExecutor, now: number): Promise<Reconcile
         providers.add(Number(p.provider));
       }
     }
-    blocked = (await blockDependents(tx, [...providers], null, (id) => `producer task ${id} did not provide it`, now)).length;
+    blocked = (
+      await blockDependents(
+        tx,
+        [...providers],
+        null,
+        (id) => `producer task ${id} did not provide it`,
+        now,
+      )
+    ).length;
   }
 
   const queued = (
-    await tx.all<{ id: number; task_id: number; job_id: number; task_type: string; priority: number; available_at: number }>(
+    await tx.all<{
+      id: number;
+      task_id: number;
+      job_id: number;
+      task_type: string;
+      priority: number;
+      available_at: number;
+    }>(
       `SELECT a.id, a.task_id, a.job_id, a.task_type, j.priority, a.available_at
        FROM eas_attempts a JOIN eas_jobs j ON j.id = a.job_id WHERE a.state = 'queued' ORDER BY a.id`,
     )

@@ -37,7 +37,11 @@ const TASK_COLUMNS = [
  * tasks that are ready at once — all in one transaction, so a chain either exists whole with
  * its dependency graph or not at all.
  */
-export async function submitJob(tx: SqlExecutor, job: PlannedJob, now: number): Promise<SubmitResult> {
+export async function submitJob(
+  tx: SqlExecutor,
+  job: PlannedJob,
+  now: number,
+): Promise<SubmitResult> {
   const tasks = job.tasks;
   const jobId = await allocateIds(tx, 'job', 1);
   const firstTask = await allocateIds(tx, 'task', tasks.length);
@@ -55,12 +59,24 @@ export async function submitJob(tx: SqlExecutor, job: PlannedJob, now: number): 
     for (const o of t.outputs) {
       const k = `${o.workingDirectory}\u0000${o.filename}`;
       if (productByPath.has(k)) {
-        throw new EasError('CHAIN_INVALID', `Two tasks declare output "${o.filename}" in "${o.workingDirectory}" (at ${t.path}).`, {
-          where: t.path,
-        });
+        throw new EasError(
+          'CHAIN_INVALID',
+          `Two tasks declare output "${o.filename}" in "${o.workingDirectory}" (at ${t.path}).`,
+          {
+            where: t.path,
+          },
+        );
       }
       productByPath.set(k, p);
-      productRows.push([p, jobId, o.workingDirectory, o.filename, o.semanticType, idOf(t.key), o.optional ? 1 : 0]);
+      productRows.push([
+        p,
+        jobId,
+        o.workingDirectory,
+        o.filename,
+        o.semanticType,
+        idOf(t.key),
+        o.optional ? 1 : 0,
+      ]);
       p++;
     }
   }
@@ -73,13 +89,18 @@ export async function submitJob(tx: SqlExecutor, job: PlannedJob, now: number): 
     for (const input of t.inputs) {
       if (input.producerKey !== undefined) {
         const productId = productByPath.get(`${input.workingDirectory}\u0000${input.filename}`);
-        if (productId === undefined) throw new Error(`plan inconsistent: no product for ${input.filename}`);
+        if (productId === undefined)
+          throw new Error(`plan inconsistent: no product for ${input.filename}`);
         fileDeps.push([idOf(t.key), input.semanticType, productId, 0]);
         unmet[t.key]!++;
       } else if (input.externalProductId !== undefined) {
         fileDeps.push([idOf(t.key), input.semanticType, input.externalProductId, 1]);
       } else {
-        throw new EasError('CHAIN_INVALID', `No producer for input "${input.filename}" at ${t.path}.`, { where: t.path });
+        throw new EasError(
+          'CHAIN_INVALID',
+          `No producer for input "${input.filename}" at ${t.path}.`,
+          { where: t.path },
+        );
       }
     }
     const seen = new Set<number>();
@@ -109,7 +130,13 @@ export async function submitJob(tx: SqlExecutor, job: PlannedJob, now: number): 
 
   const taskRows: SqlParam[][] = [];
   const metaRows: SqlParam[][] = [];
-  const readyLeaves: { taskId: number; jobId: number; taskType: string; attemptCount: number; priority: number }[] = [];
+  const readyLeaves: {
+    taskId: number;
+    jobId: number;
+    taskType: string;
+    attemptCount: number;
+    priority: number;
+  }[] = [];
   for (const t of tasks) {
     const id = idOf(t.key);
     const done = t.control && t.expanded;
@@ -144,12 +171,35 @@ export async function submitJob(tx: SqlExecutor, job: PlannedJob, now: number): 
   await insertMany(
     tx,
     'eas_products',
-    ['id', 'job_id', 'working_directory', 'filename', 'semantic_type', 'producer_task_id', 'optional'],
+    [
+      'id',
+      'job_id',
+      'working_directory',
+      'filename',
+      'semantic_type',
+      'producer_task_id',
+      'optional',
+    ],
     productRows,
   );
-  await insertMany(tx, 'eas_file_deps', ['consumer_task_id', 'semantic_type', 'product_id', 'met'], fileDeps);
-  await insertMany(tx, 'eas_metadata_deps', ['consumer_task_id', 'provider_task_id', 'name'], metaDeps);
-  await insertMany(tx, 'eas_metadata', ['owner_kind', 'owner_id', 'key', 'type', 'value'], metaRows);
+  await insertMany(
+    tx,
+    'eas_file_deps',
+    ['consumer_task_id', 'semantic_type', 'product_id', 'met'],
+    fileDeps,
+  );
+  await insertMany(
+    tx,
+    'eas_metadata_deps',
+    ['consumer_task_id', 'provider_task_id', 'name'],
+    metaDeps,
+  );
+  await insertMany(
+    tx,
+    'eas_metadata',
+    ['owner_kind', 'owner_id', 'key', 'type', 'value'],
+    metaRows,
+  );
 
   const ready: ReadyAttempt[] = await createAttempts(tx, readyLeaves, 'first', now, now);
   return { jobId, taskCount: tasks.length, ready };

@@ -1,5 +1,4 @@
 import {
-  decodeTypedValue,
   deserializeTypedMetadata,
   placeholders,
   type SqlExecutor,
@@ -77,7 +76,11 @@ export async function statusView(sql: SqlExecutor, jobId?: number): Promise<Stat
     const j = perJob.get(Number(r.job_id));
     if (j) j[r.state] += n;
   }
-  return { jobs: jobs.map((j) => ({ ...j, counts: perJob.get(j.id) ?? emptyCounts() })), taskTypes, totals };
+  return {
+    jobs: jobs.map((j) => ({ ...j, counts: perJob.get(j.id) ?? emptyCounts() })),
+    taskTypes,
+    totals,
+  };
 }
 
 /** A task as shown in the tree and lists. */
@@ -226,21 +229,38 @@ export interface TaskDetail extends TaskSummary {
     producerState: TaskState;
     ready: boolean;
   }[];
-  outputs: { semanticType: string; workingDirectory: string; filename: string; optional: boolean; productId: number }[];
-  metadataFrom: { name: string; providerTaskId: number; providerState: TaskState; ready: boolean }[];
+  outputs: {
+    semanticType: string;
+    workingDirectory: string;
+    filename: string;
+    optional: boolean;
+    productId: number;
+  }[];
+  metadataFrom: {
+    name: string;
+    providerTaskId: number;
+    providerState: TaskState;
+    ready: boolean;
+  }[];
   /** Why the task is not ready, when it is waiting: the inputs it still waits for. */
   waitingFor: string[];
 }
 
 /** Full detail of a task, or undefined. */
-export async function taskDetail(sql: SqlExecutor, taskId: number): Promise<TaskDetail | undefined> {
+export async function taskDetail(
+  sql: SqlExecutor,
+  taskId: number,
+): Promise<TaskDetail | undefined> {
   const row = await sql.get(
     `SELECT ${TASK_SUMMARY_COLUMNS}, t.description, t.metadata, j.name AS job_name
      FROM eas_tasks t JOIN eas_jobs j ON j.id = t.job_id WHERE t.id = ?`,
     [taskId],
   );
   if (!row) return undefined;
-  const attemptsRows = await sql.all(`SELECT * FROM eas_attempts WHERE task_id = ? ORDER BY number`, [taskId]);
+  const attemptsRows = await sql.all(
+    `SELECT * FROM eas_attempts WHERE task_id = ? ORDER BY number`,
+    [taskId],
+  );
   const attemptIds = attemptsRows.map((a) => Number(a.id));
   const meta = await metadataOf(sql, 'attempt', attemptIds);
   const versions = attemptIds.length
@@ -266,7 +286,13 @@ export async function taskDetail(sql: SqlExecutor, taskId: number): Promise<Task
      WHERE d.consumer_task_id = ? ORDER BY d.semantic_type`,
     [taskId],
   );
-  const outputs = await sql.all<{ id: number; semantic_type: string; working_directory: string; filename: string; optional: number }>(
+  const outputs = await sql.all<{
+    id: number;
+    semantic_type: string;
+    working_directory: string;
+    filename: string;
+    optional: number;
+  }>(
     `SELECT id, semantic_type, working_directory, filename, optional FROM eas_products WHERE producer_task_id = ? ORDER BY id`,
     [taskId],
   );
@@ -296,8 +322,13 @@ export async function taskDetail(sql: SqlExecutor, taskId: number): Promise<Task
       ? [
           ...inputList
             .filter((i) => !i.ready)
-            .map((i) => `input ${i.semanticType} = ${i.filename}: producer ${i.producerPath} is ${i.producerState}`),
-          ...metaList.filter((m) => !m.ready).map((m) => `metadata of ${m.name}: task ${m.providerTaskId} is ${m.providerState}`),
+            .map(
+              (i) =>
+                `input ${i.semanticType} = ${i.filename}: producer ${i.producerPath} is ${i.producerState}`,
+            ),
+          ...metaList
+            .filter((m) => !m.ready)
+            .map((m) => `metadata of ${m.name}: task ${m.providerTaskId} is ${m.providerState}`),
         ]
       : [];
   return {
@@ -376,7 +407,14 @@ const LEVEL_ORDER = ['debug', 'info', 'warn', 'error'];
 /** Log lines, oldest first, filtered by job, task, attempt and minimum level. */
 export async function readLogs(
   sql: SqlExecutor,
-  filter: { jobId?: number; taskId?: number; attemptId?: number; minLevel?: string; limit?: number; afterId?: number },
+  filter: {
+    jobId?: number;
+    taskId?: number;
+    attemptId?: number;
+    minLevel?: string;
+    limit?: number;
+    afterId?: number;
+  },
 ): Promise<StoredLogLine[]> {
   const where: string[] = [];
   const params: SqlParam[] = [];
@@ -435,7 +473,11 @@ export interface ErrorEntry {
 }
 
 /** Failed and blocked tasks, each with its latest attempt's error. */
-export async function listErrors(sql: SqlExecutor, jobId?: number, limit = 200): Promise<ErrorEntry[]> {
+export async function listErrors(
+  sql: SqlExecutor,
+  jobId?: number,
+  limit = 200,
+): Promise<ErrorEntry[]> {
   const rows = await sql.all(
     `SELECT t.id, t.job_id, t.path, t.name, t.type, t.state, t.reason, a.id AS attempt_id, a.number, a.error, a.traceback, a.exit_code, a.signal
      FROM eas_tasks t LEFT JOIN eas_attempts a ON a.id = t.current_attempt_id
@@ -533,7 +575,11 @@ export async function findPassedVersion(
   );
   if (!row) return undefined;
   const meta = await metadataOf(sql, 'version', [Number(row.id)]);
-  return { ...versionFromRow(row), jobId: Number(row.job_id), metadata: meta.get(Number(row.id)) ?? {} };
+  return {
+    ...versionFromRow(row),
+    jobId: Number(row.job_id),
+    metadata: meta.get(Number(row.id)) ?? {},
+  };
 }
 
 /** Row counts of every table: used to prove a rejected input changed nothing. */
@@ -555,4 +601,3 @@ export async function tableCounts(sql: SqlExecutor): Promise<Record<string, numb
   }
   return out;
 }
-
