@@ -31,6 +31,16 @@ export interface ExpandOptions {
   seed: string;
   /** Most tasks one submission may expand to (guards against runaway grids). @defaultValue 2,000,000 */
   maxTasks?: number;
+  /**
+   * Checks and normalises a logical file path (working directory, filename); throws an
+   * EasError for a path that escapes the store. Applied before producers and consumers are
+   * matched, so `./a.gz` and `a.gz` are one file. @defaultValue no check
+   */
+  normalizePath?: (
+    workingDirectory: string,
+    filename: string,
+    where: string,
+  ) => { workingDirectory: string; filename: string };
 }
 
 /** Where a node sits and what it inherits. */
@@ -79,6 +89,19 @@ export const CONTROL_EXPANDERS: Record<string, ControlExpander> = {
  * @throws InvalidInputError `CHAIN_INVALID` listing every problem.
  */
 export function expandChain(doc: ChainDocument, options: ExpandOptions): ChainPlan {
+  const { plan, problems } = expandChainCollecting(doc, options);
+  if (problems.length > 0) throw new InvalidInputError('CHAIN_INVALID', 'Chain invalid', problems);
+  return plan;
+}
+
+/**
+ * Like {@link expandChain}, but returns the problems instead of throwing, with the plan as far
+ * as it could be built, so a caller can add its own checks and report everything at once.
+ */
+export function expandChainCollecting(
+  doc: ChainDocument,
+  options: ExpandOptions,
+): { plan: ChainPlan; problems: Problem[] } {
   const resolver = options.resolver ?? new LiteralResolver();
   const maxTasks = options.maxTasks ?? 2_000_000;
   const problems: Problem[] = [];
@@ -192,8 +215,13 @@ export function expandChain(doc: ChainDocument, options: ExpandOptions): ChainPl
 
       const files = (
         field: 'inputs' | 'outputs',
-      ): { semanticType: string; filename: string; where: string }[] => {
-        const out: { semanticType: string; filename: string; where: string }[] = [];
+      ): { semanticType: string; workingDirectory: string; filename: string; where: string }[] => {
+        const out: {
+          semanticType: string;
+          workingDirectory: string;
+          filename: string;
+          where: string;
+        }[] = [];
         for (const [sem, value] of Object.entries(desc[field] ?? {})) {
           const where = `${path}.${field}.${sem}`;
           const filename = evaluateString(value, scope, where);
@@ -202,21 +230,30 @@ export function expandChain(doc: ChainDocument, options: ExpandOptions): ChainPl
             report({ path: where, message: 'the filename is empty' });
             continue;
           }
-          out.push({ semanticType: sem, filename, where });
+          if (!options.normalizePath) {
+            out.push({ semanticType: sem, workingDirectory: wd, filename, where });
+            continue;
+          }
+          try {
+            out.push({ semanticType: sem, ...options.normalizePath(wd, filename, where), where });
+          } catch (e) {
+            if (!isEasError(e)) throw e;
+            report({ path: where, message: e.message });
+          }
         }
         return out;
       };
       const optional = known ? options.catalog.optionalOutputs(type) : [];
       const outputs: ExpandedOutput[] = files('outputs').map((f) => ({
         semanticType: f.semanticType,
-        workingDirectory: wd,
+        workingDirectory: f.workingDirectory,
         filename: f.filename,
         optional: optional.includes(f.semanticType),
         where: f.where,
       }));
       const inputs: ExpandedInput[] = files('inputs').map((f) => ({
         semanticType: f.semanticType,
-        workingDirectory: wd,
+        workingDirectory: f.workingDirectory,
         filename: f.filename,
         where: f.where,
       }));
@@ -337,8 +374,10 @@ export function expandChain(doc: ChainDocument, options: ExpandOptions): ChainPl
     });
   }
 
-  if (problems.length > 0) throw new InvalidInputError('CHAIN_INVALID', 'Chain invalid', problems);
-  return { jobName, workingDirectory: rootWd, tasks, unresolvedInputs, deferred };
+  return {
+    plan: { jobName, workingDirectory: rootWd, tasks, unresolvedInputs, deferred },
+    problems,
+  };
 }
 
 function evaluateDeep(

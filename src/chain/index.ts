@@ -13,6 +13,7 @@
 export { parseChain, validateChain, loadChainFile, defaultJobName, formatPath } from './load.js';
 export {
   expandChain,
+  expandChainCollecting,
   CONTROL_EXPANDERS,
   type ExpandOptions,
   type NodeContext,

@@ -10,7 +10,7 @@ import {
 } from '../core/index.js';
 import {
   defaultJobName,
-  expandChain,
+  expandChainCollecting,
   parseChain,
   validateChain,
   type ChainDocument,
@@ -135,13 +135,16 @@ export class Controller extends TypedEmitter<ControllerEvents> {
         ? parseChain(input.chain, source)
         : validateChain(input.chain, source);
     const seed = randomBytes(8).toString('hex');
-    const plan = expandChain(doc, {
+    const { plan, problems } = expandChainCollecting(doc, {
       catalog: catalogOf(this.registry),
       resolver: this.resolver,
       defaultJobName: defaultJobName(source),
       seed,
+      normalizePath: checkLogicalPath,
     });
-    await this.checkPlan(plan);
+    problems.push(...(await this.checkPlan(plan)));
+    if (problems.length > 0)
+      throw new InvalidInputError('CHAIN_INVALID', `Chain ${source} invalid`, problems);
     const byType: Record<string, number> = {};
     for (const t of plan.tasks) byType[t.type] = (byType[t.type] ?? 0) + 1;
     const summary: SubmitSummary = {
@@ -167,21 +170,9 @@ export class Controller extends TypedEmitter<ControllerEvents> {
     return { ...summary, jobId: result.jobId, ready: result.ready.length };
   }
 
-  /** Checks logical paths and binds inputs with no producer in the job to earlier jobs. */
-  private async checkPlan(plan: ChainPlan): Promise<void> {
+  /** Binds inputs with no producer in the job to the newest QC-passed file of an earlier job. */
+  private async checkPlan(plan: ChainPlan): Promise<Problem[]> {
     const problems: Problem[] = [];
-    for (const t of plan.tasks) {
-      for (const f of [...t.inputs, ...t.outputs]) {
-        try {
-          const norm = checkLogicalPath(f.workingDirectory, f.filename, f.where);
-          f.workingDirectory = norm.workingDirectory;
-          f.filename = norm.filename;
-        } catch (e) {
-          if (!isEasError(e)) throw e;
-          problems.push({ path: f.where, message: e.message });
-        }
-      }
-    }
     for (const u of plan.unresolvedInputs) {
       const task = plan.tasks[u.taskKey]!;
       const input = task.inputs[u.inputIndex]!;
@@ -194,8 +185,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
         });
       }
     }
-    if (problems.length > 0)
-      throw new InvalidInputError('CHAIN_INVALID', 'Chain invalid', problems);
+    return problems;
   }
 
   /** Puts ready attempts into the queue (idempotent). */

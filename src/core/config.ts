@@ -28,7 +28,17 @@ export interface EasConfigFile {
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const durationSchema = z.union([z.number(), z.string()]);
+const durationSchema = z.union([z.number().min(0), z.string()]).refine(
+  (v) => {
+    try {
+      parseDuration(v);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'is not a duration: write milliseconds or e.g. "30s", "5m", "2h"' },
+);
 
 const configFileSchema = z
   .object({

@@ -1,0 +1,142 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import { InvalidInputError } from '../../src/core/index.js';
+import { createTestPipeline, type TestPipeline } from '../../src/testing/index.js';
+
+const open: TestPipeline[] = [];
+afterEach(async () => {
+  for (const p of open.splice(0)) await p.close();
+});
+async function pipeline(): Promise<TestPipeline> {
+  const p = await createTestPipeline({
+    registry: { taskTypes: { produce: { command: ['/bin/true'] } } },
+  });
+  open.push(p);
+  return p;
+}
+
+async function problems(p: TestPipeline, chain: unknown): Promise<string[]> {
+  try {
+    await p.controller().submit({ chain: chain as never });
+  } catch (e) {
+    if (e instanceof InvalidInputError) return e.problems.map((x) => `${x.path}: ${x.message}`);
+    throw e;
+  }
+  throw new Error('expected the submission to be refused');
+}
+
+describe('Controller.submit', () => {
+  it('writes nothing when a chain is refused, and reports every problem with its path', async () => {
+    const p = await pipeline();
+    const before = await p.db.counts();
+    const list = await problems(p, {
+      task_list: [
+        { task: 'nope' },
+        { task: 'null', inputs: { lightcurve: 'nobody.gz' } },
+        { task: 'produce', outputs: { lightcurve: '../escape.gz' } },
+        { task: 'produce', outputs: { lightcurve: '/etc/passwd' } },
+      ],
+    });
+    expect(list.some((l) => l.startsWith('task_list[0].task:') && l.includes('"nope"'))).toBe(true);
+    expect(
+      list.some((l) => l.startsWith('task_list[1].inputs.lightcurve:') && l.includes('nobody.gz')),
+    ).toBe(true);
+    expect(list.some((l) => l.startsWith('task_list[2].outputs.lightcurve:'))).toBe(true);
+    expect(list.some((l) => l.startsWith('task_list[3].outputs.lightcurve:'))).toBe(true);
+    expect(await p.db.counts()).toEqual(before);
+    expect((await p.queue.counts()).null).toBeUndefined();
+  });
+
+  it('counts a dry run exactly and writes nothing', async () => {
+    const p = await pipeline();
+    const s = await p
+      .controller()
+      .submit({
+        chain: {
+          task_list: [{ task: 'null' }, { task: 'execution_chain', task_list: [{ task: 'null' }] }],
+        },
+        dryRun: true,
+      });
+    expect(s).toMatchObject({ tasks: 4, byType: { execution_chain: 2, null: 2 }, deferred: 0 });
+    expect(s.jobId).toBeUndefined();
+    expect((await p.db.counts()).eas_tasks).toBe(0);
+  });
+
+  it('binds an input to the newest QC-passed file of an earlier job, so a chain can be submitted twice', async () => {
+    const p = await createTestPipeline({
+      handlers: {},
+      registry: {
+        taskTypes: {
+          write: { module: `${import.meta.dirname}/../fixtures/handlers/write-text.mjs#write` },
+        },
+      },
+    });
+    open.push(p);
+    const chain = {
+      working_directory: 'wd',
+      task_list: [{ task: 'write', outputs: { data: 'shared.txt' } }],
+    };
+    const first = await p.runChain(chain);
+    const second = await p.runChain(chain); // same product path, a new job: allowed
+    expect(second.jobId).not.toBe(first.jobId);
+    const reader = await p.runChain({
+      working_directory: 'wd',
+      task_list: [{ task: 'null', inputs: { data: 'shared.txt' } }],
+    });
+    expect(reader.status.totals).toMatchObject({ done: 2, failed: 0 });
+    const [task] = await p.db.tasks({ jobId: reader.jobId, type: 'null' });
+    const detail = await p.db.task(task!.id);
+    expect(detail!.inputs[0]!.producerTaskId).toBeGreaterThan(0);
+  });
+});
+
+describe('Controller recovery', () => {
+  it('re-queues an attempt whose lease expired as a new attempt', async () => {
+    const p = await pipeline();
+    const c = p.controller();
+    const { jobId } = await c.submit({ chain: { task_list: [{ task: 'null' }] } });
+    const [item] = await p.queue.claim({ owner: 'ghost', types: ['null'], max: 1, leaseMs: 1 });
+    await p.db.startAttempts([item!.attemptId], { id: 'ghost', host: 'elsewhere', pid: 1 });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await c.reapExpired()).toBe(1);
+    const [t] = await p.db.tasks({ jobId, type: 'null' });
+    const d = await p.db.task(t!.id);
+    expect(d!.attempts.map((a) => [a.kind, a.state])).toEqual([
+      ['first', 'stalled'],
+      ['stall', 'queued'],
+    ]);
+    expect(await p.queue.has(d!.attempts[1]!.id)).toBe(true);
+  });
+
+  it('recovers the work of a dead worker process on this host at once, without waiting for its lease', async () => {
+    const p = await pipeline();
+    const c = p.controller({ host: 'this-host' });
+    await c.submit({ chain: { task_list: [{ task: 'null' }] } });
+    const deadPid = 2 ** 22 - 7; // above Linux's default pid_max: never a live process
+    await p.db.registerWorker({
+      id: 'dead',
+      host: 'this-host',
+      pid: deadPid,
+      types: ['null'],
+      concurrency: 1,
+    });
+    const [item] = await p.queue.claim({
+      owner: 'dead',
+      types: ['null'],
+      max: 1,
+      leaseMs: 600_000,
+    });
+    await p.db.startAttempts([item!.attemptId], { id: 'dead', host: 'this-host', pid: deadPid });
+    expect(await c.recoverDeadLocalWorkers()).toBe(1);
+    expect((await p.db.workers('running')).map((w) => w.id)).not.toContain('dead');
+    expect((await p.queue.counts()).null).toMatchObject({ ready: 1, leased: 0 });
+  });
+
+  it('reconcile rebuilds an emptied queue from the database', async () => {
+    const p = await pipeline();
+    const c = p.controller();
+    await c.submit({ chain: { task_list: [{ task: 'null' }, { task: 'null' }] } });
+    await p.queue.clear();
+    await c.reconcile();
+    expect((await p.queue.counts()).null?.ready).toBe(2);
+  });
+});

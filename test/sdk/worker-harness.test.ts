@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, it, expect, afterEach } from 'vitest';
+import { createTestPipeline, type TestPipeline } from '../../src/testing/index.js';
+
+const FIXTURES = resolve(import.meta.dirname, '../fixtures/harness');
+const open: TestPipeline[] = [];
+afterEach(async () => {
+  for (const p of open.splice(0)) await p.close();
+});
+
+async function pipeline(registry: Record<string, unknown>): Promise<TestPipeline> {
+  const p = await createTestPipeline({ registry });
+  open.push(p);
+  return p;
+}
+
+describe('WorkerHarness with an external command', () => {
+  it('gives the task in EAS_TASK_FILE, commits the output with its checksum and reads typed metadata from EAS_RESULT_FILE', async () => {
+    const p = await pipeline({
+      taskTypes: { write: { command: ['/usr/bin/python3', join(FIXTURES, 'writes-output.py')] } },
+    });
+    const { jobId, status } = await p.runChain({
+      task_list: [{ task: 'write', outputs: { lightcurve: 'lc.csv' } }],
+    });
+    expect(status.totals.done).toBe(2);
+    const [product] = await p.db.products({ jobId });
+    const version = product!.versions[0]!;
+    const bytes = await p.files.get(version.sha256);
+    expect(bytes.toString()).toBe('time,flux\n0.0,1.0\n0.1,0.99\n');
+    expect(version.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect(version.passedQc).toBe(true);
+    const task = await p.db.task(product!.producerTaskId);
+    expect(task!.attempts[0]!.outputMetadata).toEqual({
+      answer: { type: 'int', value: 42 },
+      ratio: { type: 'float', value: 0.5 },
+      whole_float: { type: 'float', value: 3 },
+    });
+    const logs = await p.db.logs({ taskId: task!.id });
+    expect(logs.map((l) => `${l.stream}:${l.message}`)).toEqual(
+      expect.arrayContaining([`stdout:task ${task!.id} starting`, 'stderr:done']),
+    );
+  });
+
+  it('stores the traceback of a crashing code; the attempt never passes QC', async () => {
+    const p = await pipeline({
+      taskTypes: { write: { command: ['/usr/bin/python3', join(FIXTURES, 'writes-output.py')] } },
+    });
+    const { status } = await p.runChain({
+      task_list: [{ task: 'write', fail: true, outputs: { lightcurve: 'lc.csv' } }],
+    });
+    expect(status.totals.failed).toBe(1);
+    const [e] = await p.db.errors();
+    expect(e!.traceback).toContain('Traceback (most recent call last)');
+    expect(e!.traceback).toContain('RuntimeError: task asked to fail');
+    expect(e!.exitCode).toBe(1);
+    const t = await p.db.task(e!.taskId);
+    expect(t!.attempts[0]).toMatchObject({ state: 'failed', qc: 'failed' });
+    expect((await p.db.products())[0]!.versions).toEqual([]); // nothing committed for a failed run
+  });
+
+  it('fails QC when a required output is missing, and retries per the registry', async () => {
+    const p = await pipeline({
+      taskTypes: {
+        lazy: {
+          command: ['/bin/sh', join(FIXTURES, 'ok.sh')],
+          outputs: { required: ['lightcurve'] },
+          retry: { maxAttempts: 2, backoff: '10ms' },
+        },
+      },
+    });
+    const { status } = await p.runChain({
+      task_list: [{ task: 'lazy', outputs: { lightcurve: 'never.gz' } }],
+    });
+    expect(status.totals.failed).toBe(1);
+    const [e] = await p.db.errors();
+    const t = await p.db.task(e!.taskId);
+    expect(t!.attempts.map((a) => [a.kind, a.state, a.qc])).toEqual([
+      ['first', 'succeeded', 'failed'],
+      ['retry', 'succeeded', 'failed'],
+    ]);
+    expect(t!.attempts[0]!.error).toContain('required output lightcurve (');
+  });
+
+  it('kills a command at its timeout and records why', async () => {
+    const p = await pipeline({
+      taskTypes: {
+        slow: { command: ['/bin/sh', join(FIXTURES, 'slow.sh'), '30'], timeout: '300ms' },
+      },
+    });
+    const started = Date.now();
+    const { status } = await p.runChain({ task_list: [{ task: 'slow' }] });
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(status.totals.failed).toBe(1);
+    expect((await p.db.errors())[0]!.error).toMatch(/timed out after 300 ms/);
+  });
+});
+
+describe('WorkerHarness with in-process handlers', () => {
+  it('runs a module handler named in the registry, with its input staged and requested metadata', async () => {
+    const p0 = await createTestPipeline();
+    open.push(p0);
+    const mod = join(p0.dir, 'handlers.mjs');
+    writeFileSync(
+      mod,
+      `import { readFileSync, writeFileSync } from 'node:fs';
+export function make(ctx) { writeFileSync(ctx.task.outputs.data, 'abc'); return { metadata: { n: 3 } }; }
+export const read = { run(ctx) { return { metadata: { text: readFileSync(ctx.task.inputs.data, 'utf8'), n: ctx.task.requested_metadata.maker.n } }; } };`,
+    );
+    const p = await pipeline({
+      taskTypes: { make: { module: `${mod}#make` }, read: { module: `${mod}#read` } },
+    });
+    const { jobId, status } = await p.runChain({
+      task_list: [
+        { task: 'make', name: 'maker', outputs: { data: 'd.txt' } },
+        {
+          task: 'read',
+          name: 'reader',
+          inputs: { data: 'd.txt' },
+          requires_metadata_from: ['maker'],
+        },
+      ],
+    });
+    expect(status.totals).toMatchObject({ done: 3, failed: 0, blocked: 0 });
+    const reader = (await p.db.tasks({ jobId, type: 'read' }))[0]!;
+    const d = await p.db.task(reader.id);
+    expect(d!.attempts[0]!.outputMetadata).toEqual({
+      text: { type: 'str', value: 'abc' },
+      n: { type: 'int', value: 3 },
+    });
+  });
+
+  it('hands running attempts back on a graceful stop past the grace period; they run again later', async () => {
+    const p = await pipeline({});
+    const c = p.controller();
+    const { jobId } = await c.submit({ chain: { task_list: [{ task: 'null', sleep: 5 }] } });
+    const w1 = p.worker({ graceMs: 100, claimWaitMs: 20 });
+    const started = new Promise<void>((r) => w1.on('attempt:started', () => r()));
+    const run1 = w1.run();
+    await started;
+    w1.stop('test');
+    await run1;
+    const t = (await p.db.tasks({ jobId, type: 'null' }))[0]!;
+    const d = await p.db.task(t.id);
+    expect(d!.attempts.map((a) => [a.kind, a.state])).toEqual([
+      ['first', 'stalled'],
+      ['stall', 'queued'],
+    ]);
+    expect((await p.queue.counts()).null?.ready).toBe(1);
+  });
+});
+
+describe('harness fixtures', () => {
+  it('are executable scripts', () => {
+    expect(readFileSync(join(FIXTURES, 'ok.sh'), 'utf8')).toMatch(/^#!/);
+  });
+});
