@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   InvalidInputError,
-  isEasError,
   silentLogger,
   TypedEmitter,
   type Logger,
