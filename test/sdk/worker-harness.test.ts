@@ -97,6 +97,32 @@ describe('WorkerHarness with an external command', () => {
   });
 });
 
+describe('WorkerHarness heartbeats', () => {
+  it('keeps the lease of a command that runs five times longer than the lease, while the reaper runs', async () => {
+    const p = await pipeline({
+      taskTypes: { slow: { command: ['/bin/sh', join(FIXTURES, 'slow.sh'), '1.5'] } },
+    });
+    const controller = p.controller({ reapIntervalMs: 50 });
+    const { jobId } = await controller.submit({ chain: { task_list: [{ task: 'slow' }] } });
+    const worker = p.worker({ leaseMs: 300, heartbeatMs: 60, claimWaitMs: 20 });
+    const reaping = controller.run();
+    const running = worker.run();
+    const lost: number[] = [];
+    worker.on('lease:lost', (l) => lost.push(l.attemptId));
+    await new Promise<void>((resolve) =>
+      worker.on('batch:committed', (r) => r.finishedJobs.length && resolve()),
+    );
+    worker.stop();
+    controller.stop();
+    await Promise.all([running, reaping]);
+    expect(lost).toEqual([]);
+    const [t] = await p.db.tasks({ jobId, type: 'slow' });
+    const d = await p.db.task(t!.id);
+    expect(d!.attempts.map((a) => [a.state, a.qc])).toEqual([['succeeded', 'passed']]);
+    expect(d!.attempts[0]!.heartbeatAt! - d!.attempts[0]!.startedAt!).toBeGreaterThan(1000);
+  });
+});
+
 describe('WorkerHarness with in-process handlers', () => {
   it('runs a module handler named in the registry, with its input staged and requested metadata', async () => {
     const p0 = await createTestPipeline();

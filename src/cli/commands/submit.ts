@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EasError } from '../../core/index.js';
 import { withPipeline, type CommandContext } from '../context.js';
@@ -21,7 +22,8 @@ export function registerSubmit(program: Command, ctx: CommandContext): void {
         });
       let text: string;
       try {
-        text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+        // Relative to the command's directory (that of `main(argv, output, cwd)`), not the process's.
+        text = file === '-' ? await readStdin() : await readFile(resolve(ctx.cwd, file), 'utf8');
       } catch (e) {
         throw new EasError(
           'NOT_FOUND',
