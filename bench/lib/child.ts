@@ -17,17 +17,23 @@ export interface ChildOptions {
  * returns what it wrote. A fresh process per scenario keeps one scenario's heap, JIT state and
  * open databases from skewing the next, and makes `maxRSS` the scenario's own peak.
  *
- * The child gets this process's loader flags (tsx) but never its profiling flags.
+ * The child gets this process's loader flags (tsx); under `--cpu-prof` it writes its own profile
+ * beside this process's.
  */
 export async function runChild<T>(job: string, arg: unknown, options: ChildOptions = {}): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'eas-bench-child-'));
   const out = join(dir, 'result.json');
   const inherited = process.execArgv.filter((a) => !a.startsWith('--cpu-prof'));
+  // Under `--cpu-prof`, a scenario's own children are profiled too, into the same directory.
+  const profDir = process.execArgv.find((a) => a.startsWith('--cpu-prof-dir='));
+  const profFlags = profDir
+    ? ['--cpu-prof', profDir, `--cpu-prof-name=${job.replace(/\W+/g, '-')}.cpuprofile`]
+    : [];
   try {
     const code = await new Promise<number | null>((resolve, reject) => {
       const child = spawn(
         process.execPath,
-        [...inherited, ...(options.nodeFlags ?? []), CHILD_MAIN, job, out, JSON.stringify(arg ?? null)],
+        [...inherited, ...profFlags, ...(options.nodeFlags ?? []), CHILD_MAIN, job, out, JSON.stringify(arg ?? null)],
         { stdio: ['ignore', 'inherit', 'inherit'] },
       );
       child.on('error', reject);

@@ -45,12 +45,12 @@ export function loggerOf(config: ResolvedConfig): Logger {
   return createLogger({ level: config.logLevel });
 }
 
-/** Opens the pipeline, runs `fn`, closes it. */
+/** Opens the pipeline (of `config`, by default that of the command), runs `fn`, closes it. */
 export async function withPipeline<T>(
   ctx: CommandContext,
   fn: (p: Pipeline) => Promise<T>,
+  config: ResolvedConfig = configOf(ctx),
 ): Promise<T> {
-  const config = configOf(ctx);
   const pipeline = await createPipeline({ config, logger: loggerOf(config) });
   try {
     return await fn(pipeline);

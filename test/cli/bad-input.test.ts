@@ -111,10 +111,10 @@ describe('eas submit of a bad chain: exit 2, the place named, nothing written', 
     const err = await rejectsAndChangesNothing(() =>
       runMain(['submit', bad('task-type-not-text.json')], dir),
     );
-    expect(err).toContain('task_list[1].task');
     expect(err, 'the task type is present, only of the wrong type').not.toMatch(
-      /task_list\[1\]\.task: is required$/m,
+      /task_list\[1\]\.task: is required/,
     );
+    expect(err).toMatch(/task_list\[1\]\.task: .*(text|string)/);
   });
 
   it('a chain file that does not exist: exit 2 naming it', async () => {

@@ -187,9 +187,12 @@ export const STATES = [
 ] as const;
 
 /** State counts with every state 0 except those given. */
-export function counts(nonZero: Partial<Record<(typeof STATES)[number], number>>) {
-  return Object.fromEntries(STATES.map((s) => [s, nonZero[s] ?? 0]));
+export function counts(nonZero: Partial<StateCounts>): StateCounts {
+  return Object.fromEntries(STATES.map((s) => [s, nonZero[s] ?? 0])) as StateCounts;
 }
+
+/** Tasks per state. */
+export type StateCounts = Record<(typeof STATES)[number], number>;
 
 /** The `eas status --json` document. */
 export interface StatusJson {
@@ -198,10 +201,10 @@ export interface StatusJson {
     name: string;
     status: string;
     tasks: number;
-    counts: Record<string, number>;
+    counts: StateCounts;
   }[];
-  taskTypes: Record<string, Record<string, number>>;
-  totals: Record<string, number>;
+  taskTypes: Record<string, StateCounts>;
+  totals: StateCounts;
 }
 
 function newestMtime(dir: string): number {

@@ -80,7 +80,7 @@ const summariseLightcurve: HandlerDefinition = {
       );
     }
     const baseline = Math.max(...flux);
-    const depth = 1 - Math.min(...flux) / baseline;
+    const depth = Number((1 - Math.min(...flux) / baseline).toFixed(6));
     const inTransit = flux.filter((f) => f < baseline - depth * baseline * 0.5).length;
     await writeFile(output, JSON.stringify({ points: flux.length, baseline, depth, inTransit }));
     ctx.log('info', `depth ${depth.toFixed(4)} from ${flux.length} points`);
@@ -190,26 +190,31 @@ function waitForJobEnd(o: {
   timeoutMs: number;
 }): Promise<string> {
   return new Promise<string>((resolve, reject) => {
+    const cleanUp: (() => void)[] = [];
     let settled = false;
-    const settle = (error: unknown, status?: string): void => {
+    const end = (settle: () => void): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
-      unsubscribe();
-      if (status === undefined) reject(error instanceof Error ? error : new Error(String(error)));
-      else resolve(status);
+      for (const f of cleanUp) f();
+      settle();
     };
+    const fail = (error: unknown): void =>
+      end(() => reject(error instanceof Error ? error : new Error(String(error))));
+
     const timer = setTimeout(
-      () => settle(new Error(`job ${o.jobId} still running after ${o.timeoutMs} ms`)),
+      () => fail(new Error(`job ${o.jobId} still running after ${o.timeoutMs} ms`)),
       o.timeoutMs,
     );
-    const unsubscribe = o.worker.on('batch:committed', () => {
-      o.db.job(o.jobId).then((job) => {
-        if (job && job.status !== 'running') settle(undefined, job.status);
-      }, settle);
-    });
+    cleanUp.push(() => clearTimeout(timer));
+    cleanUp.push(
+      o.worker.on('batch:committed', () => {
+        o.db.job(o.jobId).then((job) => {
+          if (job && job.status !== 'running') end(() => resolve(job.status));
+        }, fail);
+      }),
+    );
     for (const part of o.parts) {
-      part.then(() => settle(new Error(`a pipeline part stopped before job ${o.jobId} ended`)), settle);
+      part.then(() => fail(new Error(`a pipeline part stopped before job ${o.jobId} ended`)), fail);
     }
   });
 }
@@ -220,10 +225,13 @@ async function printJob(db: TaskDatabase, jobId: number, status: string): Promis
   for (const summary of await db.tasks({ jobId })) {
     const task = await db.task(summary.id);
     if (!task) continue;
+    const label = `  ${task.name ?? task.path} (${task.type}): ${task.state}`;
+    if (task.control) {
+      console.log(`${label}, control flow`);
+      continue;
+    }
+    console.log(`${label}, ${task.attempts.length} attempt(s)`);
     const last = task.attempts.at(-1);
-    console.log(
-      `  ${task.name ?? task.path} (${task.type}): ${task.state}, ${task.attempts.length} attempt(s)`,
-    );
     if (!last) continue;
     console.log(`    output metadata: ${JSON.stringify(toPlainMetadata(last.outputMetadata))}`);
     for (const v of last.versions) {

@@ -1,8 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { EasError } from '../../core/index.js';
-import { withPipeline, type CommandContext } from '../context.js';
+import { EasError, type ResolvedConfig } from '../../core/index.js';
+import { configOf, withPipeline, type CommandContext } from '../context.js';
 import { printJson, table } from '../format.js';
 
 /** `eas submit <chain> [--dry-run] [--json] [--priority N]`. */
@@ -22,7 +24,7 @@ export function registerSubmit(program: Command, ctx: CommandContext): void {
         });
       let text: string;
       try {
-        // Relative to the command's directory (that of `main(argv, output, cwd)`), not the process's.
+        // Relative to the command's directory (`main(argv, output, cwd)`), not the process's.
         text = file === '-' ? await readStdin() : await readFile(resolve(ctx.cwd, file), 'utf8');
       } catch (e) {
         throw new EasError(
@@ -33,42 +35,77 @@ export function registerSubmit(program: Command, ctx: CommandContext): void {
           },
         );
       }
-      await withPipeline(ctx, async (p) => {
-        const summary = await p.controller().submit({
-          chain: text,
-          source: file === '-' ? 'stdin' : file,
-          dryRun: opts.dryRun,
-          priority,
-        });
-        if (opts.json) {
-          printJson(
-            ctx.output,
-            opts.dryRun
-              ? { tasks: summary.tasks, byType: summary.byType, deferred: summary.deferred }
-              : {
-                  jobId: summary.jobId,
-                  jobName: summary.jobName,
-                  tasks: summary.tasks,
-                  byType: summary.byType,
-                  deferred: summary.deferred,
-                  ready: summary.ready,
-                },
-          );
-          return;
-        }
-        const rows = Object.entries(summary.byType).map(([t, n]) => [t, n]);
-        ctx.output.out(table(['task type', 'tasks'], rows));
-        if (opts.dryRun) {
-          ctx.output.out(
-            `\nValid: ${summary.tasks} tasks (${summary.deferred} expand at run time). Nothing was written (--dry-run).`,
-          );
-        } else {
-          ctx.output.out(
-            `\nSubmitted job ${summary.jobId} "${summary.jobName}": ${summary.tasks} tasks, ${summary.ready} ready now.\nRun it with: eas run --until-idle`,
-          );
-        }
-      });
+      const { config, discard } = await pipelineConfig(ctx, Boolean(opts.dryRun));
+      try {
+        await withPipeline(
+          ctx,
+          async (p) => {
+            const summary = await p.controller().submit({
+              chain: text,
+              source: file === '-' ? 'stdin' : file,
+              dryRun: opts.dryRun,
+              priority,
+            });
+            if (opts.json) {
+              printJson(
+                ctx.output,
+                opts.dryRun
+                  ? { tasks: summary.tasks, byType: summary.byType, deferred: summary.deferred }
+                  : {
+                      jobId: summary.jobId,
+                      jobName: summary.jobName,
+                      tasks: summary.tasks,
+                      byType: summary.byType,
+                      deferred: summary.deferred,
+                      ready: summary.ready,
+                    },
+              );
+              return;
+            }
+            const rows = Object.entries(summary.byType).map(([t, n]) => [t, n]);
+            ctx.output.out(table(['task type', 'tasks'], rows));
+            if (opts.dryRun) {
+              ctx.output.out(
+                `\nValid: ${summary.tasks} tasks (${summary.deferred} expand at run time). Nothing was written (--dry-run).`,
+              );
+            } else {
+              ctx.output.out(
+                `\nSubmitted job ${summary.jobId} "${summary.jobName}": ${summary.tasks} tasks, ${summary.ready} ready now.\nRun it with: eas run --until-idle`,
+              );
+            }
+          },
+          config,
+        );
+      } finally {
+        await discard();
+      }
     });
+}
+
+/**
+ * The configuration to submit with. A dry run where no embedded database exists yet validates
+ * against a throw-away one (no earlier job can provide an input then anyway), so that "nothing
+ * was written" holds for the directory too: no `.eas/` appears.
+ */
+async function pipelineConfig(
+  ctx: CommandContext,
+  dryRun: boolean,
+): Promise<{ config: ResolvedConfig; discard: () => Promise<void> }> {
+  const config = configOf(ctx);
+  const sqliteFile = config.databaseUrl.startsWith('sqlite:')
+    ? config.databaseUrl.slice('sqlite:'.length)
+    : undefined;
+  if (!dryRun || sqliteFile === undefined || existsSync(sqliteFile))
+    return { config, discard: async () => undefined };
+  const dir = await mkdtemp(join(tmpdir(), 'eas-dry-run-'));
+  return {
+    config: {
+      ...config,
+      databaseUrl: `sqlite:${join(dir, 'eas.db')}`,
+      filestoreRoot: join(dir, 'files'),
+    },
+    discard: () => rm(dir, { recursive: true, force: true }),
+  };
 }
 
 async function readStdin(): Promise<string> {

@@ -149,7 +149,7 @@ describe('runCommand: exit and output', () => {
     const taskFile = path.join(workDir, 'task.json');
     const resultFile = path.join(workDir, 'result.json');
     const lightcurve = path.join(workDir, 'lc.csv');
-    await writeFile(taskFile, JSON.stringify({ taskId: 't1', outputs: { lightcurve } }));
+    await writeFile(taskFile, JSON.stringify({ task_id: 't1', outputs: { lightcurve } }));
     const env = { ...ENV, EAS_TASK_FILE: taskFile, EAS_RESULT_FILE: resultFile };
     const { result, stdout, stderr } = await run([fixture('writes-output.py')], { env });
     expect(result.exitCode).toBe(0);
@@ -163,7 +163,7 @@ describe('runCommand: exit and output', () => {
 
   it('reports exit 1 and the Python traceback when the science code raises', async () => {
     const taskFile = path.join(workDir, 'task-fail.json');
-    await writeFile(taskFile, JSON.stringify({ taskId: 't2', fail: true }));
+    await writeFile(taskFile, JSON.stringify({ task_id: 't2', fail: true }));
     const env = { ...ENV, EAS_TASK_FILE: taskFile, EAS_RESULT_FILE: path.join(workDir, 'r2.json') };
     const { result } = await run([fixture('writes-output.py')], { env });
     expect(result.exitCode).toBe(1);
