@@ -1,4 +1,10 @@
-import type { TypedMetadata, TypedValue } from '../core/index.js';
+import type {
+  PlannedInput,
+  PlannedOutput,
+  PlannedTask,
+  TypedMetadata,
+  TypedValue,
+} from '../core/index.js';
 
 /**
  * One entry of a `task_list` (DESIGN §3). Structural fields are named here; any other field
@@ -75,48 +81,17 @@ export interface ValueResolver {
   needsRequestedMetadata(value: unknown): boolean;
 }
 
-/** A file input of an expanded task. */
-export interface ExpandedInput {
-  semanticType: string;
-  workingDirectory: string;
-  filename: string;
-  /** Plan key of the producer in the same job. */
-  producerKey?: number;
-  /** Product id of an earlier job's file, bound by the controller. */
-  externalProductId?: number;
-  /** Chain path of the input, for messages. */
-  where: string;
-}
+/** A file input of an expanded task (`where` is always set). */
+export type ExpandedInput = PlannedInput & { where: string };
 
-/** A file output of an expanded task. */
-export interface ExpandedOutput {
-  semanticType: string;
-  workingDirectory: string;
-  filename: string;
-  optional: boolean;
-  where: string;
-}
+/** A file output of an expanded task (`where` is always set). */
+export type ExpandedOutput = PlannedOutput & { where: string };
 
-/** One task of an expanded chain (the shape the task database writes). */
-export interface ExpandedTask {
-  key: number;
-  parentKey: number | null;
-  position: number;
-  path: string;
-  name: string | null;
-  type: string;
-  workingDirectory: string;
-  depth: number;
-  control: boolean;
-  expanded: boolean;
-  description: Record<string, unknown>;
-  metadata: TypedMetadata;
-  ownMetadata: TypedMetadata;
+/** One task of an expanded chain: the shape the task database writes. */
+export type ExpandedTask = Omit<PlannedTask, 'inputs' | 'outputs'> & {
   inputs: ExpandedInput[];
   outputs: ExpandedOutput[];
-  metadataFrom: { name: string; providerKey: number }[];
-  maxAttempts: number;
-}
+};
 
 /** The result of expanding a chain: every task and edge, or the problems found. */
 export interface ChainPlan {

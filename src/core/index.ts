@@ -65,3 +65,4 @@ export {
   type OpenSqlOptions,
 } from './sql/sql-database.js';
 export { TypedEmitter } from './events.js';
+export type { PlannedInput, PlannedOutput, PlannedTask } from './plan.js';

@@ -38,57 +38,8 @@ export type AttemptKind = 'first' | 'retry' | 'stall' | 'rerun';
 /** Status of a job: `running` until every task is terminal; then `done`, or `failed` when any task failed or was blocked. */
 export type JobStatus = 'running' | 'done' | 'failed' | 'cancelled';
 
-/** A file input of a planned task. */
-export interface PlannedInput {
-  /** Semantic type (the key in `inputs`). */
-  semanticType: string;
-  workingDirectory: string;
-  filename: string;
-  /** Plan key of the producer in the same submission, if it is there. */
-  producerKey?: number;
-  /** Product id of an earlier job's QC-passed file, when no producer is in this submission. */
-  externalProductId?: number;
-}
-
-/** A file output of a planned task. */
-export interface PlannedOutput {
-  semanticType: string;
-  workingDirectory: string;
-  filename: string;
-  /** The registry marks this output optional: not writing it is not a failure. */
-  optional: boolean;
-}
-
-/** One task of an expanded chain, ready to be written. */
-export interface PlannedTask {
-  /** Index of this task in the plan (0-based); parents and producers are referred to by key. */
-  key: number;
-  parentKey: number | null;
-  /** Index among its siblings. */
-  position: number;
-  /** Chain path, e.g. `task_list[0].task_list[3]`. */
-  path: string;
-  name: string | null;
-  type: string;
-  workingDirectory: string;
-  depth: number;
-  /** Control-flow node (`execution_*`): expanded by the controller. */
-  control: boolean;
-  /** A control-flow node already expanded at submission (its children are in the plan): `done` at once. */
-  expanded: boolean;
-  /** Evaluated descriptor fields (the task's own parameters), JSON-serialisable. */
-  description: Record<string, unknown>;
-  /** Effective typed task metadata (inherited and own). */
-  metadata: TypedMetadata;
-  /** The keys this node introduces (e.g. a loop variable), recorded as the task's own metadata rows. */
-  ownMetadata: TypedMetadata;
-  inputs: PlannedInput[];
-  outputs: PlannedOutput[];
-  /** `requires_metadata_from`, resolved to plan keys. */
-  metadataFrom: { name: string; providerKey: number }[];
-  /** Most attempts before the task fails (retry policy of its type). */
-  maxAttempts: number;
-}
+export type { PlannedInput, PlannedOutput, PlannedTask } from '../core/index.js';
+import type { PlannedTask } from '../core/index.js';
 
 /** A job to create with its tasks. */
 export interface PlannedJob {
