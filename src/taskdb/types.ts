@@ -1,4 +1,4 @@
-import type { TypedMetadata } from '../core/index.js';
+import type { PlannedTask, TypedMetadata } from '../core/index.js';
 
 /**
  * States of a task (DESIGN §4), derived from its attempts: `waiting` (inputs not ready),
@@ -39,8 +39,6 @@ export type AttemptKind = 'first' | 'retry' | 'stall' | 'rerun';
 export type JobStatus = 'running' | 'done' | 'failed' | 'cancelled';
 
 export type { PlannedInput, PlannedOutput, PlannedTask } from '../core/index.js';
-import type { PlannedTask } from '../core/index.js';
-
 /** A job to create with its tasks. */
 export interface PlannedJob {
   name: string;

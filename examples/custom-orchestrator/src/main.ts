@@ -225,7 +225,8 @@ async function printJob(db: TaskDatabase, jobId: number, status: string): Promis
   for (const summary of await db.tasks({ jobId })) {
     const task = await db.task(summary.id);
     if (!task) continue;
-    const label = `  ${task.name ?? task.path} (${task.type}): ${task.state}`;
+    const state = task.reason ? `${task.state} (${task.reason})` : task.state;
+    const label = `  ${task.name ?? task.path} (${task.type}): ${state}`;
     if (task.control) {
       console.log(`${label}, control flow`);
       continue;
