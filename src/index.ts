@@ -35,6 +35,7 @@ export {
   type EasConfigFile,
   type Duration,
   type TypedValue,
+  inheritedEnvironment,
   type TypedMetadata,
   type MetadataType,
 } from './core/index.js';
@@ -65,11 +66,18 @@ export {
   type ResolvedContainer,
 } from './registry/index.js';
 export { parseChain, expandChain, type ChainDocument, type TaskDescriptor } from './chain/index.js';
-export { Controller, type ControllerOptions, type SubmitSummary } from './control/index.js';
+export {
+  Controller,
+  type ControllerOptions,
+  type ControllerEvents,
+  type SubmitInput,
+  type SubmitSummary,
+} from './control/index.js';
 export {
   WorkerHarness,
   runCommand,
   type WorkerHarnessOptions,
+  type WorkerHarnessEvents,
   type TaskHandler,
   type TaskContext,
   type TaskFile,

@@ -9,7 +9,7 @@ import {
 } from './core/index.js';
 import { createFileRepository, type FileRepository } from './filestore/index.js';
 import { createJobQueue, type JobQueue } from './queue/index.js';
-import { loadRegistry, type TaskTypeRegistry } from './registry/index.js';
+import { loadRegistry, type BuiltinTaskType, type TaskTypeRegistry } from './registry/index.js';
 import { createTaskDatabase, type TaskDatabase } from './taskdb/index.js';
 import { Controller, type ControllerOptions } from './control/index.js';
 import { WorkerHarness, type HandlerDefinition, type WorkerHarnessOptions } from './sdk/index.js';
@@ -25,7 +25,10 @@ export interface PipelineOptions {
   overrides?: ConfigOverrides;
   /** Logger. @defaultValue silent */
   logger?: Logger;
-  /** Extra in-process handlers by task type name (they must be in the registry). */
+  /**
+   * In-process handlers by task type name. A name the registry does not know becomes a task
+   * type of its own (in the `eas-base` container); a built-in name replaces that handler.
+   */
   handlers?: Record<string, HandlerDefinition>;
 }
 
@@ -62,8 +65,16 @@ export interface Pipeline extends AsyncDisposable {
 export async function createPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
   const config = options.config ?? loadConfig({ cwd: options.cwd, overrides: options.overrides });
   const logger = options.logger ?? silentLogger();
+  // Handlers given in code are task types of their own: register them beside the built-ins.
+  const inCode: Record<string, BuiltinTaskType> = {};
+  for (const name of Object.keys(options.handlers ?? {})) {
+    inCode[name] = BUILTIN_TASK_TYPES[name] ?? {
+      description: 'in-process handler registered in code',
+      runner: 'in-process',
+    };
+  }
   const registry = await loadRegistry(config.registry, {
-    builtins: { ...BUILTIN_TASK_TYPES },
+    builtins: { ...BUILTIN_TASK_TYPES, ...inCode },
     baseDir: config.baseDir,
   });
   const db = await createTaskDatabase({ url: config.databaseUrl, logger });

@@ -31,7 +31,11 @@ export function stepName(seq: number, step: number): string {
  * QC. One sequence sits directly in the job's task list; several go in one `execution_chain`
  * each (names are unique per sibling list).
  */
-export function sequencesChain(sequences: number, steps: number, jobName = 'bench-seq'): ChainDocument {
+export function sequencesChain(
+  sequences: number,
+  steps: number,
+  jobName = 'bench-seq',
+): ChainDocument {
   const sequence = (seq: number): TaskDescriptor[] =>
     Array.from({ length: steps }, (_, k) => ({
       task: 'null',

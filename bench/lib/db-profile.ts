@@ -19,8 +19,12 @@ export interface SqlStats {
   ms: number;
   /** Transactions opened (BEGIN … COMMIT). */
   transactions: number;
-  /** Of `ms`, time in COMMIT (the WAL write). */
+  /** Of `ms`, time in COMMIT (the WAL write; now and then a checkpoint). */
   commitMs: number;
+  /** Slowest COMMIT, ms. */
+  commitMaxMs: number;
+  /** COMMITs over 2 ms (WAL checkpoints, a busy disk). */
+  slowCommits: number;
   /** Time transactions waited for the connection's mutex before BEGIN. */
   mutexWaitMs: number;
 }
@@ -30,6 +34,14 @@ export interface DbProfileReport {
   ops: Record<string, OpStats>;
   sqlByOp: Record<string, SqlStats>;
   topStatements: { op: string; sql: string; count: number; ms: number; meanUs: number }[];
+}
+
+/** A COMMIT over 2 ms: in WAL mode, usually the one that ran a checkpoint (with its fsync). */
+export interface SlowCommit {
+  op: string;
+  /** performance.now() when it ended. */
+  endAt: number;
+  ms: number;
 }
 
 type AnyFn = (...args: unknown[]) => unknown;
@@ -56,8 +68,8 @@ function statementKey(sql: string): string {
  *
  * - {@link wrap} times a method of the task database or job queue (calls, items, elapsed) and
  *   labels every SQL statement it causes, through `AsyncLocalStorage`, with its name;
- * - {@link instrumentSqlite} times each statement inside better-sqlite3, BEGIN and COMMIT, and
- *   the wait for the connection's mutex.
+ * - {@link instrumentSqlite} times each statement inside better-sqlite3 (unless told not to),
+ *   BEGIN and COMMIT, and the wait for the connection's mutex.
  *
  * It relies on internals of the SQLite `SqlDatabase` (`allSync`, `runSync`, `db`): if they
  * change, statement timing reports nothing rather than failing. Costs about a microsecond a
@@ -67,7 +79,16 @@ export class DbProfiler {
   private readonly als = new AsyncLocalStorage<string>();
   private readonly ops = new Map<string, OpStats>();
   private readonly sql = new Map<string, SqlStats>();
-  private readonly statements = new Map<string, { op: string; sql: string; count: number; ms: number }>();
+  private readonly statements = new Map<
+    string,
+    { op: string; sql: string; count: number; ms: number }
+  >();
+  private slow: SlowCommit[] = [];
+
+  /** COMMITs over 2 ms so far, with when they ended (performance.now()). */
+  get slowCommits(): readonly SlowCommit[] {
+    return this.slow;
+  }
 
   private label(): string {
     return this.als.getStore() ?? 'other';
@@ -76,7 +97,15 @@ export class DbProfiler {
   private sqlStats(op: string): SqlStats {
     let s = this.sql.get(op);
     if (!s) {
-      s = { statements: 0, ms: 0, transactions: 0, commitMs: 0, mutexWaitMs: 0 };
+      s = {
+        statements: 0,
+        ms: 0,
+        transactions: 0,
+        commitMs: 0,
+        commitMaxMs: 0,
+        slowCommits: 0,
+        mutexWaitMs: 0,
+      };
       this.sql.set(op, s);
     }
     return s;
@@ -141,10 +170,11 @@ export class DbProfiler {
   }
 
   /** Times every statement, BEGIN/COMMIT and mutex wait of a SQLite `SqlDatabase`. */
-  instrumentSqlite(sql: SqlDatabase): boolean {
+  instrumentSqlite(sql: SqlDatabase, options: { statements?: boolean } = {}): boolean {
     const inner = sql as unknown as SqliteInternals;
     if (!inner.allSync || !inner.runSync || !inner.db || sql.dialect !== 'sqlite') return false;
-    for (const name of ['allSync', 'runSync'] as const) {
+    const names = options.statements === false ? [] : (['allSync', 'runSync'] as const);
+    for (const name of names) {
       const original = inner[name]!.bind(inner);
       inner[name] = (text: string, params: readonly SqlParam[]): unknown => {
         const t0 = performance.now();
@@ -165,7 +195,14 @@ export class DbProfiler {
         const ms = performance.now() - t0;
         const s = this.sqlStats(this.label());
         s.ms += ms;
-        if (text === 'COMMIT') s.commitMs += ms;
+        if (text === 'COMMIT') {
+          s.commitMs += ms;
+          if (ms > s.commitMaxMs) s.commitMaxMs = ms;
+          if (ms > 2) {
+            s.slowCommits++;
+            if (this.slow.length < 1_000) this.slow.push({ op: this.label(), endAt: t0 + ms, ms });
+          }
+        }
         if (text.startsWith('BEGIN')) s.transactions++;
       }
     };
@@ -181,6 +218,14 @@ export class DbProfiler {
     return true;
   }
 
+  /** Forgets everything recorded so far (the instrumentation stays). */
+  reset(): void {
+    this.ops.clear();
+    this.sql.clear();
+    this.statements.clear();
+    this.slow = [];
+  }
+
   /** Everything recorded so far, times rounded to microseconds. */
   report(top = 12): DbProfileReport {
     const ops: Record<string, OpStats> = {};
@@ -193,6 +238,8 @@ export class DbProfiler {
         ms: round(v.ms),
         transactions: v.transactions,
         commitMs: round(v.commitMs),
+        commitMaxMs: round(v.commitMaxMs),
+        slowCommits: v.slowCommits,
         mutexWaitMs: round(v.mutexWaitMs),
       };
     const topStatements = [...this.statements.values()]

@@ -72,9 +72,7 @@ export function formatTable(results: readonly ScenarioResult[]): string {
         r.scenario,
         f.label,
         formatNumber(f.value, f.unit),
-        f.baseline
-          ? `${formatNumber(f.baseline.value, f.baseline.unit)} ${f.baseline.label}`
-          : '—',
+        f.baseline ? `${formatNumber(f.baseline.value, f.baseline.unit)} ${f.baseline.label}` : '—',
         f.ratio === undefined ? '—' : `${f.ratio.toFixed(f.ratio >= 10 ? 1 : 2)}×`,
         f.target ? `${f.target.op} ${formatNumber(f.target.value, f.unit)}` : '—',
         f.pass === undefined ? '' : f.pass ? 'yes' : 'NO',

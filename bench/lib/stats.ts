@@ -38,7 +38,11 @@ export function round(v: number, digits = 3): number {
 }
 
 /** Values of `values` above `limit`, with their index, largest first (for outlier reports). */
-export function outliers(values: readonly number[], limit: number, top = 10): { index: number; ms: number }[] {
+export function outliers(
+  values: readonly number[],
+  limit: number,
+  top = 10,
+): { index: number; ms: number }[] {
   return values
     .map((ms, index) => ({ index, ms: round(ms) }))
     .filter((o) => o.ms > limit)

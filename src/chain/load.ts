@@ -36,7 +36,7 @@ export function parseChain(text: string, source = 'chain'): ChainDocument {
 
 /** Validates an already parsed chain document. */
 export function validateChain(raw: unknown, source = 'chain'): ChainDocument {
-  const parsed = chainDocumentSchema.safeParse(raw);
+  const parsed = chainDocumentSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     const problems: Problem[] = parsed.error.issues.map((i) => ({
       path: formatPath(i.path) || '(document)',

@@ -13,7 +13,12 @@ export const taskDescriptorSchema: z.ZodType = z.lazy(() =>
   z
     .object({
       task: z
-        .string({ error: 'is required: the task type (e.g. "null", "verify")' })
+        .string({
+          error: (issue) =>
+            issue.input === undefined
+              ? 'is required: the task type (e.g. "null", "verify")'
+              : 'must be text: the task type (e.g. "null", "verify")',
+        })
         .min(1, 'must not be empty'),
       name: z.string().min(1).optional(),
       inputs: stringMap.optional(),

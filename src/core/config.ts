@@ -194,14 +194,32 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   const baseDir = configPath ? dirname(configPath) : cwd;
   const o = options.overrides ?? {};
 
+  // Each value is reported under the name it came from: a flag, a variable or a file key.
+  const fileKey = (key: string): string => (configPath ? `${configPath}: ${key}` : key);
+  const envDb = envValue('EAS_DATABASE_URL');
   const databaseUrl = normalizeDatabaseUrl(
-    o.databaseUrl ?? envValue('EAS_DATABASE_URL') ?? file.database?.url ?? 'sqlite:.eas/eas.db',
+    o.databaseUrl ?? envDb ?? file.database?.url ?? 'sqlite:.eas/eas.db',
     baseDir,
     problems,
+    o.databaseUrl !== undefined
+      ? '--database'
+      : envDb !== undefined
+        ? 'EAS_DATABASE_URL'
+        : fileKey('database.url'),
   );
-  const redisUrl = o.redisUrl ?? envValue('EAS_REDIS_URL') ?? file.redis?.url;
+  const envRedis = envValue('EAS_REDIS_URL');
+  const redisUrl = o.redisUrl ?? envRedis ?? file.redis?.url;
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
-    problems.push({ path: 'redis.url', message: 'must start with redis:// or rediss://' });
+    const where =
+      o.redisUrl !== undefined
+        ? '--redis'
+        : envRedis !== undefined
+          ? 'EAS_REDIS_URL'
+          : fileKey('redis.url');
+    problems.push({
+      path: where,
+      message: `"${redactUrl(redisUrl)}" must start with redis:// or rediss://`,
+    });
   }
   const filestoreRoot = resolve(
     baseDir,
@@ -281,12 +299,17 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
   };
 }
 
-function normalizeDatabaseUrl(url: string, baseDir: string, problems: Problem[]): string {
+function normalizeDatabaseUrl(
+  url: string,
+  baseDir: string,
+  problems: Problem[],
+  where: string,
+): string {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (path === '') {
       problems.push({
-        path: 'database.url',
+        path: where,
         message: 'sqlite: needs a file path, e.g. sqlite:.eas/eas.db',
       });
       return url;
@@ -295,7 +318,7 @@ function normalizeDatabaseUrl(url: string, baseDir: string, problems: Problem[])
   }
   if (/^postgres(ql)?:\/\//.test(url)) return url;
   problems.push({
-    path: 'database.url',
+    path: where,
     message: `"${redactUrl(url)}" is neither sqlite:<file> nor postgres://…`,
   });
   return url;

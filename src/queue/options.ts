@@ -56,6 +56,9 @@ export const sqlQueueBackendOptionsSchema = z.object({
     .object({
       poolMax: z.number().int().min(1).optional(),
       busyTimeoutMs: z.number().int().min(0).optional(),
+      logger: z
+        .custom<Logger>((v) => typeof v === 'object' && v !== null && 'child' in v)
+        .optional(),
     })
     .optional(),
 });

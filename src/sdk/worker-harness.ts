@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import {
   EasError,
   float,
+  inheritedEnvironment,
   parseTypedMetadataJson,
   silentLogger,
   toPlainMetadata,
@@ -21,6 +22,7 @@ import type {
   AttemptOutcome,
   AttemptPayload,
   FinishResult,
+  JobStatus,
   LogLine,
   OutputVersion,
   TaskDatabase,
@@ -51,7 +53,10 @@ export interface WorkerHarnessOptions {
   scratchDir?: string;
   /** Keep the scratch directory of failed attempts for inspection. @defaultValue false */
   keepFailedScratch?: boolean;
-  /** Environment external commands inherit (plus `EAS_TASK_FILE`, `EAS_RESULT_FILE`). @defaultValue `{ PATH }` of a minimal shell */
+  /**
+   * Environment external commands inherit, plus `EAS_TASK_FILE`, `EAS_RESULT_FILE` and
+   * `EAS_WORK_DIR`. @defaultValue this process's environment without its `EAS_*` settings
+   */
   baseEnv?: Record<string, string>;
   /** Worker id. @defaultValue `<host>:<pid>:<random>` */
   workerId?: string;
@@ -66,6 +71,7 @@ export interface WorkerHarnessEvents {
   'attempt:started': [AttemptPayload];
   'attempt:finished': [{ payload: AttemptPayload; outcome: AttemptOutcome }];
   'batch:committed': [FinishResult];
+  'job:finished': [{ jobId: number; status: JobStatus }];
   'lease:lost': [{ attemptId: number }];
   'worker:idle': [];
   'worker:error': [Error];
@@ -134,7 +140,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
       graceMs: options.graceMs ?? 30_000,
       scratchDir: options.scratchDir ?? join(tmpdir(), 'eas-attempts'),
       keepFailedScratch: options.keepFailedScratch ?? false,
-      baseEnv: options.baseEnv ?? { PATH: '/usr/local/bin:/usr/bin:/bin' },
+      baseEnv: options.baseEnv ?? inheritedEnvironment(),
       claimWaitMs: options.claimWaitMs ?? 500,
     };
     this.types = [
@@ -476,6 +482,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
           if (result.stale.length > 0)
             this.log.warn({ attempts: result.stale }, 'reports refused: attempts no longer ours');
           this.emit('batch:committed', result);
+          for (const j of result.finishedJobs) this.emit('job:finished', j);
         } catch (e) {
           this.log.error({ err: e }, 'committing attempt results failed');
           this.emit('worker:error', e instanceof Error ? e : new Error(String(e)));

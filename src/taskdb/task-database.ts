@@ -327,7 +327,10 @@ export class TaskDatabase {
  * @throws EasError `BACKEND_UNAVAILABLE` (exit 3) when PostgreSQL does not answer.
  */
 export async function createTaskDatabase(options: TaskDatabaseOptions): Promise<TaskDatabase> {
-  const sql = await openSqlDatabase(options.url, { poolMax: options.poolMax });
+  const sql = await openSqlDatabase(options.url, {
+    poolMax: options.poolMax,
+    logger: options.logger,
+  });
   const db = new TaskDatabase(sql, { logger: options.logger, now: options.now });
   if (options.migrate ?? true) {
     try {

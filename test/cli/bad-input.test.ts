@@ -58,9 +58,7 @@ async function rejectsAndChangesNothing(fn: () => Promise<CliResult>): Promise<s
   const r = await fn();
   expect(r.code, `exit code; stderr:\n${r.stderr}`).toBe(2);
   expect(r.stdout).toBe('');
-  expect(tableSnapshot(dir), 'row counts of every eas_* table and the id counters').toEqual(
-    before,
-  );
+  expect(tableSnapshot(dir), 'row counts of every eas_* table and the id counters').toEqual(before);
   return r.stderr;
 }
 

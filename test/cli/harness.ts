@@ -250,10 +250,14 @@ export async function ensureBuilt(): Promise<void> {
   }
   try {
     if (!stale()) return;
-    const r = spawnSync(process.execPath, [join(REPO, 'node_modules', 'tsup', 'dist', 'cli-default.js')], {
-      cwd: REPO,
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      process.execPath,
+      [join(REPO, 'node_modules', 'tsup', 'dist', 'cli-default.js')],
+      {
+        cwd: REPO,
+        encoding: 'utf8',
+      },
+    );
     if (r.status !== 0) throw new Error(`npx tsup failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   } finally {
     rmSync(lock, { recursive: true, force: true });

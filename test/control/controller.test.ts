@@ -48,14 +48,12 @@ describe('Controller.submit', () => {
 
   it('counts a dry run exactly and writes nothing', async () => {
     const p = await pipeline();
-    const s = await p
-      .controller()
-      .submit({
-        chain: {
-          task_list: [{ task: 'null' }, { task: 'execution_chain', task_list: [{ task: 'null' }] }],
-        },
-        dryRun: true,
-      });
+    const s = await p.controller().submit({
+      chain: {
+        task_list: [{ task: 'null' }, { task: 'execution_chain', task_list: [{ task: 'null' }] }],
+      },
+      dryRun: true,
+    });
     expect(s).toMatchObject({ tasks: 4, byType: { execution_chain: 2, null: 2 }, deferred: 0 });
     expect(s.jobId).toBeUndefined();
     expect((await p.db.counts()).eas_tasks).toBe(0);

@@ -82,7 +82,7 @@ describe('loadConfig', () => {
     expect(text).toContain('queue.leaseMs');
     expect(text).toContain('colour');
     expect(text).toContain('EAS_LOG_LEVEL');
-    expect(text).toContain('database.url');
+    expect(text).toContain('EAS_DATABASE_URL');
     expect(text).not.toContain('hunter2');
   });
 

@@ -124,6 +124,20 @@ describe('WorkerHarness heartbeats', () => {
 });
 
 describe('WorkerHarness with in-process handlers', () => {
+  it('runs a handler given in code under a task type name of its own', async () => {
+    const p = await createTestPipeline({
+      handlers: { hello: { run: (ctx) => ({ metadata: { greeting: `hello ${ctx.task.name}` } }) } },
+    });
+    open.push(p);
+    const { jobId, status } = await p.runChain({ task_list: [{ task: 'hello', name: 'world' }] });
+    expect(status.totals.done).toBe(2);
+    const [t] = await p.db.tasks({ jobId, type: 'hello' });
+    expect((await p.db.task(t!.id))!.attempts[0]!.outputMetadata.greeting).toEqual({
+      type: 'str',
+      value: 'hello world',
+    });
+  });
+
   it('runs a module handler named in the registry, with its input staged and requested metadata', async () => {
     const p0 = await createTestPipeline();
     open.push(p0);

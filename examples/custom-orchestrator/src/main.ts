@@ -118,7 +118,8 @@ const CHAIN: ChainDocument = {
 async function runExample(dir: string): Promise<boolean> {
   await writeFile(join(dir, 'make-lightcurve.mjs'), MAKE_LIGHTCURVE_MJS);
 
-  // Disposed in reverse order when the function returns or throws: files, queue, database.
+  // Disposed in reverse order when the function returns or throws: files, then the queue,
+  // which shares the database's connection, then the database.
   await using db = await createTaskDatabase({ url: `sqlite:${join(dir, 'eas.db')}` });
   await using queue = await createJobQueue({ backend: 'sql', sql: db.sql });
   await using files = await createFileRepository({ root: join(dir, 'files') });

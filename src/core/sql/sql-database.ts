@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Knex } from 'knex';
 import { EasError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { Mutex } from '../mutex.js';
 import { redactUrl } from '../config.js';
 import { DIALECT_PROFILES, type Dialect, type DialectProfile } from './dialects.js';
@@ -52,6 +53,25 @@ export interface OpenSqlOptions {
   poolMax?: number;
   /** SQLite busy timeout: how long a writer waits for another process's lock. @defaultValue 15000 */
   busyTimeoutMs?: number;
+  /** Receives knex's own warnings (never printed to stdout). @defaultValue silent */
+  logger?: Logger;
+}
+
+/**
+ * Routes knex's messages to our logger instead of its default, which writes to stdout. Its
+ * warnings come one level down: they repeat what our own error says (a refused connection is
+ * reported as `BACKEND_UNAVAILABLE` anyway), so at the CLI's `warn` level they would say it twice.
+ */
+function knexLog(logger: Logger | undefined): Knex.Config['log'] {
+  const log = (logger ?? silentLogger()).child({ component: 'knex' });
+  const text = (m: unknown): string =>
+    typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m);
+  return {
+    warn: (m: unknown) => log.info({ detail: text(m) }, 'knex warning'),
+    error: (m: unknown) => log.warn({ detail: text(m) }, 'knex error'),
+    deprecate: (m: unknown) => log.info({ detail: text(m) }, 'knex deprecation'),
+    debug: (m: unknown) => log.debug({ detail: text(m) }, 'knex debug'),
+  };
 }
 
 /**
@@ -120,6 +140,7 @@ async function openSqlite(file: string, options: OpenSqlOptions): Promise<SqlDat
     client: 'better-sqlite3',
     connection: { filename: file },
     useNullAsDefault: true,
+    log: knexLog(options.logger),
     pool: {
       min: 0,
       max: 1,
@@ -259,6 +280,7 @@ async function openPostgres(url: string, options: OpenSqlOptions): Promise<SqlDa
     connection: { connectionString: url, types } as unknown as Knex.PgConnectionConfig,
     pool: { min: 0, max: options.poolMax ?? 10 },
     acquireConnectionTimeout: 10_000,
+    log: knexLog(options.logger),
   });
   const database = new PostgresDatabase(knex, redactUrl(url));
   try {

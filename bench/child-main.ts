@@ -1,0 +1,38 @@
+import { writeFileSync } from 'node:fs';
+import { childrenCpuMs } from './lib/child.js';
+import { cpuTimes, otherWork, type MachineFacts } from './lib/machine.js';
+
+/**
+ * Entry of a bench child process: `child-main.ts <job> <result file> <JSON argument>`. Runs one
+ * job and writes `{ result, cpuMs }` to the file (stdout and stderr stay free for progress);
+ * `cpuMs` is this process's CPU time and its children's, so the parent can tell its own work
+ * from other processes' on the machine.
+ */
+const JOBS: Record<string, (arg: unknown) => Promise<unknown>> = {
+  'embedded-throughput': async () => (await import('./scenarios/embedded-throughput.js')).run(),
+  'claim-latency': async () => (await import('./scenarios/claim-latency.js')).run(),
+  'submit-expand': async () => (await import('./scenarios/submit-expand.js')).run(),
+  'submit-expand/ours': async (arg) =>
+    (await import('./scenarios/submit-expand.js')).measureSubmit(arg as { tasks: number }),
+  'submit-expand/raw-insert': async (arg) =>
+    (await import('./scenarios/submit-expand.js')).measureRawInsert(arg as { rows: number }),
+};
+
+const [job, out, argText] = process.argv.slice(2);
+const fn = job === undefined ? undefined : JOBS[job];
+if (!fn || !out) {
+  process.stderr.write(
+    `usage: child-main.ts <${Object.keys(JOBS).join('|')}> <result file> [json]\n`,
+  );
+  process.exit(2);
+}
+const machine0 = cpuTimes();
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+const result = await fn(argText ? (JSON.parse(argText) as unknown) : null);
+const cpu = process.cpuUsage(cpu0);
+const cpuMs = (cpu.user + cpu.system) / 1000 + childrenCpuMs();
+const facts = (result as { machine?: MachineFacts } | null)?.machine;
+if (facts) facts.otherWork = otherWork(machine0, cpuMs, performance.now() - t0);
+writeFileSync(out, JSON.stringify({ result, cpuMs }));
+process.exit(0);

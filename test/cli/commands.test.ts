@@ -1,0 +1,170 @@
+/**
+ * The command surface of `eas` (DESIGN §7): help and usage exit codes of the real binary, the
+ * exact shape of `eas status --json`, `eas submit --dry-run --json` writing nothing, and
+ * NOT_FOUND / USAGE errors exiting 2.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CHAINS,
+  counts,
+  dropEasVariables,
+  ensureBuilt,
+  json,
+  runEas,
+  runMain,
+  STATES,
+  tableSnapshot,
+  tempDir,
+  writeE2eConfig,
+  type StatusJson,
+} from './harness.js';
+
+const PAIR_CHAIN = join(CHAINS, 'e2e', 'three-nulls-and-pair.json');
+
+let dir: string;
+let remove: () => void;
+
+beforeAll(async () => {
+  dropEasVariables();
+  await ensureBuilt();
+  ({ dir, remove } = tempDir('commands'));
+  writeE2eConfig(dir);
+});
+
+afterAll(() => remove?.());
+
+describe('the binary: help and usage', () => {
+  it('eas --help exits 0 and lists the commands', async () => {
+    const r = await runEas(['--help'], dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: eas /m);
+    for (const c of ['init', 'submit', 'run', 'status', 'tree', 'task', 'errors', 'demo'])
+      expect(r.stdout).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
+  });
+
+  it('eas --version exits 0 and prints the version of package.json', async () => {
+    const r = await runEas(['--version'], dir);
+    expect(r.code).toBe(0);
+    const { version } = (await import('../../package.json', { with: { type: 'json' } })).default;
+    expect(r.stdout.trim()).toBe(version);
+  });
+
+  it('an unknown command exits 2 and says so on stderr', async () => {
+    const r = await runEas(['frobnicate'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown command 'frobnicate'");
+    expect(r.stdout).toBe('');
+  });
+
+  it('an unknown option exits 2', async () => {
+    const r = await runEas(['status', '--no-such-option'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown option '--no-such-option'");
+  });
+});
+
+describe('queries of an empty pipeline', () => {
+  it('eas status --json is exactly { jobs, taskTypes, totals } with the 8 state keys', async () => {
+    const s = json<StatusJson>(await runMain(['status', '--json'], dir));
+    expect(Object.keys(s).sort()).toEqual(['jobs', 'taskTypes', 'totals']);
+    expect(s.jobs).toEqual([]);
+    expect(s.taskTypes).toEqual({});
+    expect(Object.keys(s.totals)).toEqual([...STATES]);
+    expect(s.totals).toEqual(counts({}));
+  });
+
+  it('eas task 999 is NOT_FOUND: exit 2 naming the task', async () => {
+    const r = await runMain(['task', '999'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('No task 999');
+  });
+
+  it('eas task abc is a usage error: exit 2', async () => {
+    const r = await runMain(['task', 'abc'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('task id must be a positive integer, got "abc"');
+  });
+
+  it('eas status --job 42 of a job that does not exist: exit 2', async () => {
+    const r = await runMain(['status', '--job', '42'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('No job 42');
+  });
+
+  it('eas run --workers 0: exit 2 naming --workers', async () => {
+    const r = await runMain(['run', '--workers', '0', '--until-idle'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--workers must be an integer from 1 to 1024, got "0"');
+  });
+});
+
+describe('eas submit --dry-run --json', () => {
+  it('prints exactly { tasks, byType, deferred } and writes nothing (row counts, files)', async () => {
+    // Make the database exist first: the dry run must not add to it.
+    expect((await runMain(['status'], dir)).code).toBe(0);
+    const before = tableSnapshot(dir);
+    const r = await runMain(['submit', '--dry-run', '--json', PAIR_CHAIN], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      tasks: 6,
+      byType: { execution_chain: 1, null: 3, produce: 1, consume: 1 },
+      deferred: 0,
+    });
+    expect(tableSnapshot(dir)).toEqual(before);
+    expect(before.eas_jobs).toBe(0);
+    expect(readdirSync(join(dir, '.eas', 'files', 'objects'))).toEqual([]);
+    expect(existsSync(join(dir, '.eas', 'scratch'))).toBe(false);
+  });
+
+  it('a bad chain under --dry-run still exits 2 naming the place', async () => {
+    const r = await runMain(
+      ['submit', '--dry-run', '--json', join(CHAINS, 'bad', 'unknown-type.json')],
+      dir,
+    );
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('task_list[1].task');
+  });
+
+  it('then a real submit writes the same counts, with a job id', async () => {
+    const r = json<{ jobId: number; tasks: number; byType: Record<string, number> }>(
+      await runMain(['submit', '--json', PAIR_CHAIN], dir),
+    );
+    expect(r.jobId).toBe(1);
+    expect(r.tasks).toBe(6);
+    expect(tableSnapshot(dir).eas_tasks).toBe(6);
+    const s = json<StatusJson>(await runMain(['status', '--json'], dir));
+    expect(Object.keys(s).sort()).toEqual(['jobs', 'taskTypes', 'totals']);
+    expect(s.jobs.map((j) => [j.id, j.tasks, j.status])).toEqual([[1, 6, 'running']]);
+    for (const c of [s.totals, ...Object.values(s.taskTypes), ...s.jobs.map((j) => j.counts)])
+      expect(Object.keys(c)).toEqual([...STATES]);
+    expect(Object.keys(s.taskTypes).sort()).toEqual([
+      'consume',
+      'execution_chain',
+      'null',
+      'produce',
+    ]);
+    expect(s.totals.done + s.totals.queued + s.totals.waiting).toBe(6);
+  });
+});
+
+describe('eas submit --dry-run in a directory without a pipeline', () => {
+  it('validates, prints the counts and leaves the directory as it was (no .eas/)', async () => {
+    const empty = tempDir('dry-run-empty');
+    try {
+      const chain = join(CHAINS, 'e2e', 'error-blocks-consumer.json');
+      const r = await runMain(['submit', '--dry-run', '--json', chain], empty.dir);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({
+        tasks: 3,
+        byType: { execution_chain: 1, error: 1, null: 1 },
+        deferred: 0,
+      });
+      expect(readdirSync(empty.dir)).toEqual([]);
+    } finally {
+      empty.remove();
+    }
+  });
+});
