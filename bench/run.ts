@@ -87,7 +87,7 @@ for (const r of results) for (const n of r.notes.slice(0, 1)) out.push(`${r.scen
 const busy = results.filter((r) => (r.machine.otherWork?.otherCores ?? 0) > 0.25);
 if (busy.length > 0)
   out.push(
-    `Machine busy with other work (${busy.map((r) => `${r.machine.otherWork!.otherCores} of ${r.machine.cpuCount} CPUs taken by other processes during ${r.scenario}`).join('; ')}): wall-clock figures understate; see runs.*.tasksPerCpuSecond.`,
+    `Machine busy with other work (${busy.map((r) => `${r.machine.otherWork!.otherCores} of ${r.machine.cpuCount} CPUs taken by other processes during ${r.scenario}`).join('; ')}): wall-clock figures understate what an idle machine gives; the rows per CPU-second do not depend on it.`,
   );
 const warnings = results.flatMap((r) => r.warnings.map((w) => `${r.scenario}: ${w}`));
 if (warnings.length > 0)

@@ -61,7 +61,7 @@ class Timeline {
         committedToStart.push(s - c);
         finishedToStart.push(s - f);
         at.push(s - this.first);
-        spans.push({ from: f, to: s });
+        spans.push({ from: c, to: s });
       }
     }
     return { committedToStart, finishedToStart, at, spans, missing };
@@ -77,11 +77,13 @@ interface LatencyRun {
   missing: number;
   /**
    * Slowest handoffs above 20 ms: step index, time since the first start, and the longest
-   * COMMIT over 2 ms that overlapped the handoff's whole path (0: none did).
+   * COMMIT over 2 ms that overlapped the handoff (0: none did).
    */
   slowest: { index: number; ms: number; atMs: number; slowCommitMs: number }[];
   /** Handoffs over 2 ms, and how many of them overlapped a COMMIT over 2 ms. */
   over2ms: { count: number; duringSlowCommit: number };
+  /** Handoffs over 20 ms. */
+  over20ms: number;
   /** COMMITs over 2 ms during the run (in WAL mode, mostly checkpoints): count, longest, sum. */
   slowCommits: { count: number; maxMs: number; totalMs: number };
 }
@@ -123,6 +125,7 @@ async function measureChains(
       atMs: round(l.at[o.index]!, 1),
       slowCommitMs: slowCommitDuring(o.index),
     })),
+    over20ms: l.committedToStart.filter((v) => v > 20).length,
     over2ms: {
       count: over2.length,
       duringSlowCommit: over2.filter((i) => slowCommitDuring(i) > 0).length,
@@ -198,7 +201,7 @@ function latencyWarnings(label: string, l: LatencyRun): string[] {
     );
   if (l.slowest.length > 0)
     w.push(
-      `${label}: ${l.slowest.length}+ handoffs over 20 ms; slowest ${l.slowest
+      `${label}: ${l.over20ms} of ${l.committedToStart.count} handoffs over 20 ms (${l.over2ms.duringSlowCommit} of the ${l.over2ms.count} over 2 ms overlapped a COMMIT over 2 ms); slowest ${l.slowest
         .slice(0, 5)
         .map(
           (s) =>

@@ -115,12 +115,32 @@ export async function run(): Promise<ScenarioResult> {
       target: TARGET,
       baseline: ceilingOf(ceilingDag),
     }),
+    // The same three per CPU-second of the process, beside the ceiling's: what each would reach
+    // with a core to itself. The steadier figures when other work shares the machine.
+    ...[
+      { id: 'flat-20k-c16', run: flat16, ceiling: ceilingFlat, what: 'flat c16' },
+      { id: 'flat-20k-c64', run: flat64, ceiling: ceilingFlat, what: 'flat c64' },
+      { id: 'dag-10k-c16', run: dag, ceiling: ceilingDag, what: 'parents × 2 children c16' },
+    ].map((c) =>
+      figure({
+        id: `${c.id}-per-cpu-second`,
+        label: `${c.what}, per CPU-second`,
+        value: c.run.tasksPerCpuSecond,
+        unit: 'tasks/s',
+        baseline: {
+          label: 'engine ceiling per CPU-second',
+          value: Math.round(c.ceiling.tasksPerCpuSecond),
+          unit: 'tasks/s',
+        },
+      }),
+    ),
   ];
 
   const round = (c: CeilingResult) => ({
     ...c,
     ms: Math.round(c.ms),
     tasksPerSec: Math.round(c.tasksPerSec),
+    tasksPerCpuSecond: Math.round(c.tasksPerCpuSecond),
   });
   return {
     scenario: 'embedded-throughput',

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   InvalidInputError,
+  processAlive,
   silentLogger,
   TypedEmitter,
   type Logger,
@@ -291,14 +292,5 @@ export class Controller extends TypedEmitter<ControllerEvents> {
     this.stopping = true;
     this.log.info({ reason }, 'controller stopping');
     this.wake?.();
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -66,3 +66,4 @@ export {
 } from './sql/sql-database.js';
 export { TypedEmitter } from './events.js';
 export type { PlannedInput, PlannedOutput, PlannedTask } from './plan.js';
+export { processAlive } from './process.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, stat, writeFile, readFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, writeFile, readFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -8,6 +8,7 @@ import {
   float,
   inheritedEnvironment,
   parseTypedMetadataJson,
+  processAlive,
   silentLogger,
   toPlainMetadata,
   toTypedMetadata,
@@ -157,6 +158,30 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     });
   }
 
+  /** This worker's own scratch directory: one per worker, so a dead worker's leftovers are known. */
+  private get ownScratch(): string {
+    return join(this.o.scratchDir, scratchName(this.workerId));
+  }
+
+  /**
+   * Removes scratch directories left by workers of this host that died without cleaning up
+   * (a SIGKILL): a worker's directory is removed once the task database knows it stopped or
+   * its process is gone.
+   */
+  private async removeDeadScratch(): Promise<void> {
+    const entries = await readdir(this.o.scratchDir).catch(() => [] as string[]);
+    if (entries.length === 0) return;
+    const live = new Set(
+      (await this.o.db.workers('running'))
+        .filter((w) => w.host !== hostname() || processAlive(w.pid))
+        .map((w) => scratchName(w.id)),
+    );
+    for (const name of entries) {
+      if (!name.startsWith('worker-') || live.has(name)) continue;
+      await rm(join(this.o.scratchDir, name), { recursive: true, force: true });
+    }
+  }
+
   /** Attempts running now. */
   get inFlight(): number {
     return this.running.size;
@@ -169,6 +194,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   async run(): Promise<void> {
     this.stopping = false;
     this.claimAbort = new AbortController();
+    await this.removeDeadScratch();
     await this.o.db.registerWorker({
       id: this.workerId,
       host: hostname(),
@@ -272,7 +298,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     const needsDir =
       type.runner.kind === 'command' || payload.inputs.length > 0 || payload.outputs.length > 0;
     const workDir = join(
-      this.o.scratchDir,
+      this.ownScratch,
       `attempt-${payload.attemptId}-${randomBytes(3).toString('hex')}`,
     );
     const task = this.taskFile(payload, workDir);
@@ -664,6 +690,11 @@ function toPlainTyped(m: TypedMetadata): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(m)) out[k] = v.type === 'float' ? float(v.value) : v.value;
   return out;
+}
+
+/** The scratch directory name of a worker id (ids hold `:`, kept readable but path-safe). */
+function scratchName(workerId: string): string {
+  return `worker-${workerId.replace(/[^A-Za-z0-9._-]/g, '_')}`;
 }
 
 function isHandBack(reason: unknown): boolean {
