@@ -38,6 +38,8 @@ mkdirSync(resultsDir, { recursive: true });
 if (cpuProf) {
   rmSync(profilesDir, { recursive: true, force: true });
   mkdirSync(profilesDir, { recursive: true });
+  // Profiles are large and machine-specific: never committed.
+  writeFileSync(join(profilesDir, '.gitignore'), '*\n');
 }
 
 const machine = machineFacts();
@@ -116,6 +118,7 @@ if (!cpuProf) {
       scenario: r.scenario,
       title: r.title,
       durationMs: r.durationMs,
+      otherWork: r.machine.otherWork,
       figures: r.figures,
       warnings: r.warnings,
     })),

@@ -157,7 +157,13 @@ export async function run(): Promise<ScenarioResult> {
         flat64PerTx: round(ceilingBatch64),
         flatOnePerTx: round(ceilingPerTask),
       },
-      runs,
+      // The raw profiles are digested into whereTimeGoes; keep the runs readable.
+      runs: Object.fromEntries(
+        Object.entries(runs).map(([k, r]) => [
+          k,
+          { ...r, profile: undefined, submitProfile: undefined, slowCommits: undefined },
+        ]),
+      ),
       whereTimeGoes: {
         'flat-c16': whereTimeGoes(runs['flat-c16-profiled']!),
         'dag-c16': whereTimeGoes(runs['dag-c16-profiled']!),

@@ -102,7 +102,11 @@ export interface ConfigOverrides {
   workerConcurrency?: number;
 }
 
-/** Options of {@link loadConfig}. */
+/**
+ * Options of {@link loadConfig}.
+ *
+ * @inline
+ */
 export interface LoadConfigOptions {
   /** Directory to look for `eas.yaml` in. @defaultValue `process.cwd()` */
   cwd?: string;

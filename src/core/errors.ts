@@ -22,7 +22,11 @@ export type EasErrorCode =
   | 'CLOSED'
   | 'INTERNAL';
 
-/** Options accepted by {@link EasError}. */
+/**
+ * Options accepted by {@link EasError}.
+ *
+ * @inline
+ */
 export interface EasErrorOptions {
   /** The error that caused this one (ES2022 `cause`). */
   cause?: unknown;

@@ -67,3 +67,4 @@ export {
 export { TypedEmitter } from './events.js';
 export type { PlannedInput, PlannedOutput, PlannedTask } from './plan.js';
 export { processAlive } from './process.js';
+export { makeDirectory, makeDirectorySync } from './fs.js';

@@ -3,7 +3,11 @@ import { pino, type Logger as PinoLogger, type LevelWithSilent } from 'pino';
 /** The logger every component accepts (pino's). Bind context with `logger.child({...})`. */
 export type Logger = PinoLogger;
 
-/** Options of {@link createLogger}. */
+/**
+ * Options of {@link createLogger}.
+ *
+ * @inline
+ */
 export interface LoggerOptions {
   /** Minimum level. @defaultValue `'info'` */
   level?: LevelWithSilent;

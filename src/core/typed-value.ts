@@ -57,7 +57,10 @@ function unwrapFloats(_key: string, v: unknown): unknown {
   return v instanceof FloatValue ? v.value : v;
 }
 
-/** Types every entry of a plain object (see {@link toTyped}). */
+/**
+ * Types every entry of a plain object: integral numbers become `int`, other numbers `float`, a
+ * number wrapped by {@link float} always `float`, arrays and objects `json`.
+ */
 export function toTypedMetadata(plain: Record<string, unknown>, where = 'metadata'): TypedMetadata {
   const out: TypedMetadata = {};
   for (const [k, v] of Object.entries(plain)) out[k] = toTyped(v, `${where}.${k}`);

@@ -30,7 +30,8 @@ const LINK_FALLBACK_CODES = new Set([
 const STAGED_MODE = 0o444;
 
 /**
- * Creates a {@link FileRepository}: with only `root`, a {@link LocalStorageDriver} keeping
+ * Creates a {@link FileRepository}: with only `root`, a
+ * {@link filestore!LocalStorageDriver | LocalStorageDriver} keeping
  * objects under it; with `driver`, that driver. Throws `CONFIG_INVALID` for bad options, and
  * the filesystem's error when the root cannot be created.
  *
@@ -59,7 +60,8 @@ export async function createFileRepository(
  * is intact. Which product (job, working directory, filename) a version belongs to is recorded
  * in the task database, not here; see {@link checkLogicalPath}.
  *
- * Objects live in a {@link StorageDriver}: a {@link LocalStorageDriver} by default. Every
+ * Objects live in a {@link StorageDriver}: a
+ * {@link filestore!LocalStorageDriver | LocalStorageDriver} by default. Every
  * method rejects with `CLOSED` after {@link FileRepository.close}, with `PATH_INVALID` for a key
  * that is not a sha256 hex digest, and with `NOT_FOUND` when reading a key that is not stored.
  *

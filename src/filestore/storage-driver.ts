@@ -37,7 +37,8 @@ export interface ObjectWriter {
 
 /**
  * The contract every storage driver of the file repository fulfils: a flat store of immutable
- * objects named by keys. {@link LocalStorageDriver} keeps them in a directory; an S3 driver
+ * objects named by keys. {@link filestore!LocalStorageDriver | LocalStorageDriver} keeps them
+ * in a directory; an S3 driver
  * would keep them in a bucket.
  *
  * Semantics:

@@ -18,7 +18,7 @@ export const DEFAULT_POLL_MS = 25;
 /** Options of `createSqlQueueBackend`. */
 export interface SqlQueueBackendOptions {
   /**
-   * Where the queue lives. A {@link SqlDatabase} (normally the task database — the embedded
+   * Where the queue lives. A `SqlDatabase` (normally the task database — the embedded
    * default) is shared: the queue's `close()` leaves it open. A URL (`sqlite:<file>` or
    * `postgres://…`) is opened for the queue alone and closed by `close()`.
    */

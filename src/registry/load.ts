@@ -28,7 +28,11 @@ import {
 } from './schema.js';
 import type { BuiltinTaskType, ResolvedContainer, ResolvedTaskType } from './types.js';
 
-/** Options of {@link loadRegistry}. */
+/**
+ * Options of {@link loadRegistry}.
+ *
+ * @inline
+ */
 export interface LoadRegistryOptions {
   /**
    * The built-in task types (the `eas-base` task library) by name. The registry cannot import

@@ -3,7 +3,11 @@ import { isControlFlowTaskType } from './builtins.js';
 import { unknownContainerError, unknownTaskTypeError } from './errors.js';
 import type { ResolvedContainer, ResolvedTaskType } from './types.js';
 
-/** What a {@link TaskTypeRegistry} is made of. */
+/**
+ * What a {@link TaskTypeRegistry} is made of.
+ *
+ * @inline
+ */
 export interface TaskTypeRegistryInit {
   /** Every task type, built-in and control-flow ones included. */
   taskTypes: Iterable<ResolvedTaskType>;
@@ -13,7 +17,11 @@ export interface TaskTypeRegistryInit {
   source: string;
 }
 
-/** The plain data of a registry, as {@link TaskTypeRegistry.toJSON} returns it. */
+/**
+ * The plain data of a registry, as {@link TaskTypeRegistry.toJSON} returns it.
+ *
+ * @inline
+ */
 export interface TaskTypeRegistryJson {
   /** Where it was read from. */
   source: string;
@@ -39,7 +47,7 @@ const byName = (a: { name: string }, b: { name: string }) =>
  * consults to queue and scale, and what a worker consults to know how to run a task. Read-only;
  * its objects are frozen.
  *
- * Made by {@link loadRegistry} (from a file or an inline object) or {@link registryFromObject};
+ * Made by {@link loadRegistry} (from a file or an inline object) or `registryFromObject`;
  * construct it directly only from already resolved types (in tests, say).
  *
  * @example
@@ -57,7 +65,7 @@ export class TaskTypeRegistry {
 
   /**
    * @throws EasError `INTERNAL` when a task type names a container that is not given, or a
-   *   name appears twice — {@link registryFromObject} never produces either.
+   *   name appears twice — `registryFromObject` never produces either.
    */
   constructor(init: TaskTypeRegistryInit) {
     this.source = init.source;

@@ -155,6 +155,8 @@ export interface ResolvedContainer {
  * - `module`: a JavaScript handler, the named export of a module;
  * - `builtin`: a handler of the `eas-base` task library, in the worker process;
  * - `controller`: a control-flow type, expanded by the controller and never run by a worker.
+ *
+ * @inline
  */
 export type TaskRunner =
   | {

@@ -1,4 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
+import { makeDirectory } from '../../core/index.js';
 import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createPipeline } from '../../pipeline.js';
@@ -123,7 +124,7 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
     .action(async (dir: string) => {
       const o = ctx.output;
       const root = resolve(ctx.cwd, dir);
-      await mkdir(root, { recursive: true });
+      await makeDirectory(root);
       await writeFile(
         join(root, 'eas.yaml'),
         INIT_CONFIG.replace('# registry: registry.yaml', 'registry: registry.yaml'),

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { CONFIG_FILE_NAME, EasError } from '../../core/index.js';
+import { CONFIG_FILE_NAME, EasError, makeDirectory } from '../../core/index.js';
 import { createPipeline } from '../../pipeline.js';
 import { configOf, type CommandContext } from '../context.js';
 
@@ -34,7 +34,7 @@ export function registerInit(program: Command, ctx: CommandContext): void {
     .option('--force', 'overwrite an existing eas.yaml')
     .action(async (dir: string, opts: { force?: boolean }) => {
       const root = resolve(ctx.cwd, dir);
-      await mkdir(root, { recursive: true });
+      await makeDirectory(root);
       const file = join(root, CONFIG_FILE_NAME);
       if (existsSync(file) && !opts.force) {
         throw new EasError('CONFLICT', `${file} exists already. Use --force to overwrite it.`, {

@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Knex } from 'knex';
 import { EasError } from '../errors.js';
+import { makeDirectorySync } from '../fs.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { Mutex } from '../mutex.js';
 import { redactUrl } from '../config.js';
@@ -47,7 +47,11 @@ export interface SqlDatabase extends SqlExecutor {
   close(): Promise<void>;
 }
 
-/** Options of {@link openSqlDatabase}. */
+/**
+ * Options of {@link openSqlDatabase}.
+ *
+ * @inline
+ */
 export interface OpenSqlOptions {
   /** Largest PostgreSQL pool. @defaultValue 10 */
   poolMax?: number;
@@ -116,7 +120,7 @@ type BetterStmt = import('better-sqlite3').Statement;
 
 async function openSqlite(file: string, options: OpenSqlOptions): Promise<SqlDatabase> {
   const { default: Database } = await import('better-sqlite3');
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') makeDirectorySync(dirname(file), 'directory of the SQLite database');
   let db: BetterDb;
   try {
     db = new Database(file);

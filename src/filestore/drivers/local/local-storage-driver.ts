@@ -21,6 +21,7 @@ import {
   silentLogger,
   type Duration,
   type Logger,
+  makeDirectory,
 } from '../../../core/index.js';
 import { closedError, FileStoreError, objectNotFound, systemErrorCode } from '../../errors.js';
 import { chunkBytes, writeAll } from '../../bytes.js';
@@ -105,8 +106,8 @@ export async function createLocalStorageDriver(
     component: 'filestore',
     driver: 'local',
   });
-  await mkdir(join(root, 'objects'), { recursive: true });
-  await mkdir(join(root, 'tmp'), { recursive: true });
+  await makeDirectory(join(root, 'objects'), 'file repository directory');
+  await makeDirectory(join(root, 'tmp'), 'file repository directory');
   await removeStaleTemp(join(root, 'tmp'), staleTempMs, log);
   return new LocalStorageDriver(root, log);
 }
