@@ -161,4 +161,12 @@ describe('bad configuration: exit 2 naming the key or variable, nothing written'
     expect(err).toContain('"mysql://x" is neither sqlite:<file> nor postgres://');
     expect(err).toMatch(/EAS_DATABASE_URL: /);
   });
+
+  it('a database path that cannot be created (under /proc) fails at once with exit 2 naming it', async () => {
+    const started = Date.now();
+    const r = await runMain(['--database', 'sqlite:/proc/nope/x.db', 'status'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('/proc/nope');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
 });
