@@ -31,9 +31,9 @@ const STAGED_MODE = 0o444;
 
 /**
  * Creates a {@link FileRepository}: with only `root`, a
- * {@link filestore!LocalStorageDriver | LocalStorageDriver} keeping
- * objects under it; with `driver`, that driver. Throws `CONFIG_INVALID` for bad options, and
- * the filesystem's error when the root cannot be created.
+ * {@link filestore!LocalStorageDriver | LocalStorageDriver} keeping objects under it; with
+ * `driver`, that driver. Throws `CONFIG_INVALID` for bad options, and the filesystem's error
+ * when the root cannot be created.
  *
  * @example
  * ```ts
@@ -61,9 +61,9 @@ export async function createFileRepository(
  * in the task database, not here; see {@link checkLogicalPath}.
  *
  * Objects live in a {@link StorageDriver}: a
- * {@link filestore!LocalStorageDriver | LocalStorageDriver} by default. Every
- * method rejects with `CLOSED` after {@link FileRepository.close}, with `PATH_INVALID` for a key
- * that is not a sha256 hex digest, and with `NOT_FOUND` when reading a key that is not stored.
+ * {@link filestore!LocalStorageDriver | LocalStorageDriver} by default. Every method rejects
+ * with `CLOSED` after {@link FileRepository.close}, with `PATH_INVALID` for a key that is not a
+ * sha256 hex digest, and with `NOT_FOUND` when reading a key that is not stored.
  *
  * Made by {@link createFileRepository}.
  */

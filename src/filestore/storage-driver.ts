@@ -38,8 +38,7 @@ export interface ObjectWriter {
 /**
  * The contract every storage driver of the file repository fulfils: a flat store of immutable
  * objects named by keys. {@link filestore!LocalStorageDriver | LocalStorageDriver} keeps them
- * in a directory; an S3 driver
- * would keep them in a bucket.
+ * in a directory; an S3 driver would keep them in a bucket.
  *
  * Semantics:
  * - `put` is atomic: a reader sees no object, or the whole object, never a part of it. When it
