@@ -105,7 +105,8 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     files: f,
     registry,
     logger,
-    controller: (o = {}) => new Controller({ db, queue: q, registry, logger, ...o }),
+    controller: (o = {}) =>
+      new Controller({ db, queue: q, registry, logger, silentAfterMs: 3 * config.leaseMs, ...o }),
     worker: (o = {}) =>
       new WorkerHarness({
         db,

@@ -41,6 +41,11 @@ export interface ControllerOptions {
   reconcileIntervalMs?: number;
   /** This machine's name, to recognise its own dead worker processes. @defaultValue os.hostname() */
   host?: string;
+  /**
+   * A running attempt with no heartbeat for this long is stalled by reconcile even without an
+   * expired lease (its queue item was lost with its worker). @defaultValue 90000 (three default leases)
+   */
+  silentAfterMs?: number;
 }
 
 /** What a submission produced (the `eas submit --json` shape, plus the job id). */
@@ -106,6 +111,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
   private readonly reapIntervalMs: number;
   private readonly reconcileIntervalMs: number;
   private readonly host: string;
+  private readonly silentAfterMs: number;
   private stopping = false;
   private wake: (() => void) | undefined;
 
@@ -119,6 +125,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
     this.reapIntervalMs = options.reapIntervalMs ?? 1000;
     this.reconcileIntervalMs = options.reconcileIntervalMs ?? 60_000;
     this.host = options.host ?? hostname();
+    this.silentAfterMs = options.silentAfterMs ?? 90_000;
   }
 
   /**
@@ -239,8 +246,15 @@ export class Controller extends TypedEmitter<ControllerEvents> {
     return result.stalled.length;
   }
 
-  /** The slow repair pass: counters, lost queue items, finished jobs. */
+  /** The slow repair pass: silent attempts, counters, lost queue items, finished jobs. */
   async reconcile(): Promise<void> {
+    const silent = await this.db.silentAttempts(this.silentAfterMs);
+    if (silent.length > 0) {
+      const stalled = await this.db.stallAttempts(silent);
+      await this.enqueue(stalled.ready);
+      this.log.warn({ attempts: silent.length }, 'running attempts without heartbeats re-queued');
+      this.emit('attempt:stalled', { attemptIds: stalled.stalled });
+    }
     const r = await this.db.reconcile();
     await this.enqueue(r.queued);
     for (const j of r.finishedJobs) this.emit('job:finished', j);

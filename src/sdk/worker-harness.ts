@@ -526,7 +526,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   }
 
   private async handBack(attemptId: number): Promise<void> {
-    const result = await this.o.db.stallAttempts([attemptId]);
+    const result = await this.o.db.stallAttempts([attemptId], { handBack: true });
     await this.o.queue.complete(this.workerId, [attemptId]);
     await this.o.queue.enqueue(
       result.ready.map((r) => ({
@@ -547,7 +547,12 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
       );
       const alive = new Set(await this.o.db.heartbeat(this.workerId, ids));
       for (const id of ids) {
-        if (!held.has(id) || !alive.has(id)) {
+        // The task database is the truth: an attempt it still has running under this worker
+        // goes on even if the queue lost its item (the queue is a cache); only when the
+        // database says the attempt is no longer ours (reaped, cancelled) is it stopped.
+        if (!held.has(id) && alive.has(id))
+          this.log.debug({ attemptId: id }, 'queue lost the lease; the attempt goes on');
+        if (!alive.has(id)) {
           const r = this.running.get(id);
           if (r && !r.abort.signal.aborted) {
             this.log.warn({ attemptId: id }, 'lease lost; stopping the attempt');

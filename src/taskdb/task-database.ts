@@ -136,11 +136,27 @@ export class TaskDatabase {
     return this.sql.transaction((tx) => finishAttempts(tx, outcomes, this.now()));
   }
 
-  /** Handles attempts whose lease expired: stalled and re-queued as new attempts. */
+  /**
+   * Handles attempts whose lease expired: stalled and re-queued as new attempts. With
+   * `handBack` (a worker stopping on purpose) the loss does not count towards the stall limit.
+   */
   stallAttempts(
     attemptIds: readonly number[],
+    options: { handBack?: boolean } = {},
   ): Promise<{ ready: ReadyAttempt[]; stalled: number[]; failed: number[]; blocked: number[] }> {
-    return this.sql.transaction((tx) => stallAttempts(tx, attemptIds, this.now()));
+    return this.sql.transaction((tx) => stallAttempts(tx, attemptIds, this.now(), options));
+  }
+
+  /**
+   * Attempts still `running` whose last heartbeat is older than `olderThanMs`: their worker
+   * is gone even though no lease says so (the queue lost the item). Reconcile stalls them.
+   */
+  async silentAttempts(olderThanMs: number): Promise<number[]> {
+    const rows = await this.sql.all<{ id: number }>(
+      `SELECT id FROM eas_attempts WHERE state = 'running' AND coalesce(heartbeat_at, started_at) < ?`,
+      [this.now() - olderThanMs],
+    );
+    return rows.map((r) => Number(r.id));
   }
 
   /** Records heartbeats; returns the attempts still running under the worker. */

@@ -129,6 +129,29 @@ describe('Controller recovery', () => {
     expect((await p.queue.counts()).null).toMatchObject({ ready: 1, leased: 0 });
   });
 
+  it('reconcile re-queues a running attempt that stopped heartbeating even though no lease says so', async () => {
+    const p = await pipeline();
+    const c = p.controller({ silentAfterMs: 50 });
+    const { jobId } = await c.submit({ chain: { task_list: [{ task: 'null' }] } });
+    const [item] = await p.queue.claim({
+      owner: 'gone',
+      types: ['null'],
+      max: 1,
+      leaseMs: 600_000,
+    });
+    await p.db.startAttempts([item!.attemptId], { id: 'gone', host: 'elsewhere', pid: 1 });
+    await p.queue.clear(); // the queue lost the item with its worker
+    await new Promise((r) => setTimeout(r, 80));
+    await c.reconcile();
+    const [t] = await p.db.tasks({ jobId, type: 'null' });
+    const d = await p.db.task(t!.id);
+    expect(d!.attempts.map((a) => [a.kind, a.state])).toEqual([
+      ['first', 'stalled'],
+      ['stall', 'queued'],
+    ]);
+    expect((await p.queue.counts()).null?.ready).toBe(1);
+  });
+
   it('reconcile rebuilds an emptied queue from the database', async () => {
     const p = await pipeline();
     const c = p.controller();

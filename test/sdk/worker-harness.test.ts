@@ -123,6 +123,28 @@ describe('WorkerHarness heartbeats', () => {
   });
 });
 
+describe('WorkerHarness when the queue loses its items', () => {
+  it('finishes a running attempt whose queue item vanished: the task database is the truth', async () => {
+    const p = await pipeline({});
+    const { jobId } = await p
+      .controller()
+      .submit({ chain: { task_list: [{ task: 'null', sleep: 0.6 }] } });
+    const worker = p.worker({ leaseMs: 300, heartbeatMs: 50, claimWaitMs: 20 });
+    const started = new Promise<void>((r) => worker.on('attempt:started', () => r()));
+    const finished = new Promise<void>((r) => worker.on('job:finished', () => r()));
+    const running = worker.run();
+    await started;
+    await p.queue.clear();
+    await finished;
+    worker.stop();
+    await running;
+    const [t] = await p.db.tasks({ jobId, type: 'null' });
+    expect((await p.db.task(t!.id))!.attempts.map((a) => [a.state, a.qc])).toEqual([
+      ['succeeded', 'passed'],
+    ]);
+  });
+});
+
 describe('WorkerHarness with in-process handlers', () => {
   it('runs a handler given in code under a task type name of its own', async () => {
     const p = await createTestPipeline({

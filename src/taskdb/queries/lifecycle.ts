@@ -527,13 +527,29 @@ export async function finishAttempts(
   const doneTasks: number[] = [];
   const retries: (NewAttempt & { at: number })[] = [];
   const failedTasks: { id: number; reason: string }[] = [];
+  // The retry budget counts failed attempts (a failed run or a failed QC), never attempts lost
+  // to a dead or stopping worker.
+  const failures = new Map<number, number>();
+  const failing = valid
+    .filter(({ o }) => !(o.succeeded && o.qcPassed))
+    .map(({ row }) => Number(row.task_id));
+  for (const part of chunks(failing)) {
+    for (const r of await tx.all<{ task_id: number; n: number }>(
+      `SELECT task_id, count(*) AS n FROM eas_attempts WHERE task_id IN (${placeholders(part.length)}) AND qc = 'failed'
+       GROUP BY task_id`,
+      part,
+    )) {
+      failures.set(Number(r.task_id), Number(r.n));
+    }
+  }
   for (const { o, row } of valid) {
     if (o.succeeded && o.qcPassed) doneTasks.push(Number(row.task_id));
-    else if (Number(row.attempt_count) - Number(row.stall_count) < o.retry.maxAttempts) {
-      // Attempts lost to a dead worker do not use up the retry budget; failures do.
+    else if ((failures.get(Number(row.task_id)) ?? 1) < o.retry.maxAttempts) {
       const n = Number(row.attempt_count);
-      const failures = n - Number(row.stall_count);
-      const delay = Math.min(o.retry.maxBackoffMs, o.retry.backoffMs * 2 ** (failures - 1));
+      const delay = Math.min(
+        o.retry.maxBackoffMs,
+        o.retry.backoffMs * 2 ** ((failures.get(Number(row.task_id)) ?? 1) - 1),
+      );
       retries.push({
         taskId: Number(row.task_id),
         jobId: Number(row.job_id),
@@ -796,6 +812,7 @@ export async function stallAttempts(
   tx: SqlExecutor,
   attemptIds: readonly number[],
   now: number,
+  options: { handBack?: boolean } = {},
 ): Promise<{ ready: ReadyAttempt[]; stalled: number[]; failed: number[]; blocked: number[] }> {
   const out = {
     ready: [] as ReadyAttempt[],
@@ -831,12 +848,19 @@ export async function stallAttempts(
     }
     if (r.state !== 'running') continue;
     await tx.run(
-      `UPDATE eas_attempts SET state = 'stalled', ended_at = ?, error = coalesce(error, 'lease expired: the worker stopped heartbeating') WHERE id = ?`,
-      [now, r.id],
+      `UPDATE eas_attempts SET state = 'stalled', ended_at = ?, error = coalesce(error, ?) WHERE id = ?`,
+      [
+        now,
+        options.handBack
+          ? 'handed back: its worker was stopping and the grace period ran out'
+          : 'lease expired: the worker stopped heartbeating',
+        r.id,
+      ],
     );
     out.stalled.push(Number(r.id));
-    const stalls = Number(r.stall_count) + 1;
-    if (stalls >= MAX_STALLS) {
+    // A hand-back by a worker that stops on purpose is not an accident of the task's making.
+    const stalls = Number(r.stall_count) + (options.handBack ? 0 : 1);
+    if (!options.handBack && stalls >= MAX_STALLS) {
       await tx.run(
         `UPDATE eas_tasks SET state = 'failed', stall_count = ?, finished_at = ?, updated_at = ?, reason = ? WHERE id = ?`,
         [stalls, now, now, `lease lost ${stalls} times (its worker died each time)`, r.task_id],

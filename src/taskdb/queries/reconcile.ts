@@ -1,4 +1,4 @@
-import type { SqlExecutor } from '../../core/index.js';
+import { placeholders, type SqlExecutor } from '../../core/index.js';
 import type { JobStatus, ReadyAttempt } from '../types.js';
 import { chunks } from './ids.js';
 import { blockDependents, createAttempts, settleJobs } from './lifecycle.js';
@@ -59,11 +59,11 @@ export async function reconcile(tx: SqlExecutor, now: number): Promise<Reconcile
     attemptCount: number;
     priority: number;
   }[] = [];
-  const deadProviders = new Set<number>();
+  const deadConsumers = new Set<number>();
   for (const r of rows) {
     const actual = Number(r.pending_files) + Number(r.pending_meta);
     if (Number(r.dead_files) + Number(r.dead_meta) > 0) {
-      deadProviders.add(Number(r.id));
+      deadConsumers.add(Number(r.id));
       continue;
     }
     if (actual !== Number(r.unmet)) {
@@ -86,33 +86,38 @@ export async function reconcile(tx: SqlExecutor, now: number): Promise<Reconcile
   }
   await createAttempts(tx, ready, 'first', now, now);
 
-  // Waiting tasks with a dead provider: block them by blocking from their dead providers.
+  // Waiting tasks with a dead provider are blocked themselves (only they: another dependent of
+  // the same provider may be waiting on a file it did write), then their own dependents.
   let blocked = 0;
-  if (deadProviders.size > 0) {
-    const providers = new Set<number>();
-    for (const part of chunks([...deadProviders])) {
-      const ph = part.map(() => '?').join(', ');
-      for (const p of await tx.all<{ provider: number }>(
-        `SELECT p.producer_task_id AS provider FROM eas_file_deps d JOIN eas_products p ON p.id = d.product_id
-           JOIN eas_tasks pt ON pt.id = p.producer_task_id
-           WHERE d.consumer_task_id IN (${ph}) AND pt.state IN ('failed', 'blocked', 'cancelled', 'done')
-         UNION
-         SELECT md.provider_task_id FROM eas_metadata_deps md JOIN eas_tasks pt ON pt.id = md.provider_task_id
-           WHERE md.consumer_task_id IN (${ph}) AND pt.state IN ('failed', 'blocked', 'cancelled')`,
-        [...part, ...part],
+  if (deadConsumers.size > 0) {
+    const ids = [...deadConsumers];
+    for (const part of chunks(ids)) {
+      await tx.run(
+        `UPDATE eas_tasks SET state = 'blocked', finished_at = ?, updated_at = ?, reason = ?
+         WHERE id IN (${placeholders(part.length)}) AND state = 'waiting'`,
+        [now, now, "an input's producer failed or did not write it (found by reconcile)", ...part],
+      );
+    }
+    const paths = new Map<number, string>();
+    for (const part of chunks(ids)) {
+      for (const r of await tx.all<{ id: number; path: string }>(
+        `SELECT id, path FROM eas_tasks WHERE id IN (${placeholders(part.length)})`,
+        part,
       )) {
-        providers.add(Number(p.provider));
+        paths.set(Number(r.id), r.path);
       }
     }
-    blocked = (
-      await blockDependents(
-        tx,
-        [...providers],
-        null,
-        (id) => `producer task ${id} did not provide it`,
-        now,
-      )
-    ).length;
+    blocked =
+      ids.length +
+      (
+        await blockDependents(
+          tx,
+          ids,
+          null,
+          (id) => `upstream task ${paths.get(id) ?? id} is blocked`,
+          now,
+        )
+      ).length;
   }
 
   const queued = (
