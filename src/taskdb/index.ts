@@ -49,6 +49,7 @@ export {
   type AttemptPayload,
   type OutputVersion,
   type LogLine,
+  type AttemptLogLine,
   type RetryPolicy,
   type AttemptOutcome,
   type FinishResult,

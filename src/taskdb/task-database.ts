@@ -36,6 +36,7 @@ import {
   type VersionDetail,
 } from './queries/views.js';
 import type {
+  AttemptLogLine,
   AttemptOutcome,
   AttemptPayload,
   FinishResult,
@@ -165,17 +166,7 @@ export class TaskDatabase {
   }
 
   /** Appends log lines of running attempts. */
-  appendLogs(
-    lines: readonly {
-      attemptId: number;
-      taskId: number;
-      jobId: number;
-      ts: number;
-      level: string;
-      stream: string;
-      message: string;
-    }[],
-  ): Promise<void> {
+  appendLogs(lines: readonly AttemptLogLine[]): Promise<void> {
     if (lines.length === 0) return Promise.resolve();
     return this.sql.transaction((tx) => appendLogs(tx, lines));
   }

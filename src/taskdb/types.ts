@@ -133,6 +133,13 @@ export interface LogLine {
   message: string;
 }
 
+/** A log line of a running attempt, as the harness sends it in batches. */
+export interface AttemptLogLine extends LogLine {
+  attemptId: number;
+  taskId: number;
+  jobId: number;
+}
+
 /** Retry policy applied when an attempt fails. */
 export interface RetryPolicy {
   maxAttempts: number;

@@ -10,6 +10,7 @@ import {
 } from '../../core/index.js';
 import type {
   AttemptKind,
+  AttemptLogLine,
   AttemptOutcome,
   AttemptPayload,
   ExpectedOutput,
@@ -335,18 +336,7 @@ export async function heartbeat(
 }
 
 /** Appends log lines of running attempts (batched by the harness). */
-export async function appendLogs(
-  tx: SqlExecutor,
-  lines: readonly {
-    attemptId: number;
-    taskId: number;
-    jobId: number;
-    ts: number;
-    level: string;
-    stream: string;
-    message: string;
-  }[],
-): Promise<void> {
+export async function appendLogs(tx: SqlExecutor, lines: readonly AttemptLogLine[]): Promise<void> {
   await insertMany(
     tx,
     'eas_log_lines',

@@ -5,7 +5,13 @@ import {
   type SqlParam,
   type TypedMetadata,
 } from '../../core/index.js';
-import { TASK_STATES, type JobStatus, type StateCounts, type TaskState } from '../types.js';
+import {
+  TASK_STATES,
+  type AttemptLogLine,
+  type JobStatus,
+  type StateCounts,
+  type TaskState,
+} from '../types.js';
 import { metadataOf } from './lifecycle.js';
 
 /** A job as listed by `eas status`. */
@@ -391,15 +397,8 @@ function versionFromRow(v: Record<string, unknown>): VersionDetail {
 }
 
 /** A log line as read back. */
-export interface StoredLogLine {
+export interface StoredLogLine extends AttemptLogLine {
   id: number;
-  attemptId: number;
-  taskId: number;
-  jobId: number;
-  ts: number;
-  level: string;
-  stream: string;
-  message: string;
 }
 
 const LEVEL_ORDER = ['debug', 'info', 'warn', 'error'];
@@ -449,8 +448,8 @@ export async function readLogs(
     taskId: Number(r.task_id),
     jobId: Number(r.job_id),
     ts: Number(r.ts),
-    level: String(r.level),
-    stream: String(r.stream),
+    level: r.level as StoredLogLine['level'],
+    stream: r.stream as StoredLogLine['stream'],
     message: String(r.message),
   }));
 }
