@@ -29,6 +29,7 @@ import type {
   TaskDatabase,
 } from '../taskdb/index.js';
 import { defaultQc } from './qc.js';
+import { resolveWorkerHarnessSettings } from './options.js';
 import { runCommand } from './runners/command.js';
 import type { HandlerDefinition, HandlerResult, QcFunction, TaskFile } from './types.js';
 
@@ -126,7 +127,14 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
 
   constructor(options: WorkerHarnessOptions) {
     super();
-    const leaseMs = options.leaseMs ?? 30_000;
+    const settings = resolveWorkerHarnessSettings({
+      concurrency: options.concurrency,
+      leaseMs: options.leaseMs,
+      heartbeatMs: options.heartbeatMs,
+      graceMs: options.graceMs,
+      claimWaitMs: options.claimWaitMs,
+    });
+    const leaseMs = settings.leaseMs;
     this.workerId =
       options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.o = {
@@ -135,14 +143,14 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
       files: options.files,
       registry: options.registry,
       handlers: options.handlers ?? {},
-      concurrency: options.concurrency ?? 4,
+      concurrency: settings.concurrency,
       leaseMs,
-      heartbeatMs: options.heartbeatMs ?? Math.floor(leaseMs / 3),
-      graceMs: options.graceMs ?? 30_000,
+      heartbeatMs: settings.heartbeatMs ?? Math.max(1, Math.floor(leaseMs / 3)),
+      graceMs: settings.graceMs,
       scratchDir: options.scratchDir ?? join(tmpdir(), 'eas-attempts'),
       keepFailedScratch: options.keepFailedScratch ?? false,
       baseEnv: options.baseEnv ?? inheritedEnvironment(),
-      claimWaitMs: options.claimWaitMs ?? 500,
+      claimWaitMs: settings.claimWaitMs,
     };
     this.types = [
       ...(options.types ??

@@ -218,3 +218,12 @@ describe('harness fixtures', () => {
     expect(readFileSync(join(FIXTURES, 'ok.sh'), 'utf8')).toMatch(/^#!/);
   });
 });
+
+describe('WorkerHarness options', () => {
+  it('refuses nonsense at construction, naming each option', async () => {
+    const p = await pipeline({});
+    expect(() => p.worker({ concurrency: 0, leaseMs: 1000, heartbeatMs: 5000 })).toThrow(
+      /WorkerHarnessOptions\.concurrency[\s\S]*WorkerHarnessOptions\.heartbeatMs: must be shorter than leaseMs/,
+    );
+  });
+});
