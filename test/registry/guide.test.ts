@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { registryFromObject } from '../../src/registry/index.js';
 import { BUILTINS } from './builtins.fixture.js';
+import { BUILTIN_TASK_TYPES } from '../../src/tasks/index.js';
 
 const GUIDE = readFileSync(new URL('../../docs/guides/registry.md', import.meta.url), 'utf8');
 
@@ -20,6 +21,7 @@ describe('docs/guides/registry.md', () => {
     const obj: unknown = example.lang === 'json' ? JSON.parse(example.text) : parse(example.text);
     const builtins = {
       ...BUILTINS,
+      ...BUILTIN_TASK_TYPES,
       transit_search_bls: { description: 'BLS.', runner: 'in-process' as const },
     };
     expect(() => registryFromObject(obj, { builtins, baseDir: '/work/lab' })).not.toThrow();
