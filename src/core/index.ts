@@ -68,3 +68,4 @@ export { TypedEmitter } from './events.js';
 export type { PlannedInput, PlannedOutput, PlannedTask } from './plan.js';
 export { processAlive } from './process.js';
 export { makeDirectory, makeDirectorySync } from './fs.js';
+export { runMigrations, type Migration } from './sql/migrations.js';

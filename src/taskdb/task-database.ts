@@ -1,11 +1,12 @@
 import {
   openSqlDatabase,
+  runMigrations,
   silentLogger,
   type Logger,
   type SqlDatabase,
   type SqlExecutor,
 } from '../core/index.js';
-import { BundledMigrationSource, TASKDB_MIGRATIONS } from './migrations/index.js';
+import { TASKDB_MIGRATIONS } from './migrations/index.js';
 import {
   appendLogs,
   finishAttempts,
@@ -105,11 +106,13 @@ export class TaskDatabase {
 
   /** Applies pending migrations. Safe to call from several processes at once (knex locks). */
   async migrate(): Promise<void> {
-    const [, applied] = (await this.sql.knex.migrate.latest({
-      migrationSource: new BundledMigrationSource(TASKDB_MIGRATIONS),
-      tableName: 'eas_migrations',
-    })) as [number, string[]];
-    if (applied.length > 0) this.log.info({ applied }, 'migrations applied');
+    await runMigrations(
+      this.sql.knex,
+      TASKDB_MIGRATIONS,
+      'eas_migrations',
+      'task database',
+      this.log,
+    );
   }
 
   /** Writes a planned job in one transaction; returns its id and the attempts ready at once. */
