@@ -6,6 +6,7 @@ import {
   type TypedValue,
 } from '../core/index.js';
 import { STRUCTURAL_FIELDS } from './schema.js';
+import { CONTROL_EXPANDERS } from './control-flow.js';
 import type {
   ChainDocument,
   ChainPlan,
@@ -16,6 +17,7 @@ import type {
   TaskDescriptor,
   TaskTypeCatalog,
   ValueResolver,
+  NodeContext,
 } from './types.js';
 import { LiteralResolver } from './values.js';
 
@@ -42,41 +44,6 @@ export interface ExpandOptions {
     where: string,
   ) => { workingDirectory: string; filename: string };
 }
-
-/** Where a node sits and what it inherits. */
-export interface NodeContext {
-  key: number;
-  path: string;
-  depth: number;
-  workingDirectory: string;
-  jobName: string;
-  metadata: TypedMetadata;
-}
-
-/** A list of children a control-flow node expands to. */
-export interface ChildGroup {
-  /** Field of the node the children come from (`task_list`, `else_task_list`). */
-  field: string;
-  descriptors: TaskDescriptor[];
-  /** Metadata the children add to what they inherit (a loop variable). */
-  metadata?: TypedMetadata;
-}
-
-/**
- * How one control-flow type expands. Each returns the child groups to expand now, or
- * `'deferred'` when the shape depends on other tasks' output metadata (a conditional): the
- * controller expands it at run time. New control-flow types register here.
- */
-export type ControlExpander = (
-  descriptor: TaskDescriptor,
-  node: NodeContext,
-  report: (p: Problem) => void,
-) => ChildGroup[] | 'deferred';
-
-/** The control-flow types this expander knows, by name. */
-export const CONTROL_EXPANDERS: Record<string, ControlExpander> = {
-  execution_chain: (d) => [{ field: 'task_list', descriptors: d.task_list ?? [] }],
-};
 
 /**
  * Expands a chain into tasks and edges without touching any database: task types resolved and
@@ -110,6 +77,7 @@ export function expandChainCollecting(
   };
   const tasks: ExpandedTask[] = [];
   let deferred = 0;
+  const deferredKeys: number[] = [];
 
   const evaluate = (
     value: unknown,
@@ -315,13 +283,55 @@ export function expandChainCollecting(
           });
           return;
         }
-        const groups = expander(desc, node, report);
+        const groups = expander(desc, node, {
+          report,
+          evaluate: (value, where) =>
+            evaluate(value, { metadata, seed: options.seed, path }, where),
+          needsRequestedMetadata: (value) => resolver.needsRequestedMetadata(value),
+        });
         if (groups === 'deferred') {
           deferred++;
+          deferredKeys.push(key);
           return;
         }
         task.expanded = true;
-        for (const g of groups) expandList(g.descriptors, node, `${path}.${g.field}`, g.metadata);
+        for (const g of groups) {
+          if (!g.node) {
+            expandList(g.descriptors, node, `${path}.${g.field}`, g.metadata);
+            continue;
+          }
+          // A synthetic execution_chain between the node and its children: one loop iteration.
+          // It carries the iteration's metadata as its own; its children inherit it.
+          const iterMetadata = { ...metadata, ...g.metadata };
+          const iterKey = tasks.length;
+          tasks.push({
+            key: iterKey,
+            parentKey: key,
+            position: g.node.position,
+            path: g.node.path,
+            name: null,
+            type: 'execution_chain',
+            workingDirectory: wd,
+            depth: node.depth + 1,
+            control: true,
+            expanded: true,
+            description: {},
+            metadata: iterMetadata,
+            ownMetadata: g.metadata ?? {},
+            inputs: [],
+            outputs: [],
+            metadataFrom: [],
+            maxAttempts: 1,
+          });
+          const iterNode: NodeContext = {
+            ...node,
+            key: iterKey,
+            path: g.node.path,
+            depth: node.depth + 1,
+            metadata: iterMetadata,
+          };
+          expandList(g.descriptors, iterNode, `${g.node.path}.${g.field}`, undefined);
+        }
       } else if (desc.task_list !== undefined || desc.else_task_list !== undefined) {
         report({
           path: `${path}.task_list`,
@@ -375,7 +385,7 @@ export function expandChainCollecting(
   }
 
   return {
-    plan: { jobName, workingDirectory: rootWd, tasks, unresolvedInputs, deferred },
+    plan: { jobName, workingDirectory: rootWd, tasks, unresolvedInputs, deferred, deferredKeys },
     problems,
   };
 }

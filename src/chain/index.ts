@@ -11,15 +11,7 @@
  * @module
  */
 export { parseChain, validateChain, loadChainFile, defaultJobName, formatPath } from './load.js';
-export {
-  expandChain,
-  expandChainCollecting,
-  CONTROL_EXPANDERS,
-  type ExpandOptions,
-  type NodeContext,
-  type ChildGroup,
-  type ControlExpander,
-} from './expand.js';
+export { expandChain, expandChainCollecting, type ExpandOptions } from './expand.js';
 export { isExpression, LiteralResolver } from './values.js';
 export { chainDocumentSchema, taskDescriptorSchema, STRUCTURAL_FIELDS } from './schema.js';
 export type {
@@ -33,3 +25,5 @@ export type {
   ExpandedTask,
   ChainPlan,
 } from './types.js';
+export { CONTROL_EXPANDERS, MAX_LOOP_VALUES } from './control-flow.js';
+export type { NodeContext, ChildGroup, ControlExpander, ExpanderTools } from './types.js';

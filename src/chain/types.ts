@@ -2,6 +2,7 @@ import type {
   PlannedInput,
   PlannedOutput,
   PlannedTask,
+  Problem,
   TypedMetadata,
   TypedValue,
 } from '../core/index.js';
@@ -102,4 +103,53 @@ export interface ChainPlan {
   unresolvedInputs: { taskKey: number; inputIndex: number }[];
   /** Nodes whose expansion waits for run-time metadata. */
   deferred: number;
+  /** Plan keys of those nodes. */
+  deferredKeys: number[];
 }
+
+/** Where a node sits and what it inherits. */
+export interface NodeContext {
+  key: number;
+  path: string;
+  depth: number;
+  workingDirectory: string;
+  jobName: string;
+  metadata: TypedMetadata;
+}
+
+/** A list of children a control-flow node expands to. */
+export interface ChildGroup {
+  /** Field of the node the children come from (`task_list`, `else_task_list`). */
+  field: string;
+  descriptors: TaskDescriptor[];
+  /** Metadata the children add to what they inherit (a loop variable and its index). */
+  metadata?: TypedMetadata;
+  /**
+   * Put the children under a synthetic `execution_chain` node with this path and position
+   * (one loop iteration), which records `metadata` as its own. Without it, the children hang
+   * directly under the control-flow node.
+   */
+  node?: { path: string; position: number };
+}
+
+/** What a control-flow expander may use. */
+export interface ExpanderTools {
+  /** Records a problem (with its chain path). */
+  report(problem: Problem): void;
+  /** Evaluates a field value in the node's scope; undefined after reporting a problem. */
+  evaluate(value: unknown, where: string): TypedValue | undefined;
+  /** Whether a value reads `requested_metadata` (so the node must wait for run time). */
+  needsRequestedMetadata(value: unknown): boolean;
+}
+
+/**
+ * How one control-flow type expands. It returns the child groups to expand now, or
+ * `'deferred'` when the shape depends on other tasks' output metadata (a conditional, a
+ * do-while iteration): the controller expands it at run time. New control-flow types register
+ * in `CONTROL_EXPANDERS`.
+ */
+export type ControlExpander = (
+  descriptor: TaskDescriptor,
+  node: NodeContext,
+  tools: ExpanderTools,
+) => ChildGroup[] | 'deferred';

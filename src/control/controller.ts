@@ -150,6 +150,17 @@ export class Controller extends TypedEmitter<ControllerEvents> {
       normalizePath: checkLogicalPath,
     });
     problems.push(...(await this.checkPlan(plan)));
+    if (!input.dryRun) {
+      // Run-time expansion of conditionals and do-while iterations is not built yet: refuse
+      // rather than leave a job waiting for ever (a dry run still counts them as deferred).
+      for (const key of plan.deferredKeys) {
+        const t = plan.tasks[key]!;
+        problems.push({
+          path: t.path,
+          message: `${t.type} expands at run time, which this version cannot do yet (eas submit --dry-run counts it as deferred)`,
+        });
+      }
+    }
     if (problems.length > 0)
       throw new InvalidInputError('CHAIN_INVALID', `Chain ${source} invalid`, problems);
     const byType: Record<string, number> = {};

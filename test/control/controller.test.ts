@@ -87,6 +87,61 @@ describe('Controller.submit', () => {
   });
 });
 
+describe('Controller with loops', () => {
+  it('runs a nested for-loop grid to the end, each leaf with its loop metadata, int indices kept', async () => {
+    const p = await pipeline();
+    const { jobId, status } = await p.runChain({
+      task_list: [
+        {
+          task: 'execution_for_loop',
+          parameter: 'size',
+          linear_range: [1, 2, 3],
+          task_list: [
+            {
+              task: 'execution_for_loop',
+              parameter: 'tda',
+              values: ['bls', 'tls'],
+              task_list: [{ task: 'null', name: 'leaf' }],
+            },
+          ],
+        },
+      ],
+    });
+    // root + loop + 3 iterations + 3 inner loops + 6 iterations + 6 leaves
+    expect(status.totals).toMatchObject({ done: 20, failed: 0, waiting: 0 });
+    const leaves = await p.db.tasks({ jobId, type: 'null' });
+    const meta = (await p.db.task(leaves[5]!.id))!.metadata;
+    expect(meta).toEqual({
+      size: { type: 'float', value: 2 },
+      size_index: { type: 'int', value: 2 },
+      tda: { type: 'str', value: 'tls' },
+      tda_index: { type: 'int', value: 1 },
+    });
+  });
+
+  it('refuses a conditional at a real submission (no run-time expansion yet) but counts it in a dry run', async () => {
+    const p = await pipeline();
+    const chain = {
+      task_list: [
+        { task: 'null', name: 'x' },
+        {
+          task: 'execution_conditional',
+          requires_metadata_from: ['x'],
+          criterion: '(1)',
+          task_list: [{ task: 'null' }],
+        },
+      ],
+    };
+    expect(await p.controller().submit({ chain, dryRun: true })).toMatchObject({
+      tasks: 3,
+      deferred: 1,
+    });
+    const list = await problems(p, chain);
+    expect(list[0]).toMatch(/^task_list\[1\]: execution_conditional expands at run time/);
+    expect((await p.db.counts()).eas_tasks).toBe(0);
+  });
+});
+
 describe('Controller recovery', () => {
   it('re-queues an attempt whose lease expired as a new attempt', async () => {
     const p = await pipeline();
