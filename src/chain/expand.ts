@@ -69,6 +69,127 @@ export function expandChainCollecting(
   doc: ChainDocument,
   options: ExpandOptions,
 ): { plan: ChainPlan; problems: Problem[] } {
+  const jobName =
+    typeof doc.job_name === 'string' && doc.job_name.trim()
+      ? doc.job_name.trim()
+      : options.defaultJobName;
+  const rootWd = typeof doc.working_directory === 'string' ? doc.working_directory.trim() : '';
+
+  const x = createExpansion(options, jobName, undefined);
+  // The document itself is the root task, an execution_chain, so counts match the original's.
+  const root: ExpandedTask = {
+    key: 0,
+    parentKey: null,
+    position: 0,
+    path: '',
+    name: jobName,
+    type: 'execution_chain',
+    workingDirectory: rootWd,
+    depth: 0,
+    control: true,
+    expanded: true,
+    description: { job_name: jobName },
+    metadata: {},
+    ownMetadata: {},
+    inputs: [],
+    outputs: [],
+    metadataFrom: [],
+    maxAttempts: 1,
+  };
+  x.tasks.push(root);
+
+  x.expandList(
+    doc.task_list,
+    { key: 0, path: '', depth: 0, workingDirectory: rootWd, jobName, metadata: {} },
+    'task_list',
+    undefined,
+  );
+
+  const { unresolvedInputs } = x.finish();
+  return {
+    plan: {
+      jobName,
+      workingDirectory: rootWd,
+      tasks: x.tasks,
+      unresolvedInputs,
+      deferred: x.deferredKeys.length,
+      deferredKeys: x.deferredKeys,
+    },
+    problems: x.problems,
+  };
+}
+
+/** What {@link expandFragment} expands: a list under an existing control-flow task. */
+export interface FragmentRequest {
+  /** The descriptors. */
+  list: TaskDescriptor[];
+  /** Chain path of the list (`task_list[3].else_task_list`). */
+  listPath: string;
+  /** The existing node they hang under; its `key` is -1 in the result (`parentKey: -1`). */
+  parent: Omit<NodeContext, 'key'>;
+  /** Job name of the chain (descendants that name another one record it). */
+  jobName: string;
+  /** Output metadata of the tasks that decided this expansion (`requested_metadata`). */
+  requestedMetadata?: Record<string, TypedMetadata>;
+  /**
+   * Put the list under a new `execution_chain` (one do-while iteration) with this path,
+   * position and own metadata.
+   */
+  iteration?: { path: string; position: number; metadata: TypedMetadata };
+}
+
+/**
+ * Expands a list of descriptors at run time, under a task that already exists (a
+ * conditional's branch, a do-while iteration): the same rules as {@link expandChain}, with
+ * `requested_metadata` in scope. Keys start at 0; `parentKey: -1` means the existing task.
+ * Inputs without a producer in the fragment come back in `unresolvedInputs` for the caller
+ * to bind to the job's existing files or earlier jobs'.
+ */
+export function expandFragment(
+  request: FragmentRequest,
+  options: ExpandOptions,
+): {
+  tasks: ExpandedTask[];
+  unresolvedInputs: { taskKey: number; inputIndex: number }[];
+  deferredKeys: number[];
+  problems: Problem[];
+} {
+  const x = createExpansion(options, request.jobName, request.requestedMetadata);
+  let parent: NodeContext = { ...request.parent, key: -1 };
+  if (request.iteration) {
+    const metadata = { ...request.parent.metadata, ...request.iteration.metadata };
+    x.tasks.push({
+      key: 0,
+      parentKey: -1,
+      position: request.iteration.position,
+      path: request.iteration.path,
+      name: null,
+      type: 'execution_chain',
+      workingDirectory: request.parent.workingDirectory,
+      depth: request.parent.depth + 1,
+      control: true,
+      expanded: true,
+      description: {},
+      metadata,
+      ownMetadata: request.iteration.metadata,
+      inputs: [],
+      outputs: [],
+      metadataFrom: [],
+      maxAttempts: 1,
+    });
+    parent = { ...parent, key: 0, path: request.iteration.path, depth: parent.depth + 1, metadata };
+  }
+  x.expandList(request.list, parent, request.listPath, undefined);
+  const { unresolvedInputs } = x.finish();
+  return { tasks: x.tasks, unresolvedInputs, deferredKeys: x.deferredKeys, problems: x.problems };
+}
+
+/** The shared machinery of chain and fragment expansion. */
+function createExpansion(
+  options: ExpandOptions,
+  jobName: string,
+  requestedMetadata: Record<string, TypedMetadata> | undefined,
+) {
   const resolver = options.resolver ?? new LiteralResolver();
   const maxTasks = options.maxTasks ?? 2_000_000;
   const problems: Problem[] = [];
@@ -76,7 +197,6 @@ export function expandChainCollecting(
     if (problems.length < 1000) problems.push(p);
   };
   const tasks: ExpandedTask[] = [];
-  let deferred = 0;
   const deferredKeys: number[] = [];
 
   const evaluate = (
@@ -106,34 +226,6 @@ export function expandChainCollecting(
     return undefined;
   };
 
-  const jobName =
-    typeof doc.job_name === 'string' && doc.job_name.trim()
-      ? doc.job_name.trim()
-      : options.defaultJobName;
-  const rootWd = typeof doc.working_directory === 'string' ? doc.working_directory.trim() : '';
-
-  // The document itself is the root task, an execution_chain, so counts match the original's.
-  const root: ExpandedTask = {
-    key: 0,
-    parentKey: null,
-    position: 0,
-    path: '',
-    name: jobName,
-    type: 'execution_chain',
-    workingDirectory: rootWd,
-    depth: 0,
-    control: true,
-    expanded: true,
-    description: { job_name: jobName },
-    metadata: {},
-    ownMetadata: {},
-    inputs: [],
-    outputs: [],
-    metadataFrom: [],
-    maxAttempts: 1,
-  };
-  tasks.push(root);
-
   const expandList = (
     list: TaskDescriptor[],
     parent: NodeContext,
@@ -149,7 +241,7 @@ export function expandChainCollecting(
       }
       const path = `${listPath}[${i}]`;
       const metadata = extraMetadata ? { ...parent.metadata, ...extraMetadata } : parent.metadata;
-      const scope: EvaluationScope = { metadata, seed: options.seed, path };
+      const scope: EvaluationScope = { metadata, requestedMetadata, seed: options.seed, path };
       const key = tasks.length;
 
       const type = evaluateString(desc.task, scope, `${path}.task`) ?? '?';
@@ -286,11 +378,10 @@ export function expandChainCollecting(
         const groups = expander(desc, node, {
           report,
           evaluate: (value, where) =>
-            evaluate(value, { metadata, seed: options.seed, path }, where),
+            evaluate(value, { metadata, requestedMetadata, seed: options.seed, path }, where),
           needsRequestedMetadata: (value) => resolver.needsRequestedMetadata(value),
         });
         if (groups === 'deferred') {
-          deferred++;
           deferredKeys.push(key);
           return;
         }
@@ -341,53 +432,46 @@ export function expandChainCollecting(
     });
   };
 
-  expandList(
-    doc.task_list,
-    { key: 0, path: '', depth: 0, workingDirectory: rootWd, jobName, metadata: {} },
-    'task_list',
-    undefined,
-  );
-
-  // Producers: one per (working directory, filename).
-  const producers = new Map<string, { key: number; where: string }>();
-  for (const t of tasks) {
-    for (const o of t.outputs) {
-      const k = `${o.workingDirectory}\u0000${o.filename}`;
-      const prev = producers.get(k);
-      if (prev) {
-        report({
-          path: o.where,
-          message: `output "${o.filename}" in working directory "${o.workingDirectory}" is already declared at ${prev.where}; each file has one producer per job`,
-        });
-      } else producers.set(k, { key: t.key, where: o.where });
+  const finish = (): { unresolvedInputs: { taskKey: number; inputIndex: number }[] } => {
+    // Producers: one per (working directory, filename).
+    const producers = new Map<string, { key: number; where: string }>();
+    for (const t of tasks) {
+      for (const o of t.outputs) {
+        const k = `${o.workingDirectory}\u0000${o.filename}`;
+        const prev = producers.get(k);
+        if (prev) {
+          report({
+            path: o.where,
+            message: `output "${o.filename}" in working directory "${o.workingDirectory}" is already declared at ${prev.where}; each file has one producer per job`,
+          });
+        } else producers.set(k, { key: t.key, where: o.where });
+      }
     }
-  }
-  const unresolvedInputs: { taskKey: number; inputIndex: number }[] = [];
-  for (const t of tasks) {
-    t.inputs.forEach((input, i) => {
-      const p = producers.get(`${input.workingDirectory}\u0000${input.filename}`);
-      if (p === undefined) unresolvedInputs.push({ taskKey: t.key, inputIndex: i });
-      else if (p.key === t.key)
-        report({
-          path: input.where,
-          message: `the task reads "${input.filename}", which it writes itself`,
-        });
-      else input.producerKey = p.key;
-    });
-  }
+    const unresolvedInputs: { taskKey: number; inputIndex: number }[] = [];
+    for (const t of tasks) {
+      t.inputs.forEach((input, i) => {
+        const p = producers.get(`${input.workingDirectory}\u0000${input.filename}`);
+        if (p === undefined) unresolvedInputs.push({ taskKey: t.key, inputIndex: i });
+        else if (p.key === t.key)
+          report({
+            path: input.where,
+            message: `the task reads "${input.filename}", which it writes itself`,
+          });
+        else input.producerKey = p.key;
+      });
+    }
 
-  const cycle = findCycle(tasks);
-  if (cycle) {
-    report({
-      path: tasks[cycle[0]!]!.path,
-      message: `dependency cycle: ${cycle.map((k) => tasks[k]!.path).join(' → ')} → ${tasks[cycle[0]!]!.path}`,
-    });
-  }
+    const cycle = findCycle(tasks);
+    if (cycle) {
+      report({
+        path: tasks[cycle[0]!]!.path,
+        message: `dependency cycle: ${cycle.map((k) => tasks[k]!.path).join(' → ')} → ${tasks[cycle[0]!]!.path}`,
+      });
+    }
 
-  return {
-    plan: { jobName, workingDirectory: rootWd, tasks, unresolvedInputs, deferred, deferredKeys },
-    problems,
+    return { unresolvedInputs };
   };
+  return { tasks, problems, deferredKeys, expandList, finish };
 }
 
 function evaluateDeep(
