@@ -15,6 +15,8 @@ export interface PlannedInput {
   producerKey?: number;
   /** Product id of an earlier job's QC-passed file, when no producer is in this submission. */
   externalProductId?: number;
+  /** Product id of a file an existing task of the same job declares (run-time expansion). */
+  jobProductId?: number;
   /** Chain path of the input (`task_list[2].inputs.lightcurve`), for messages. */
   where?: string;
 }

@@ -3,12 +3,13 @@ import {
   EasError,
   encodeTypedValue,
   insertMany,
+  placeholders,
   serializeTypedMetadata,
   type SqlExecutor,
   type SqlParam,
 } from '../../core/index.js';
-import type { PlannedJob, ReadyAttempt, SubmitResult } from '../types.js';
-import { allocateIds } from './ids.js';
+import type { PlannedJob, PlannedTask, ReadyAttempt, SubmitResult } from '../types.js';
+import { allocateIds, chunks } from './ids.js';
 import { createAttempts } from './lifecycle.js';
 
 const TASK_COLUMNS = [
@@ -42,11 +43,49 @@ export async function submitJob(
   job: PlannedJob,
   now: number,
 ): Promise<SubmitResult> {
-  const tasks = job.tasks;
   const jobId = await allocateIds(tx, 'job', 1);
-  const firstTask = await allocateIds(tx, 'task', tasks.length);
-  const idOf = (key: number): number => firstTask + key;
   const priority = job.priority ?? 0;
+  await tx.run(
+    `INSERT INTO eas_jobs (id, name, status, priority, working_directory, chain, source, seed, submitted_at, task_count)
+     VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)`,
+    [
+      jobId,
+      job.name,
+      priority,
+      job.workingDirectory,
+      JSON.stringify(job.chain),
+      job.source ?? null,
+      job.seed ?? randomBytes(8).toString('hex'),
+      now,
+      job.tasks.length,
+    ],
+  );
+  const { ready } = await insertPlannedTasks(tx, jobId, job.tasks, {
+    rootParentId: null,
+    priority,
+    now,
+  });
+  return { jobId, taskCount: job.tasks.length, ready };
+}
+
+/**
+ * Writes planned tasks into a job: task rows, own metadata, products, file and metadata edges
+ * with each task's unmet-dependency count, and a first attempt for every task that is ready.
+ * A task whose `parentKey` is -1 hangs under `rootParentId` (an existing task, for run-time
+ * expansion). An input is bound by `producerKey` (a task of this batch), `jobProductId` (an
+ * existing product of the job: met when it already has a QC-passed version) or
+ * `externalProductId` (an earlier job's QC-passed file: met).
+ */
+export async function insertPlannedTasks(
+  tx: SqlExecutor,
+  jobId: number,
+  tasks: readonly PlannedTask[],
+  options: { rootParentId: number | null; priority: number; now: number },
+): Promise<{ firstTaskId: number; ready: ReadyAttempt[] }> {
+  const { now, priority } = options;
+  const firstTask = await allocateIds(tx, 'task', tasks.length);
+  const idOf = (key: number): number | null =>
+    key === -1 ? options.rootParentId : firstTask + key;
 
   // Products: one per declared output.
   let productCount = 0;
@@ -62,9 +101,7 @@ export async function submitJob(
         throw new EasError(
           'CHAIN_INVALID',
           `Two tasks declare output "${o.filename}" in "${o.workingDirectory}" (at ${t.path}).`,
-          {
-            where: t.path,
-          },
+          { where: t.path },
         );
       }
       productByPath.set(k, p);
@@ -74,7 +111,7 @@ export async function submitJob(
         o.workingDirectory,
         o.filename,
         o.semanticType,
-        idOf(t.key),
+        firstTask + t.key,
         o.optional ? 1 : 0,
       ]);
       p++;
@@ -85,16 +122,32 @@ export async function submitJob(
   const unmet = new Int32Array(tasks.length);
   const fileDeps: SqlParam[][] = [];
   const metaDeps: SqlParam[][] = [];
+  const jobProducts = new Set<number>();
+  for (const t of tasks)
+    for (const i of t.inputs) if (i.jobProductId !== undefined) jobProducts.add(i.jobProductId);
+  const passed = new Set<number>();
+  for (const part of chunks([...jobProducts])) {
+    for (const r of await tx.all<{ product_id: number }>(
+      `SELECT DISTINCT product_id FROM eas_versions WHERE passed_qc = 1 AND product_id IN (${placeholders(part.length)})`,
+      part,
+    )) {
+      passed.add(Number(r.product_id));
+    }
+  }
   for (const t of tasks) {
+    const id = firstTask + t.key;
     for (const input of t.inputs) {
       if (input.producerKey !== undefined) {
         const productId = productByPath.get(`${input.workingDirectory}\u0000${input.filename}`);
         if (productId === undefined)
           throw new Error(`plan inconsistent: no product for ${input.filename}`);
-        fileDeps.push([idOf(t.key), input.semanticType, productId, 0]);
+        fileDeps.push([id, input.semanticType, productId, 0]);
         unmet[t.key]!++;
+      } else if (input.jobProductId !== undefined) {
+        fileDeps.push([id, input.semanticType, input.jobProductId, 0]);
+        if (!passed.has(input.jobProductId)) unmet[t.key]!++;
       } else if (input.externalProductId !== undefined) {
-        fileDeps.push([idOf(t.key), input.semanticType, input.externalProductId, 1]);
+        fileDeps.push([id, input.semanticType, input.externalProductId, 1]);
       } else {
         throw new EasError(
           'CHAIN_INVALID',
@@ -107,30 +160,14 @@ export async function submitJob(
     for (const m of t.metadataFrom) {
       if (seen.has(m.providerKey)) continue;
       seen.add(m.providerKey);
-      metaDeps.push([idOf(t.key), idOf(m.providerKey), m.name]);
+      metaDeps.push([id, firstTask + m.providerKey, m.name]);
       unmet[t.key]!++;
     }
   }
 
-  await tx.run(
-    `INSERT INTO eas_jobs (id, name, status, priority, working_directory, chain, source, seed, submitted_at, task_count)
-     VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)`,
-    [
-      jobId,
-      job.name,
-      priority,
-      job.workingDirectory,
-      JSON.stringify(job.chain),
-      job.source ?? null,
-      job.seed ?? randomBytes(8).toString('hex'),
-      now,
-      tasks.length,
-    ],
-  );
-
   const taskRows: SqlParam[][] = [];
   const metaRows: SqlParam[][] = [];
-  const readyLeaves: {
+  const readyTasks: {
     taskId: number;
     jobId: number;
     taskType: string;
@@ -138,7 +175,7 @@ export async function submitJob(
     priority: number;
   }[] = [];
   for (const t of tasks) {
-    const id = idOf(t.key);
+    const id = firstTask + t.key;
     const done = t.control && t.expanded;
     const ready = !done && unmet[t.key] === 0;
     taskRows.push([
@@ -161,7 +198,7 @@ export async function submitJob(
       now,
       done ? now : null,
     ]);
-    if (ready) readyLeaves.push({ taskId: id, jobId, taskType: t.type, attemptCount: 0, priority });
+    if (ready) readyTasks.push({ taskId: id, jobId, taskType: t.type, attemptCount: 0, priority });
     for (const [key, value] of Object.entries(t.ownMetadata)) {
       const enc = encodeTypedValue(value);
       metaRows.push(['task', id, key, enc.type, enc.value]);
@@ -200,7 +237,6 @@ export async function submitJob(
     ['owner_kind', 'owner_id', 'key', 'type', 'value'],
     metaRows,
   );
-
-  const ready: ReadyAttempt[] = await createAttempts(tx, readyLeaves, 'first', now, now);
-  return { jobId, taskCount: tasks.length, ready };
+  const ready = await createAttempts(tx, readyTasks, 'first', now, now);
+  return { firstTaskId: firstTask, ready };
 }
