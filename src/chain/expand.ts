@@ -382,6 +382,9 @@ function createExpansion(
           needsRequestedMetadata: (value) => resolver.needsRequestedMetadata(value),
         });
         if (groups === 'deferred') {
+          // The controller expands it later from these lists, so they travel with the task.
+          if (desc.task_list !== undefined) description.task_list = desc.task_list;
+          if (desc.else_task_list !== undefined) description.else_task_list = desc.else_task_list;
           deferredKeys.push(key);
           return;
         }

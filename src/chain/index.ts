@@ -11,7 +11,13 @@
  * @module
  */
 export { parseChain, validateChain, loadChainFile, defaultJobName, formatPath } from './load.js';
-export { expandChain, expandChainCollecting, type ExpandOptions } from './expand.js';
+export {
+  expandChain,
+  expandChainCollecting,
+  expandFragment,
+  type ExpandOptions,
+  type FragmentRequest,
+} from './expand.js';
 export { isExpression, LiteralResolver } from './values.js';
 export { chainDocumentSchema, taskDescriptorSchema, STRUCTURAL_FIELDS } from './schema.js';
 export type {
@@ -27,3 +33,10 @@ export type {
 } from './types.js';
 export { CONTROL_EXPANDERS, MAX_LOOP_VALUES } from './control-flow.js';
 export type { NodeContext, ChildGroup, ControlExpander, ExpanderTools } from './types.js';
+export {
+  ExpressionResolver,
+  evaluateExpression,
+  parseExpression,
+  CONSTANTS,
+  expressionLimits,
+} from './expression/index.js';

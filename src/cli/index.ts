@@ -6,7 +6,9 @@ import { registerDemo } from './commands/demo.js';
 import { registerFiles } from './commands/files.js';
 import { registerInit } from './commands/init.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerJobs } from './commands/jobs.js';
 import { registerQueue } from './commands/queue.js';
+import { registerRegistry } from './commands/registry.js';
 import { registerRun } from './commands/run.js';
 import { registerSubmit } from './commands/submit.js';
 
@@ -38,8 +40,10 @@ export function buildProgram(ctx: CommandContext): Command {
   registerSubmit(program, ctx);
   registerRun(program, ctx);
   registerInspect(program, ctx);
+  registerJobs(program, ctx);
   registerFiles(program, ctx);
   registerQueue(program, ctx);
+  registerRegistry(program, ctx);
   registerDemo(program, ctx);
   for (const c of program.commands) c.exitOverride();
   return program;

@@ -20,8 +20,15 @@ import {
 import { checkLogicalPath } from '../filestore/index.js';
 import type { JobQueue } from '../queue/index.js';
 import type { TaskTypeRegistry } from '../registry/index.js';
-import type { JobStatus, ReadyAttempt, TaskDatabase } from '../taskdb/index.js';
+import type { AttemptPayload, JobStatus, ReadyAttempt, TaskDatabase } from '../taskdb/index.js';
 import { catalogOf } from './catalog.js';
+import { planDeferred } from './deferred.js';
+
+/**
+ * Lease of a control-flow task the controller expands: expansion is one transaction, so a
+ * minute is ample; a dead controller's expansion is redone by the next one after it.
+ */
+const CONTROL_LEASE_MS = 60_000;
 
 /** Options of {@link Controller}. */
 export interface ControllerOptions {
@@ -114,6 +121,9 @@ export class Controller extends TypedEmitter<ControllerEvents> {
   private readonly silentAfterMs: number;
   private stopping = false;
   private wake: (() => void) | undefined;
+  private controlAbort = new AbortController();
+  /** The worker id under which the controller holds the control-flow tasks it expands. */
+  readonly controllerId: string;
 
   constructor(options: ControllerOptions) {
     super();
@@ -126,6 +136,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
     this.reconcileIntervalMs = options.reconcileIntervalMs ?? 60_000;
     this.host = options.host ?? hostname();
     this.silentAfterMs = options.silentAfterMs ?? 90_000;
+    this.controllerId = `${this.host}:${process.pid}:controller:${randomBytes(3).toString('hex')}`;
   }
 
   /**
@@ -150,17 +161,6 @@ export class Controller extends TypedEmitter<ControllerEvents> {
       normalizePath: checkLogicalPath,
     });
     problems.push(...(await this.checkPlan(plan)));
-    if (!input.dryRun) {
-      // Run-time expansion of conditionals and do-while iterations is not built yet: refuse
-      // rather than leave a job waiting for ever (a dry run still counts them as deferred).
-      for (const key of plan.deferredKeys) {
-        const t = plan.tasks[key]!;
-        problems.push({
-          path: t.path,
-          message: `${t.type} expands at run time, which this version cannot do yet (eas submit --dry-run counts it as deferred)`,
-        });
-      }
-    }
     if (problems.length > 0)
       throw new InvalidInputError('CHAIN_INVALID', `Chain ${source} invalid`, problems);
     const byType: Record<string, number> = {};
@@ -289,25 +289,122 @@ export class Controller extends TypedEmitter<ControllerEvents> {
    */
   async run(): Promise<void> {
     this.stopping = false;
+    this.controlAbort = new AbortController();
     await this.recoverDeadLocalWorkers();
     await this.reconcile();
+    await this.db.registerWorker({
+      id: this.controllerId,
+      host: this.host,
+      pid: process.pid,
+      types: this.controlTypes(),
+      concurrency: 1,
+    });
+    const expanding = this.expandLoop();
     let lastReconcile = Date.now();
-    while (!this.stopping) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.reapIntervalMs);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-      if (this.stopping) break;
-      await this.reapExpired();
-      if (Date.now() - lastReconcile >= this.reconcileIntervalMs) {
-        await this.recoverDeadLocalWorkers();
-        await this.reconcile();
-        lastReconcile = Date.now();
+    try {
+      while (!this.stopping) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.reapIntervalMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+        if (this.stopping) break;
+        await this.reapExpired();
+        if (Date.now() - lastReconcile >= this.reconcileIntervalMs) {
+          await this.recoverDeadLocalWorkers();
+          await this.reconcile();
+          lastReconcile = Date.now();
+        }
       }
+    } finally {
+      this.stopping = true;
+      this.controlAbort.abort();
+      await expanding;
+      await this.db.stopWorker(this.controllerId).catch(() => undefined);
+    }
+  }
+
+  private controlTypes(): string[] {
+    return this.registry
+      .types()
+      .filter((t) => this.registry.isControlFlow(t.name))
+      .map((t) => t.name);
+  }
+
+  /**
+   * Expands deferred control-flow tasks as they become ready: they arrive through the job
+   * queue like any task (the moment their providers pass QC) and the controller is their worker.
+   */
+  private async expandLoop(): Promise<void> {
+    const types = this.controlTypes();
+    while (!this.stopping) {
+      const items = await this.queue.claim({
+        owner: this.controllerId,
+        types,
+        max: 16,
+        leaseMs: CONTROL_LEASE_MS,
+        waitMs: 500,
+        signal: this.controlAbort.signal,
+      });
+      if (items.length === 0) continue;
+      const ids = items.map((i) => i.attemptId);
+      const { payloads, stale } = await this.db.startAttempts(ids, {
+        id: this.controllerId,
+        host: this.host,
+        pid: process.pid,
+      });
+      if (stale.length > 0) await this.queue.complete(this.controllerId, stale);
+      for (const p of payloads) await this.expandOne(p);
+    }
+  }
+
+  private async expandOne(p: AttemptPayload): Promise<void> {
+    const started = Date.now();
+    try {
+      const plan = await planDeferred(
+        {
+          db: this.db,
+          registry: this.registry,
+          resolver: this.resolver,
+          workerId: this.controllerId,
+        },
+        p,
+      );
+      const r = await this.db.expandDeferred(plan);
+      await this.queue.complete(this.controllerId, [p.attemptId]);
+      await this.enqueue(r.ready);
+      for (const j of r.finishedJobs) this.emit('job:finished', j);
+      this.log.debug(
+        { taskId: p.taskId, tasks: plan.children.length, done: plan.done },
+        'control task expanded',
+      );
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.log.warn({ taskId: p.taskId, err: message }, 'control task failed');
+      const result = await this.db.finishAttempts([
+        {
+          attemptId: p.attemptId,
+          workerId: this.controllerId,
+          succeeded: false,
+          qcPassed: false,
+          error: message.split('\n')[0],
+          traceback: message,
+          startedAt: started,
+          endedAt: Date.now(),
+          wallMs: Date.now() - started,
+          cpuMs: 0,
+          cpuChildrenMs: 0,
+          outputs: [],
+          outputMetadata: {},
+          retry: { maxAttempts: 1, backoffMs: 0, maxBackoffMs: 0 },
+        },
+      ]);
+      await this.queue.complete(this.controllerId, [p.attemptId]);
+      await this.enqueue(result.ready);
+      for (const j of result.finishedJobs) this.emit('job:finished', j);
     }
   }
 
@@ -316,6 +413,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
     if (this.stopping) return;
     this.stopping = true;
     this.log.info({ reason }, 'controller stopping');
+    this.controlAbort.abort();
     this.wake?.();
   }
 }

@@ -18,3 +18,10 @@ export {
   type SubmitSummary,
 } from './controller.js';
 export { catalogOf } from './catalog.js';
+export {
+  cancelJob,
+  rerunJob,
+  deleteJob,
+  type JobOperationDeps,
+  type DeleteJobResult,
+} from './jobs.js';

@@ -50,3 +50,9 @@ export type {
   ResolvedTaskType,
   TaskRunner,
 } from './types.js';
+export {
+  importXmlRegistry,
+  IMPORTED_COMMAND_PREFIX,
+  type ImportXmlRegistryOptions,
+  type XmlRegistryImport,
+} from './xml-import.js';

@@ -30,6 +30,13 @@ export type {
   ProductView,
 } from './queries/views.js';
 export type { ReconcileResult } from './queries/reconcile.js';
+export type { DeferredExpansion } from './queries/deferred.js';
+export {
+  CANCEL_REASON,
+  type CancelResult,
+  type RerunResult,
+  type DeleteResult,
+} from './queries/jobs.js';
 export {
   TASK_STATES,
   TERMINAL_TASK_STATES,

@@ -14,7 +14,21 @@ import {
   startAttempts,
   stallAttempts,
 } from './queries/lifecycle.js';
+import {
+  cancelJob,
+  deleteJob,
+  rerunJob,
+  type CancelResult,
+  type DeleteResult,
+  type RerunResult,
+} from './queries/jobs.js';
 import { reconcile, type ReconcileResult } from './queries/reconcile.js';
+import {
+  childCount,
+  expandDeferred,
+  jobProduct,
+  type DeferredExpansion,
+} from './queries/deferred.js';
 import { submitJob } from './queries/submit.js';
 import {
   findPassedVersion,
@@ -163,6 +177,25 @@ export class TaskDatabase {
     return rows.map((r) => Number(r.id));
   }
 
+  /** Records a run-time expansion of a deferred control-flow task (see {@link expandDeferred}). */
+  expandDeferred(e: DeferredExpansion): ReturnType<typeof expandDeferred> {
+    return this.sql.transaction((tx) => expandDeferred(tx, e, this.now()));
+  }
+
+  /** Number of children of a task. */
+  childCount(taskId: number): Promise<number> {
+    return childCount(this.sql, taskId);
+  }
+
+  /** The product a task of the job declares at (working directory, filename). */
+  jobProduct(
+    jobId: number,
+    workingDirectory: string,
+    filename: string,
+  ): Promise<number | undefined> {
+    return jobProduct(this.sql, jobId, workingDirectory, filename);
+  }
+
   /** Records heartbeats; returns the attempts still running under the worker. */
   heartbeat(workerId: string, attemptIds: readonly number[]): Promise<number[]> {
     return this.sql.transaction((tx) => heartbeat(tx, workerId, attemptIds, this.now()));
@@ -177,6 +210,34 @@ export class TaskDatabase {
   /** Repairs counters and lists every queued attempt (see {@link reconcile}). */
   reconcile(): Promise<ReconcileResult> {
     return this.sql.transaction((tx) => reconcile(tx, this.now()));
+  }
+
+  /**
+   * Cancels a running job in one transaction: live tasks and their queued or running attempts
+   * become `cancelled` (see {@link cancelJob}). Remove the job's queue items afterwards.
+   * @throws EasError `NOT_FOUND`, or `USAGE` when the job is not running.
+   */
+  cancelJob(jobId: number): Promise<CancelResult> {
+    return this.sql.transaction((tx) => cancelJob(tx, jobId, this.now()));
+  }
+
+  /**
+   * Runs the failed part of a job again in one transaction (see {@link rerunJob}); returns the
+   * attempts to enqueue.
+   * @throws EasError `NOT_FOUND`, or `USAGE` when nothing failed, was blocked or cancelled.
+   */
+  rerunJob(jobId: number): Promise<RerunResult> {
+    return this.sql.transaction((tx) => rerunJob(tx, jobId, this.now()));
+  }
+
+  /**
+   * Deletes a job's rows in one transaction (see {@link deleteJob}); returns the file-store
+   * keys no other version refers to. Remove its queue items and those objects afterwards.
+   * @throws EasError `NOT_FOUND`, or `USAGE` when it is running (without `force`) or another
+   *   job reads its products.
+   */
+  deleteJob(jobId: number, options: { force?: boolean } = {}): Promise<DeleteResult> {
+    return this.sql.transaction((tx) => deleteJob(tx, jobId, this.now(), options));
   }
 
   /** Records a worker host (upsert). */

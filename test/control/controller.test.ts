@@ -119,26 +119,86 @@ describe('Controller with loops', () => {
     });
   });
 
-  it('refuses a conditional at a real submission (no run-time expansion yet) but counts it in a dry run', async () => {
+  it('expands a conditional at run time into the branch its criterion picks, once its provider passed QC', async () => {
     const p = await pipeline();
     const chain = {
       task_list: [
-        { task: 'null', name: 'x' },
+        { task: 'set_metadata', name: 'probe', values: { outcome: 'PASS' } },
         {
           task: 'execution_conditional',
-          requires_metadata_from: ['x'],
-          criterion: '(1)',
-          task_list: [{ task: 'null' }],
+          requires_metadata_from: ['probe'],
+          criterion: true,
+          task_list: [{ task: 'null', name: 'yes' }],
+          else_task_list: [
+            { task: 'null', name: 'no_1' },
+            { task: 'null', name: 'no_2' },
+          ],
+        },
+        {
+          task: 'execution_conditional',
+          requires_metadata_from: ['probe'],
+          criterion: 0,
+          task_list: [{ task: 'null', name: 'yes' }],
+          else_task_list: [
+            { task: 'null', name: 'no_1' },
+            { task: 'null', name: 'no_2' },
+          ],
         },
       ],
     };
     expect(await p.controller().submit({ chain, dryRun: true })).toMatchObject({
-      tasks: 3,
-      deferred: 1,
+      tasks: 4,
+      deferred: 2,
     });
-    const list = await problems(p, chain);
-    expect(list[0]).toMatch(/^task_list\[1\]: execution_conditional expands at run time/);
-    expect((await p.db.counts()).eas_tasks).toBe(0);
+    const c = p.controller();
+    const { jobId } = await c.submit({ chain });
+    const w = p.worker({ claimWaitMs: 20 });
+    const done = new Promise<void>((r) => {
+      w.on('job:finished', () => r());
+      c.on('job:finished', () => r());
+    });
+    const runs = [c.run(), w.run()];
+    await done;
+    w.stop();
+    c.stop();
+    await Promise.all(runs);
+    const s = await p.db.status(jobId);
+    expect(s.totals).toMatchObject({ done: 4 + 1 + 2, failed: 0, waiting: 0 });
+    const names = (await p.db.tasks({ jobId, type: 'null' })).map((t) => `${t.path} ${t.name}`);
+    expect(names).toEqual([
+      'task_list[1].task_list[0] yes',
+      'task_list[2].else_task_list[0] no_1',
+      'task_list[2].else_task_list[1] no_2',
+    ]);
+  });
+
+  it('runs a do-while loop until its criterion is false, one execution_chain per iteration with an int index', async () => {
+    const p = await pipeline();
+    const chain = {
+      task_list: [
+        {
+          task: 'execution_do_while_loop',
+          iteration_name: 'it',
+          requires_metadata_from_child: ['body'],
+          repeat_criterion: false,
+          task_list: [{ task: 'set_metadata', name: 'body', values: { k: 1 } }],
+        },
+      ],
+    };
+    const c = p.controller();
+    const { jobId } = await c.submit({ chain });
+    const w = p.worker({ claimWaitMs: 20 });
+    const done = new Promise<void>((r) => c.on('job:finished', () => r()));
+    const runs = [c.run(), w.run()];
+    await done;
+    w.stop();
+    c.stop();
+    await Promise.all(runs);
+    const s = await p.db.status(jobId);
+    expect(s.totals).toMatchObject({ done: 4, failed: 0 }); // root, loop, iteration 1, body
+    const [iteration] = await p.db.tasks({ jobId, type: 'execution_chain', afterId: 1 });
+    expect(iteration!.path).toBe('task_list[0]@0');
+    expect((await p.db.task(iteration!.id))!.metadata.it_index).toEqual({ type: 'int', value: 1 });
   });
 });
 

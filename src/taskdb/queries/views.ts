@@ -25,6 +25,8 @@ export interface JobSummary {
   finishedAt: number | null;
   taskCount: number;
   source: string | null;
+  /** Seed of `random.random()` in the job's expressions. */
+  seed: string;
 }
 
 /** Task counts by type and state: the shape of `eas status --json` (DESIGN §7). */
@@ -50,13 +52,14 @@ function jobFromRow(r: Record<string, unknown>): JobSummary {
     finishedAt: r.finished_at === null ? null : Number(r.finished_at),
     taskCount: Number(r.task_count),
     source: (r.source as string | null) ?? null,
+    seed: String(r.seed),
   };
 }
 
 /** Lists jobs, newest first. */
 export async function listJobs(sql: SqlExecutor, jobId?: number): Promise<JobSummary[]> {
   const rows = await sql.all(
-    `SELECT id, name, status, priority, working_directory, submitted_at, finished_at, task_count, source FROM eas_jobs
+    `SELECT id, name, status, priority, working_directory, submitted_at, finished_at, task_count, source, seed FROM eas_jobs
      ${jobId === undefined ? '' : 'WHERE id = ?'} ORDER BY id DESC`,
     jobId === undefined ? [] : [jobId],
   );

@@ -1,0 +1,76 @@
+import { toTyped, type TypedValue } from '../../core/index.js';
+import type { EvaluationScope, ValueResolver } from '../types.js';
+import { isExpression } from '../values.js';
+import { ExpressionError, ValueProblem, toInvalidInput } from './errors.js';
+import { interpret } from './interpreter.js';
+import { parseExpression, walk, type Node } from './parser.js';
+import { seededRandom } from './random.js';
+import { toTypedValue } from './values.js';
+
+/**
+ * Evaluates an expression (DESIGN §3) for the chain path `where`.
+ *
+ * `random.random()` is seeded from the job seed, the task path and `where`, so each field of
+ * each task has its own reproducible sequence.
+ *
+ * @throws InvalidInputError `CHAIN_INVALID` naming `where`, the expression and the 1-based column.
+ */
+export function evaluateExpression(
+  expression: string,
+  scope: EvaluationScope,
+  where: string,
+): TypedValue {
+  try {
+    const root = parseExpression(expression);
+    const result = interpret(root, {
+      metadata: scope.metadata,
+      ...(scope.requestedMetadata === undefined
+        ? {}
+        : { requestedMetadata: scope.requestedMetadata }),
+      random: seededRandom(`${scope.seed}\u0000${scope.path}\u0000${where}`),
+    });
+    const typed = toTypedValue(result);
+    if (typed === undefined) {
+      throw new ExpressionError(
+        `the result is a ${result.kind === 'module' ? 'module' : 'function'}, not a value (call it?)`,
+        root.offset,
+      );
+    }
+    return typed;
+  } catch (e) {
+    if (e instanceof ExpressionError) throw toInvalidInput(e, expression, where);
+    if (e instanceof ValueProblem)
+      throw toInvalidInput(new ExpressionError(e.message, 0), expression, where);
+    throw e;
+  }
+}
+
+/** Whether a parsed expression reads the name `requested_metadata`. */
+export function referencesRequestedMetadata(root: Node): boolean {
+  for (const n of walk(root)) {
+    if (n.type === 'name' && n.name === 'requested_metadata') return true;
+  }
+  return false;
+}
+
+/**
+ * The chain-language interpreter as a {@link ValueResolver}: expressions are parsed and
+ * evaluated (never `eval`), plain strings are trimmed, other JSON values keep their type.
+ */
+export class ExpressionResolver implements ValueResolver {
+  resolve(value: unknown, scope: EvaluationScope, where: string): TypedValue {
+    if (isExpression(value)) return evaluateExpression(value, scope, where);
+    if (typeof value === 'string') return { type: 'str', value: value.trim() };
+    return toTyped(value, where);
+  }
+
+  needsRequestedMetadata(value: unknown): boolean {
+    if (!isExpression(value)) return false;
+    try {
+      return referencesRequestedMetadata(parseExpression(value));
+    } catch {
+      // A syntax error surfaces when the value is resolved.
+      return false;
+    }
+  }
+}

@@ -1,0 +1,112 @@
+import { silentLogger, type Logger } from '../core/index.js';
+import type { FileRepository } from '../filestore/index.js';
+import type { JobQueue } from '../queue/index.js';
+import type {
+  CancelResult,
+  DeleteResult,
+  ReadyAttempt,
+  RerunResult,
+  TaskDatabase,
+} from '../taskdb/index.js';
+
+/** What the job operations work on. */
+export interface JobOperationDeps {
+  db: TaskDatabase;
+  queue: JobQueue;
+  /** The file repository; {@link deleteJob} removes objects from it. */
+  files?: FileRepository;
+  /** @defaultValue silent */
+  logger?: Logger;
+}
+
+/** What {@link deleteJob} did, the file store included. */
+export interface DeleteJobResult extends DeleteResult {
+  /** Objects removed from the file store. */
+  deletedObjects: string[];
+  /** Unreferenced objects that were already gone from the file store. */
+  missingObjects: string[];
+}
+
+async function enqueue(queue: JobQueue, ready: readonly ReadyAttempt[]): Promise<void> {
+  if (ready.length === 0) return;
+  await queue.enqueue(
+    ready.map((r) => ({
+      attemptId: r.attemptId,
+      taskType: r.taskType,
+      jobId: r.jobId,
+      priority: r.priority,
+      availableAt: r.availableAt,
+    })),
+  );
+}
+
+/**
+ * Cancels a running job: its live tasks and their attempts become `cancelled` in one
+ * transaction, then its items leave the queue. Workers stop its running attempts at their next
+ * heartbeat; late reports are refused.
+ *
+ * @throws EasError `NOT_FOUND` (unknown job) or `USAGE` (not running); nothing changes then.
+ */
+export async function cancelJob(deps: JobOperationDeps, jobId: number): Promise<CancelResult> {
+  const result = await deps.db.cancelJob(jobId);
+  await deps.queue.removeJob(jobId);
+  (deps.logger ?? silentLogger()).info(
+    { jobId, tasks: result.cancelledTasks, attempts: result.cancelledAttempts },
+    'job cancelled',
+  );
+  return result;
+}
+
+/**
+ * Runs the failed part of a job again (failed tasks get a `rerun` attempt, blocked and
+ * cancelled ones wait again) in one transaction, then enqueues what is ready. Something must
+ * run the queue (`eas run`, workers) for the job to progress.
+ *
+ * @throws EasError `NOT_FOUND` (unknown job) or `USAGE` (nothing to rerun); nothing changes then.
+ */
+export async function rerunJob(deps: JobOperationDeps, jobId: number): Promise<RerunResult> {
+  const result = await deps.db.rerunJob(jobId);
+  await enqueue(deps.queue, result.ready);
+  (deps.logger ?? silentLogger()).info(
+    {
+      jobId,
+      rerun: result.rerunTasks.length,
+      reopened: result.reopenedTasks.length,
+      ready: result.ready.length,
+    },
+    'job rerun',
+  );
+  return result;
+}
+
+/**
+ * Deletes a job: its rows in one transaction (a running job is cancelled first with `force`),
+ * then its queue items, then the file-store objects that no version of another job refers to.
+ *
+ * Objects are deleted after the commit: a crash in between leaves unreferenced objects, never a
+ * version without its object. An object that another job's worker stores with the same content
+ * between the commit and the delete would be lost with it; delete jobs while nothing that could
+ * write the same bytes is running.
+ *
+ * @throws EasError `NOT_FOUND` (unknown job) or `USAGE` (running without `force`, or its
+ *   products are another job's inputs); nothing changes then.
+ */
+export async function deleteJob(
+  deps: JobOperationDeps & { files: FileRepository },
+  jobId: number,
+  options: { force?: boolean } = {},
+): Promise<DeleteJobResult> {
+  const result = await deps.db.deleteJob(jobId, options);
+  await deps.queue.removeJob(jobId);
+  const deletedObjects: string[] = [];
+  const missingObjects: string[] = [];
+  for (const key of result.unreferencedObjects) {
+    if (await deps.files.delete(key)) deletedObjects.push(key);
+    else missingObjects.push(key);
+  }
+  (deps.logger ?? silentLogger()).info(
+    { jobId, tasks: result.removed.tasks, objects: deletedObjects.length },
+    'job deleted',
+  );
+  return { ...result, deletedObjects, missingObjects };
+}
