@@ -10,6 +10,7 @@ import {
 } from '../core/index.js';
 import {
   defaultJobName,
+  ExpressionResolver,
   expandChainCollecting,
   parseChain,
   validateChain,
@@ -40,7 +41,7 @@ export interface ControllerOptions {
   registry: TaskTypeRegistry;
   /** Logger; the controller binds `{ component: 'controller' }`. @defaultValue silent */
   logger?: Logger;
-  /** Evaluates chain expressions. @defaultValue literals only */
+  /** Evaluates chain expressions. @defaultValue the chain language's {@link ExpressionResolver} */
   resolver?: ValueResolver;
   /** How often expired leases are reaped, ms. @defaultValue 1000 */
   reapIntervalMs?: number;
@@ -114,7 +115,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
   private readonly queue: JobQueue;
   private readonly registry: TaskTypeRegistry;
   private readonly log: Logger;
-  private readonly resolver: ValueResolver | undefined;
+  private readonly resolver: ValueResolver;
   private readonly reapIntervalMs: number;
   private readonly reconcileIntervalMs: number;
   private readonly host: string;
@@ -131,7 +132,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
     this.queue = options.queue;
     this.registry = options.registry;
     this.log = (options.logger ?? silentLogger()).child({ component: 'controller' });
-    this.resolver = options.resolver;
+    this.resolver = options.resolver ?? new ExpressionResolver();
     this.reapIntervalMs = options.reapIntervalMs ?? 1000;
     this.reconcileIntervalMs = options.reconcileIntervalMs ?? 60_000;
     this.host = options.host ?? hostname();

@@ -47,7 +47,7 @@ export async function createTestPipeline(options: TestPipelineOptions = {}): Pro
   const runChain = async (
     chain: ChainDocument | string,
   ): Promise<{ jobId: number; status: StatusView }> => {
-    const controller = pipeline.controller();
+    const controller = pipeline.controller({ reapIntervalMs: 100 });
     const { jobId } = await controller.submit({ chain });
     const worker = pipeline.worker({ claimWaitMs: 50 });
     const finished = new Promise<void>((resolve) => {
@@ -57,11 +57,14 @@ export async function createTestPipeline(options: TestPipelineOptions = {}): Pro
       };
       worker.on('batch:committed', () => void check());
       worker.on('worker:idle', () => void check());
+      controller.on('job:finished', () => void check());
     });
-    const running = worker.run();
+    // The controller expands conditionals and do-while loops as they become ready.
+    const running = [controller.run(), worker.run()];
     await finished;
     worker.stop('job finished');
-    await running;
+    controller.stop('job finished');
+    await Promise.all(running);
     return { jobId: jobId!, status: await pipeline.db.status(jobId) };
   };
   return { ...pipeline, dir, runChain, close, [Symbol.asyncDispose]: close };
