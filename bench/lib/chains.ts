@@ -52,3 +52,77 @@ export function sequencesChain(
     })),
   };
 }
+
+/**
+ * The shape of the original's largest demo (DESIGN §9): five nested loops — 3 TDAs × 1 cadence
+ * × 24 planet sizes × 24 orbital periods × 12 impact parameters — each leaf chain synthesising
+ * a noise light curve and a transit, multiplying them, verifying and searching: 128,030 tasks
+ * (103,680 leaves, 22,543 execution_chain, 1,807 execution_for_loop). Filenames and parameters
+ * are expressions, as in the original's chains.
+ */
+export function gridChain(jobName = 'bench-grid'): ChainDocument {
+  const idx = '{tda_index}_{cadence_index}_{size_index}_{period_index}_{b_index}';
+  const file = (prefix: string): string => `'${prefix}_${idx}.gz'.format(**metadata)`;
+  const leaf: TaskDescriptor[] = [
+    {
+      task: 'synthesis_transit',
+      name: 'noise',
+      outputs: { lightcurve: file('noise') },
+      specs: { duration: 730, planet_radius: 0, noise: '(constants.plato_noise)', sampling_cadence: "(metadata['cadence'])" },
+    },
+    {
+      task: 'synthesis_transit',
+      name: 'transit',
+      outputs: { lightcurve: file('transit') },
+      specs: {
+        duration: 730,
+        planet_radius: "(metadata['size'])",
+        orbital_period: "(metadata['period'])",
+        impact_parameter: "(metadata['b'])",
+        sampling_cadence: "(metadata['cadence'])",
+      },
+    },
+    {
+      task: 'multiply',
+      name: 'inject',
+      inputs: { lightcurve_1: file('noise'), lightcurve_2: file('transit') },
+      outputs: { lightcurve: file('lc') },
+    },
+    { task: 'verify', name: 'verify', inputs: { lightcurve: file('lc') } },
+    {
+      task: "'transit_search_{tda}'.format(**metadata)",
+      name: 'search',
+      inputs: { lightcurve: file('lc') },
+      lc_duration: 730,
+    },
+  ];
+  const loop = (parameter: string, range: Record<string, unknown>, body: TaskDescriptor[]): TaskDescriptor => ({
+    task: 'execution_for_loop',
+    parameter,
+    ...range,
+    task_list: body,
+  });
+  return {
+    job_name: jobName,
+    working_directory: 'grid',
+    task_list: [
+      loop('tda', { values: ['bls', 'tls', 'qats'] }, [
+        loop('cadence', { values: [900] }, [
+          loop('size', { log_range: ['(constants.Rearth / 4)', '(constants.Rearth * 4)', 24] }, [
+            loop('period', { linear_range: [5, 120, 24] }, [loop('b', { linear_range: [0, 0.9, 12] }, leaf)]),
+          ]),
+        ]),
+      ]),
+    ],
+  };
+}
+
+/** A registry declaring the grid's science task types (submission only; nothing runs them). */
+export const GRID_REGISTRY = {
+  taskTypes: Object.fromEntries(
+    ['synthesis_transit', 'multiply', 'verify', 'transit_search_bls', 'transit_search_tls', 'transit_search_qats'].map((t) => [
+      t,
+      { command: [`eas-task-${t}`] },
+    ]),
+  ),
+};

@@ -139,7 +139,11 @@ export function runTaskDatabaseJobsContract(
     /** t1 writes a.gz (starts running), t2 reads it (waiting), t3 is independent (queued). */
     async function halfRun() {
       const r = await db.submit(
-        job([leaf(1, { outputs: [out('a.gz')] }), leaf(2, { inputs: [input('a.gz', 1)] }), leaf(3)]),
+        job([
+          leaf(1, { outputs: [out('a.gz')] }),
+          leaf(2, { inputs: [input('a.gz', 1)] }),
+          leaf(3),
+        ]),
       );
       const [a1, a3] = r.ready;
       await db.startAttempts([a1!.attemptId], WORKER);
@@ -184,7 +188,10 @@ export function runTaskDatabaseJobsContract(
     it('cancel refuses an unknown or finished job and changes nothing', async () => {
       await rejectsWith(db.cancelJob(99), 'NOT_FOUND', /No job 99/);
       const r = await db.submit(job([leaf(1)]));
-      await runAll(db, r.ready.map((a) => a.attemptId));
+      await runAll(
+        db,
+        r.ready.map((a) => a.attemptId),
+      );
       const before = await rowsOf(db, r.jobId);
       await rejectsWith(db.cancelJob(r.jobId), 'USAGE', /is done, not running/);
       expect(await rowsOf(db, r.jobId)).toEqual(before);
@@ -301,9 +308,7 @@ export function runTaskDatabaseJobsContract(
       expect((await db.task(id('t4')))!.state).toBe('waiting');
     });
 
-    // Needs finishAttempts to count only failures after the task's last `rerun` attempt (see
-    // docs/guides/cli.md, eas rerun). Enable it once that change is in lifecycle.ts.
-    it.skip('a rerun gives each failed task a fresh retry budget', async () => {
+    it('a rerun gives each failed task a fresh retry budget', async () => {
       const retry = { maxAttempts: 2, backoffMs: 0, maxBackoffMs: 0 };
       const r = await db.submit(job([leaf(1, { type: 'error' })]));
       await runAll(db, [r.ready[0]!.attemptId], (a) => failed(a, retry));
@@ -341,7 +346,8 @@ export function runTaskDatabaseJobsContract(
               [
                 {
                   semanticType: 'lc',
-                  sha256: t === producer ? SHA_SHARED : jobId === j2.jobId ? SHA_OWN : 'c'.repeat(64),
+                  sha256:
+                    t === producer ? SHA_SHARED : jobId === j2.jobId ? SHA_OWN : 'c'.repeat(64),
                   size: 1,
                   metadata: toTypedMetadata({ n: 1 }),
                 },
@@ -400,7 +406,12 @@ export function runTaskDatabaseJobsContract(
         job([
           leaf(1, {
             inputs: [
-              { semanticType: 'lc', workingDirectory: 'wd', filename: 'a.gz', externalProductId: product },
+              {
+                semanticType: 'lc',
+                workingDirectory: 'wd',
+                filename: 'a.gz',
+                externalProductId: product,
+              },
             ],
           }),
         ]),

@@ -196,7 +196,9 @@ describe('rerun of a failed subtree, double submission, delete', () => {
 
     const del = await runEas(['delete', '2'], dir);
     expect(del.code, del.stderr).toBe(0);
-    expect(del.stdout).toMatch(/Deleted job 2 "flaky-chain": 4 tasks, 3 attempts, 2 products, 2 versions/);
+    expect(del.stdout).toMatch(
+      /Deleted job 2 "flaky-chain": 4 tasks, 3 attempts, 2 products, 2 versions/,
+    );
     expect(del.stdout).toContain('1 stored file removed, 1 stored file kept');
 
     expect(existsSync(objectPath(dir, own2!))).toBe(false);
@@ -207,10 +209,20 @@ describe('rerun of a failed subtree, double submission, delete', () => {
         expect(db.prepare(`SELECT count(*) FROM ${table} WHERE job_id = 2`).pluck().get()).toBe(0);
       expect(db.prepare('SELECT count(*) FROM eas_jobs WHERE id = 2').pluck().get()).toBe(0);
       expect(
-        db.prepare('SELECT count(*) FROM eas_versions WHERE attempt_id NOT IN (SELECT id FROM eas_attempts)').pluck().get(),
+        db
+          .prepare(
+            'SELECT count(*) FROM eas_versions WHERE attempt_id NOT IN (SELECT id FROM eas_attempts)',
+          )
+          .pluck()
+          .get(),
       ).toBe(0);
       expect(
-        db.prepare("SELECT count(*) FROM eas_metadata WHERE owner_kind = 'attempt' AND owner_id NOT IN (SELECT id FROM eas_attempts)").pluck().get(),
+        db
+          .prepare(
+            "SELECT count(*) FROM eas_metadata WHERE owner_kind = 'attempt' AND owner_id NOT IN (SELECT id FROM eas_attempts)",
+          )
+          .pluck()
+          .get(),
       ).toBe(0);
     });
     expect(rowsOfJob1()).toEqual(job1Before);
@@ -249,9 +261,11 @@ describe('cancel of a running job from another process', () => {
     }
 
     const cancel = await runEas(['cancel', '1', '--json'], dir);
-    const c = json<{ cancelledTasks: number; cancelledAttempts: number; tasks: { queued: number } }>(
-      cancel,
-    );
+    const c = json<{
+      cancelledTasks: number;
+      cancelledAttempts: number;
+      tasks: { queued: number };
+    }>(cancel);
     expect(c.cancelledTasks).toBeGreaterThan(0);
     expect(c.tasks.queued).toBeGreaterThan(0);
 

@@ -303,7 +303,7 @@ class Parser {
     for (;;) {
       if (this.isOp('(')) {
         const open = this.next();
-        const args = this.nested(open.offset, () => this.parseArguments());
+        const args = this.parseArguments();
         node = this.node(
           open.offset,
           { type: 'call', callee: node, args },
@@ -426,15 +426,13 @@ class Parser {
 
   private parseParenthesized(): Node {
     const open = this.next();
-    return this.nested(open.offset, () => {
-      if (this.isOp(')')) {
-        this.next();
-        return this.node(open.offset, { type: 'tuple', items: [] });
-      }
-      const inner = this.parseExpressionList(true);
-      this.expectOp(')');
-      return inner;
-    });
+    if (this.isOp(')')) {
+      this.next();
+      return this.node(open.offset, { type: 'tuple', items: [] });
+    }
+    const inner = this.parseExpressionList(true);
+    this.expectOp(')');
+    return inner;
   }
 
   private parseList(): Node {

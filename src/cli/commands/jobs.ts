@@ -64,8 +64,8 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
         }
         ctx.output.out(
           `Rerunning job ${r.jobId} "${r.jobName}" (was ${r.previousStatus}): ` +
-            `${plural(r.rerunTasks.length, 'failed task')} get a new attempt, ` +
-            `${plural(r.reopenedTasks.length, 'blocked or cancelled task')} wait again; ` +
+            `${plural(r.rerunTasks.length, 'failed task')} to run again, ` +
+            `${plural(r.reopenedTasks.length, 'blocked or cancelled task')} waiting again; ` +
             `${plural(r.ready.length, 'attempt')} queued.`,
         );
         if (r.stillBlocked.length > 0)

@@ -517,15 +517,16 @@ export async function finishAttempts(
   const doneTasks: number[] = [];
   const retries: (NewAttempt & { at: number })[] = [];
   const failedTasks: { id: number; reason: string }[] = [];
-  // The retry budget counts failed attempts (a failed run or a failed QC), never attempts lost
-  // to a dead or stopping worker.
+  // The retry budget counts failed attempts (a failed run or a failed QC) since the last rerun,
+  // never attempts lost to a dead or stopping worker.
   const failures = new Map<number, number>();
   const failing = valid
     .filter(({ o }) => !(o.succeeded && o.qcPassed))
     .map(({ row }) => Number(row.task_id));
   for (const part of chunks(failing)) {
     for (const r of await tx.all<{ task_id: number; n: number }>(
-      `SELECT task_id, count(*) AS n FROM eas_attempts WHERE task_id IN (${placeholders(part.length)}) AND qc = 'failed'
+      `SELECT task_id, count(*) AS n FROM eas_attempts a WHERE task_id IN (${placeholders(part.length)}) AND qc = 'failed'
+         AND a.id >= coalesce((SELECT max(r.id) FROM eas_attempts r WHERE r.task_id = a.task_id AND r.kind = 'rerun'), 0)
        GROUP BY task_id`,
       part,
     )) {

@@ -65,7 +65,9 @@ describe('expressions of the original chains (data/chains)', () => {
   });
 
   it('formats integer indexes without ".0"', () => {
-    const v = ev("'evsize_{synthesis_tool_index}_{tda_index}_{cadence_index}_{size_index}.gz'.format(**metadata)");
+    const v = ev(
+      "'evsize_{synthesis_tool_index}_{tda_index}_{cadence_index}_{size_index}.gz'.format(**metadata)",
+    );
     expect(formatTyped(v)).not.toContain('.0');
   });
 
@@ -82,8 +84,14 @@ describe('expressions of the original chains (data/chains)', () => {
   });
 
   it('evaluates a do-while criterion to false once the loop index reaches 3', () => {
-    const s = { ...scope, metadata: { ...scope.metadata, my_while_loop_index: { type: 'int', value: 3 } as const } };
-    const v = ev("(requested_metadata['transit_detection']['outcome'] == 'PASS') and (metadata['my_while_loop_index'] < 3)", s);
+    const s = {
+      ...scope,
+      metadata: { ...scope.metadata, my_while_loop_index: { type: 'int', value: 3 } as const },
+    };
+    const v = ev(
+      "(requested_metadata['transit_detection']['outcome'] == 'PASS') and (metadata['my_while_loop_index'] < 3)",
+      s,
+    );
     expect(v).toEqual({ type: 'bool', value: false });
   });
 });

@@ -13,7 +13,7 @@ const CASES: [string, string, string][] = [
   ['(.5)', 'float', '0.5'],
   ['(1e3)', 'float', '1000.0'],
   ['(2.5e-3)', 'float', '0.0025'],
-  ["'a' \"b\"", 'str', 'ab'],
+  ['\'a\' "b"', 'str', 'ab'],
   ["'tab\\there'", 'str', 'tab\there'],
   ["'\\x41\\u00e9'", 'str', 'Aé'],
   ['(True)', 'bool', 'True'],
@@ -97,7 +97,11 @@ const CASES: [string, string, string][] = [
   ['(1 == 2 or 3 == 3 and not False)', 'bool', 'True'],
   ["('yes' if 1 < 2 else 'no')", 'str', 'yes'],
   // truthiness through bool()
-  ["(bool(''), bool(0), bool(None), bool(0.0), bool('0'), bool(-1))", 'json', '[false,false,false,false,true,true]'],
+  [
+    "(bool(''), bool(0), bool(None), bool(0.0), bool('0'), bool(-1))",
+    'json',
+    '[false,false,false,false,true,true]',
+  ],
   // round: half to even
   ['(round(2.5))', 'int', '2'],
   ['(round(3.5))', 'int', '4'],
