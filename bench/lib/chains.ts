@@ -68,7 +68,12 @@ export function gridChain(jobName = 'bench-grid'): ChainDocument {
       task: 'synthesis_transit',
       name: 'noise',
       outputs: { lightcurve: file('noise') },
-      specs: { duration: 730, planet_radius: 0, noise: '(constants.plato_noise)', sampling_cadence: "(metadata['cadence'])" },
+      specs: {
+        duration: 730,
+        planet_radius: 0,
+        noise: '(constants.plato_noise)',
+        sampling_cadence: "(metadata['cadence'])",
+      },
     },
     {
       task: 'synthesis_transit',
@@ -96,7 +101,11 @@ export function gridChain(jobName = 'bench-grid'): ChainDocument {
       lc_duration: 730,
     },
   ];
-  const loop = (parameter: string, range: Record<string, unknown>, body: TaskDescriptor[]): TaskDescriptor => ({
+  const loop = (
+    parameter: string,
+    range: Record<string, unknown>,
+    body: TaskDescriptor[],
+  ): TaskDescriptor => ({
     task: 'execution_for_loop',
     parameter,
     ...range,
@@ -109,7 +118,9 @@ export function gridChain(jobName = 'bench-grid'): ChainDocument {
       loop('tda', { values: ['bls', 'tls', 'qats'] }, [
         loop('cadence', { values: [900] }, [
           loop('size', { log_range: ['(constants.Rearth / 4)', '(constants.Rearth * 4)', 24] }, [
-            loop('period', { linear_range: [5, 120, 24] }, [loop('b', { linear_range: [0, 0.9, 12] }, leaf)]),
+            loop('period', { linear_range: [5, 120, 24] }, [
+              loop('b', { linear_range: [0, 0.9, 12] }, leaf),
+            ]),
           ]),
         ]),
       ]),
@@ -120,9 +131,13 @@ export function gridChain(jobName = 'bench-grid'): ChainDocument {
 /** A registry declaring the grid's science task types (submission only; nothing runs them). */
 export const GRID_REGISTRY = {
   taskTypes: Object.fromEntries(
-    ['synthesis_transit', 'multiply', 'verify', 'transit_search_bls', 'transit_search_tls', 'transit_search_qats'].map((t) => [
-      t,
-      { command: [`eas-task-${t}`] },
-    ]),
+    [
+      'synthesis_transit',
+      'multiply',
+      'verify',
+      'transit_search_bls',
+      'transit_search_tls',
+      'transit_search_qats',
+    ].map((t) => [t, { command: [`eas-task-${t}`] }]),
   ),
 };

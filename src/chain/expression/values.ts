@@ -197,11 +197,17 @@ export function fromTyped(v: TypedValue): PyValue {
 
 /** A dict of typed metadata (own keys only). */
 export function dictOfMetadata(m: Readonly<Record<string, TypedValue>>): PyValue {
-  return {
-    kind: 'dict',
-    entries: new Map(Object.entries(m).map(([k, v]) => [k, fromTyped(v)])),
-  };
+  // Expressions never mutate a dict, and the tasks of one loop iteration share one metadata
+  // object, so its conversion is made once per object.
+  let d = metadataDicts.get(m);
+  if (!d) {
+    d = { kind: 'dict', entries: new Map(Object.entries(m).map(([k, v]) => [k, fromTyped(v)])) };
+    metadataDicts.set(m, d);
+  }
+  return d;
 }
+
+const metadataDicts = new WeakMap<object, PyValue>();
 
 /** Plain JSON of a container value; `undefined` when it holds something that is not data. */
 export function toJson(v: PyValue): unknown {

@@ -12,6 +12,9 @@ import type { PlannedJob, PlannedTask, ReadyAttempt, SubmitResult } from '../typ
 import { allocateIds, chunks } from './ids.js';
 import { createAttempts } from './lifecycle.js';
 
+/** Task rows written per slice during one insertion. */
+const TASK_SLICE = 2000;
+
 const TASK_COLUMNS = [
   'id',
   'job_id',
@@ -165,8 +168,11 @@ export async function insertPlannedTasks(
     }
   }
 
-  const taskRows: SqlParam[][] = [];
+  // Task rows are written in slices as they are built: a 128,000-task grid never holds all its
+  // row arrays (with their JSON text) at once, which keeps a submission's peak memory down.
+  let taskRows: SqlParam[][] = [];
   const metaRows: SqlParam[][] = [];
+  const metadataText = new Map<object, string>(); // tasks of one iteration share their metadata
   const readyTasks: {
     taskId: number;
     jobId: number;
@@ -192,12 +198,19 @@ export async function insertPlannedTasks(
       unmet[t.key]!,
       t.control ? 1 : 0,
       JSON.stringify(t.description),
-      serializeTypedMetadata(t.metadata),
+      metadataText.get(t.metadata) ??
+        (metadataText.set(t.metadata, serializeTypedMetadata(t.metadata)),
+        metadataText.get(t.metadata)!),
       0,
       now,
       now,
       done ? now : null,
     ]);
+    if (taskRows.length >= TASK_SLICE) {
+      await insertMany(tx, 'eas_tasks', TASK_COLUMNS, taskRows);
+      taskRows = [];
+      metadataText.clear();
+    }
     if (ready) readyTasks.push({ taskId: id, jobId, taskType: t.type, attemptCount: 0, priority });
     for (const [key, value] of Object.entries(t.ownMetadata)) {
       const enc = encodeTypedValue(value);
