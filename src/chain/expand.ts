@@ -1,4 +1,5 @@
 import {
+  FloatValue,
   InvalidInputError,
   isEasError,
   type Problem,
@@ -485,7 +486,7 @@ function evaluateDeep(
 ): unknown {
   if (Array.isArray(value))
     return value.map((v, i) => evaluateDeep(v, scope, `${where}[${i}]`, evaluate));
-  if (value !== null && typeof value === 'object') {
+  if (value !== null && typeof value === 'object' && !(value instanceof FloatValue)) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value))
       out[k] = evaluateDeep(v, scope, `${where}.${k}`, evaluate);

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { EasError, InvalidInputError, parseJson, type Problem } from '../core/index.js';
+import { EasError, FloatValue, InvalidInputError, parseJson, type Problem } from '../core/index.js';
 import { chainDocumentSchema } from './schema.js';
 import type { ChainDocument } from './types.js';
 
@@ -29,7 +29,12 @@ export function parseChain(text: string, source = 'chain'): ChainDocument {
       throw e;
     }
   } else {
-    raw = parseJson(text, { source });
+    // A literal written as a float (`1.0`, `5e2`) stays a float: loop values and parameters
+    // format as Python would (`1.0`), while integers stay integers.
+    raw = parseJson(text, {
+      source,
+      reviveNumber: (literal, value) => (/[.eE]/.test(literal) ? new FloatValue(value) : value),
+    });
   }
   return validateChain(raw, source);
 }

@@ -22,6 +22,10 @@ export type TypedMetadata = Record<string, TypedValue>;
 /** Marks a number as a float even when it is integral: `float(3)` is stored as `3.0`. */
 export class FloatValue {
   constructor(readonly value: number) {}
+  /** In JSON it is the plain number. */
+  toJSON(): number {
+    return this.value;
+  }
 }
 
 /** Wraps `n` so it is stored as a float even when integral (`float(50)` → `50.0`). */

@@ -1,5 +1,10 @@
 import { describe, it, expect } from 'vitest';
-import { expandChain, type ChainDocument, type TaskTypeCatalog } from '../../src/chain/index.js';
+import {
+  expandChain,
+  parseChain,
+  type ChainDocument,
+  type TaskTypeCatalog,
+} from '../../src/chain/index.js';
 import { InvalidInputError, formatTyped } from '../../src/core/index.js';
 
 const catalog: TaskTypeCatalog = {
@@ -27,6 +32,16 @@ const countByType = (doc: unknown) => {
 };
 
 describe('execution_for_loop', () => {
+  it('keeps a float literal a float (1.0 formats as 1.0) and an int an int, from JSON text', () => {
+    const doc = parseChain(
+      '{"task_list": [{"task": "execution_for_loop", "parameter": "x", "values": [1, 1.0, 2.5e0], "task_list": [{"task": "null", "specs": {"d": 2.0}}]}]}',
+      'c.json',
+    );
+    const leaves = expand(doc).tasks.filter((t) => t.type === 'null');
+    expect(leaves.map((t) => formatTyped(t.metadata.x!))).toEqual(['1', '1.0', '2.5']);
+    expect(leaves[0]!.description).toEqual({ specs: { d: 2 } });
+  });
+
   it('makes one execution_chain per value, with the value and an int index as metadata', () => {
     const plan = expand({
       task_list: [
