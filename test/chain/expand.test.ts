@@ -190,3 +190,46 @@ describe('parseChain', () => {
     }
   });
 });
+
+describe('control-flow fields (zod)', () => {
+  it('reports every missing or malformed control-flow field at once, each with its path', () => {
+    try {
+      parseChain(
+        JSON.stringify({
+          task_list: [
+            { task: 'execution_for_loop', parameter: 'x', task_list: [] },
+            {
+              task: 'execution_for_loop',
+              parameter: '1x',
+              values: [1],
+              linear_range: [0, 1, 2],
+              task_list: [],
+            },
+            {
+              task: 'execution_do_while_loop',
+              task_list: [{ task: 'null' }],
+              repeat_criterion: '(1)',
+            },
+            { task: 'execution_conditional', task_list: [] },
+            { task: 'null', inputs: { a: 5 } },
+          ],
+        }),
+        'c.json',
+      );
+      throw new Error('no error');
+    } catch (e) {
+      const text = (e as Error).message;
+      for (const expected of [
+        'task_list[0]: needs exactly one of "values", "linear_range" or "log_range"',
+        'task_list[1].parameter: must be a name',
+        'task_list[1]: needs exactly one of',
+        'task_list[2].iteration_name: is required',
+        'task_list[2].requires_metadata_from_child: is required',
+        'task_list[3].criterion: is required',
+        'task_list[4].inputs.a: must be text',
+      ]) {
+        expect(text).toContain(expected);
+      }
+    }
+  });
+});
