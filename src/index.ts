@@ -38,6 +38,7 @@ export {
   inheritedEnvironment,
   type TypedMetadata,
   type MetadataType,
+  type Migration,
 } from './core/index.js';
 export {
   TaskDatabase,

@@ -20,7 +20,7 @@ import type {
   ValueResolver,
   NodeContext,
 } from './types.js';
-import { LiteralResolver } from './values.js';
+import { isExpression, LiteralResolver } from './values.js';
 
 /** Options of {@link expandChain}. */
 export interface ExpandOptions {
@@ -386,6 +386,8 @@ function createExpansion(
           // The controller expands it later from these lists, so they travel with the task.
           if (desc.task_list !== undefined) description.task_list = desc.task_list;
           if (desc.else_task_list !== undefined) description.else_task_list = desc.else_task_list;
+          // Its body expands later, but what can be checked now is: literal task types.
+          checkBodyTypes(desc, path, options.catalog, report);
           deferredKeys.push(key);
           return;
         }
@@ -476,6 +478,25 @@ function createExpansion(
     return { unresolvedInputs };
   };
   return { tasks, problems, deferredKeys, expandList, finish };
+}
+
+/** Reports unknown literal task types in the lists of a deferred node, recursively. */
+function checkBodyTypes(
+  desc: TaskDescriptor,
+  path: string,
+  catalog: TaskTypeCatalog,
+  report: (p: Problem) => void,
+): void {
+  for (const field of ['task_list', 'else_task_list'] as const) {
+    (desc[field] ?? []).forEach((child, i) => {
+      const at = `${path}.${field}[${i}]`;
+      const type = typeof child.task === 'string' ? child.task.trim() : '';
+      const literal = type !== '' && !isExpression(child.task as unknown);
+      if (literal && !catalog.has(type))
+        report({ path: `${at}.task`, message: catalog.describeUnknown(type) });
+      checkBodyTypes(child, at, catalog, report);
+    });
+  }
 }
 
 function evaluateDeep(

@@ -36,7 +36,7 @@ export type { NodeContext, ChildGroup, ControlExpander, ExpanderTools } from './
 export {
   ExpressionResolver,
   evaluateExpression,
-  parseExpression,
   CONSTANTS,
   expressionLimits,
+  type PyValue,
 } from './expression/index.js';

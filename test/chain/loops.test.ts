@@ -192,6 +192,25 @@ describe('execution_for_loop', () => {
     );
   });
 
+  it('checks the literal task types inside a deferred body at submission', () => {
+    const strict: TaskTypeCatalog = { ...catalog, has: (t) => t !== 'nul' };
+    expect(() =>
+      expandChain(
+        {
+          task_list: [
+            {
+              task: 'execution_conditional',
+              criterion: '(1)',
+              task_list: [{ task: 'null' }],
+              else_task_list: [{ task: 'nul' }],
+            },
+          ],
+        } as ChainDocument,
+        { catalog: strict, defaultJobName: 'j', seed: 's' },
+      ),
+    ).toThrow(/task_list\[0\]\.else_task_list\[0\]\.task: unknown nul/);
+  });
+
   it('counts conditionals and do-while loops as deferred, with their task', () => {
     const plan = expand({
       task_list: [

@@ -5,6 +5,7 @@
  */
 export { ExpressionResolver, evaluateExpression, referencesRequestedMetadata } from './resolver.js';
 export { parseExpression, type Node as ExpressionNode } from './parser.js';
+export type { PyValue } from './values.js';
 export { tokenize, type Token as ExpressionToken } from './lexer.js';
 export { CONSTANTS } from './interpreter.js';
 export { formatValue, formatTemplate, printfFormat } from './format.js';

@@ -6,7 +6,7 @@ import { blockDependents, createAttempts, settleJobs } from './lifecycle.js';
 /** The reason written on every task a cancel stops. */
 export const CANCEL_REASON = 'job cancelled';
 
-/** What {@link cancelJob} changed. */
+/** What `cancelJob` changed. */
 export interface CancelResult {
   jobId: number;
   jobName: string;
@@ -20,7 +20,7 @@ export interface CancelResult {
   runningAttempts: number;
 }
 
-/** What {@link rerunJob} changed. */
+/** What `rerunJob` changed. */
 export interface RerunResult {
   jobId: number;
   jobName: string;
@@ -41,7 +41,7 @@ export interface RerunResult {
   status: JobStatus;
 }
 
-/** What {@link deleteJob} removed. */
+/** What `deleteJob` removed. */
 export interface DeleteResult {
   jobId: number;
   jobName: string;

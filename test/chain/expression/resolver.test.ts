@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../src/core/index.js';
-import { ExpressionResolver, parseExpression, CONSTANTS } from '../../../src/chain/index.js';
+import { ExpressionResolver, CONSTANTS } from '../../../src/chain/index.js';
+import { parseExpression } from '../../../src/chain/expression/index.js';
 import { scope, WHERE } from './helpers.js';
 
 const r = new ExpressionResolver();
