@@ -264,13 +264,30 @@ function createExpansion(
           : parent.jobName;
 
       const description: Record<string, unknown> = {};
+      const atStart: string[] = [];
       for (const [field, value] of Object.entries(desc)) {
         if (STRUCTURAL_FIELDS.has(field)) continue;
         if (control) {
           description[field] = value; // control fields are read by the expander
           continue;
         }
+        if (requestedMetadata === undefined && readsRequested(value, resolver)) {
+          // Known only when the providers have passed QC: the worker evaluates it at start.
+          description[field] = value;
+          atStart.push(field);
+          continue;
+        }
         description[field] = evaluateDeep(value, scope, `${path}.${field}`, evaluate);
+      }
+      if (atStart.length > 0) {
+        description[EVALUATE_AT_START] = atStart;
+        if ((desc.requires_metadata_from ?? []).length === 0) {
+          report({
+            path: `${path}.${atStart[0]}`,
+            message:
+              'reads requested_metadata, but the task names no provider in requires_metadata_from',
+          });
+        }
       }
       if (nodeJobName !== jobName) description.job_name = nodeJobName;
 
@@ -480,6 +497,55 @@ function createExpansion(
   return { tasks, problems, deferredKeys, expandList, finish };
 }
 
+/**
+ * Key of a task's description listing the fields that read `requested_metadata`: they are
+ * evaluated when the task starts, once its providers have passed QC (DESIGN §3).
+ */
+export const EVALUATE_AT_START = '$evaluate_at_start';
+
+/** Whether a field value (at any depth) holds an expression that reads `requested_metadata`. */
+function readsRequested(value: unknown, resolver: ValueResolver): boolean {
+  if (typeof value === 'string') return resolver.needsRequestedMetadata(value);
+  if (Array.isArray(value)) return value.some((v) => readsRequested(v, resolver));
+  if (value !== null && typeof value === 'object' && !(value instanceof FloatValue)) {
+    return Object.values(value).some((v) => readsRequested(v, resolver));
+  }
+  return false;
+}
+
+/**
+ * Evaluates the fields of a task's description that were left for its start (see
+ * {@link EVALUATE_AT_START}), with its providers' output metadata in scope. Returns the
+ * description without the marker.
+ *
+ * @throws InvalidInputError `CHAIN_INVALID` naming the field, the expression and the column.
+ */
+export function evaluateAtStart(
+  description: Record<string, unknown>,
+  scope: EvaluationScope,
+  resolver: ValueResolver,
+): Record<string, unknown> {
+  const fields = description[EVALUATE_AT_START];
+  if (!Array.isArray(fields)) return description;
+  const out: Record<string, unknown> = { ...description };
+  delete out[EVALUATE_AT_START];
+  const problems: Problem[] = [];
+  const evaluate = (v: unknown, s: EvaluationScope, where: string): TypedValue | undefined => {
+    try {
+      return resolver.resolve(v, s, where);
+    } catch (e) {
+      if (e instanceof InvalidInputError) problems.push(...e.problems);
+      else throw e;
+      return undefined;
+    }
+  };
+  for (const f of fields as string[])
+    out[f] = evaluateDeep(description[f], scope, `${scope.path}.${f}`, evaluate);
+  if (problems.length > 0)
+    throw new InvalidInputError('CHAIN_INVALID', 'Task fields invalid', problems);
+  return out;
+}
+
 /** Reports unknown literal task types in the lists of a deferred node, recursively. */
 function checkBodyTypes(
   desc: TaskDescriptor,
@@ -513,7 +579,10 @@ function evaluateDeep(
       out[k] = evaluateDeep(v, scope, `${where}.${k}`, evaluate);
     return out;
   }
-  return evaluate(value, scope, where)?.value;
+  const v = evaluate(value, scope, where);
+  // An integral float stays marked as a float, so `50.0` reaches a science code as `50.0`.
+  if (v?.type === 'float' && Number.isInteger(v.value)) return new FloatValue(v.value);
+  return v?.value;
 }
 
 /** A cycle of task keys through file and metadata edges, or undefined (iterative DFS). */

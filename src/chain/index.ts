@@ -15,6 +15,8 @@ export {
   expandChain,
   expandChainCollecting,
   expandFragment,
+  evaluateAtStart,
+  EVALUATE_AT_START,
   type ExpandOptions,
   type FragmentRequest,
 } from './expand.js';

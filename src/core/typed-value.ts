@@ -51,13 +51,13 @@ export function toTyped(value: unknown, where = 'value'): TypedValue {
     case 'boolean':
       return { type: 'bool', value };
     case 'object':
-      return { type: 'json', value: JSON.parse(JSON.stringify(value, unwrapFloats)) };
+      return { type: 'json', value: JSON.parse(JSON.stringify(value, floatReplacer)) };
     default:
       throw new EasError('USAGE', `${where}: a ${typeof value} cannot be metadata.`, { where });
   }
 }
 
-function unwrapFloats(_key: string, v: unknown): unknown {
+function floatReplacer(_key: string, v: unknown): unknown {
   return v instanceof FloatValue ? v.value : v;
 }
 
@@ -184,4 +184,49 @@ function stripFloatLiterals(v: unknown): unknown {
     return out;
   }
   return v;
+}
+
+/**
+ * JSON text in which a {@link FloatValue} is written as a float literal (`50.0`), so a reader
+ * that keeps literals apart (Python's `json`, {@link parseJsonKeepingFloats}) sees a float.
+ * Everything else is as `JSON.stringify` writes it.
+ */
+export function stringifyKeepingFloats(value: unknown, indent?: number): string {
+  const marks: string[] = [];
+  const text = JSON.stringify(
+    value,
+    function (this: unknown, key: string, v: unknown) {
+      const raw = (this as Record<string, unknown>)[key];
+      if (raw instanceof FloatValue && Number.isFinite(raw.value)) {
+        marks.push(Number.isInteger(raw.value) ? `${raw.value}.0` : String(raw.value));
+        return `\u0000float${marks.length - 1}\u0000`;
+      }
+      return v;
+    },
+    indent,
+  );
+  return text === undefined
+    ? text
+    : text.replace(/"\\u0000float(\d+)\\u0000"/g, (_, i: string) => marks[Number(i)]!);
+}
+
+/** Parses JSON, reading an integral float literal (`50.0`) as a {@link FloatValue}. */
+export function parseJsonKeepingFloats(text: string, source = 'JSON'): unknown {
+  return parseJson(text, {
+    source,
+    reviveNumber: (raw, value) =>
+      Number.isInteger(value) && /[.eE]/.test(raw) ? new FloatValue(value) : value,
+  });
+}
+
+/** A copy of `value` with every {@link FloatValue} replaced by its number (for plain JS code). */
+export function unwrapFloats(value: unknown): unknown {
+  if (value instanceof FloatValue) return value.value;
+  if (Array.isArray(value)) return value.map(unwrapFloats);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = unwrapFloats(v);
+    return out;
+  }
+  return value;
 }

@@ -40,6 +40,11 @@ export interface TaskContext {
   task: TaskFile;
   /** The same task metadata with types kept (ints stay ints). */
   typedMetadata: TypedMetadata;
+  /**
+   * The task's description with integral floats kept as `FloatValue` (`task.description` has
+   * plain numbers): for handlers that pass values on with their types, as `set_metadata` does.
+   */
+  typedDescription: Record<string, unknown>;
   /** Aborted when the attempt must stop: timeout, lost lease, worker stopping. */
   signal: AbortSignal;
   /** Writes a log line of the attempt (stored in the task database). */

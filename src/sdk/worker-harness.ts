@@ -7,6 +7,8 @@ import {
   EasError,
   float,
   inheritedEnvironment,
+  stringifyKeepingFloats,
+  unwrapFloats,
   parseTypedMetadataJson,
   processAlive,
   silentLogger,
@@ -28,6 +30,7 @@ import type {
   OutputVersion,
   TaskDatabase,
 } from '../taskdb/index.js';
+import { EVALUATE_AT_START, evaluateAtStart, ExpressionResolver } from '../chain/index.js';
 import { defaultQc } from './qc.js';
 import { resolveWorkerHarnessSettings } from './options.js';
 import { runCommand } from './runners/command.js';
@@ -116,6 +119,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   };
   private readonly types: string[];
   private readonly log: Logger;
+  private readonly resolver = new ExpressionResolver();
   private readonly running = new Map<number, Running>();
   private readonly modules = new Map<string, Promise<HandlerDefinition>>();
   private pending: { payload: AttemptPayload; outcome: AttemptOutcome; resolve: () => void }[] = [];
@@ -309,7 +313,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
       this.ownScratch,
       `attempt-${payload.attemptId}-${randomBytes(3).toString('hex')}`,
     );
-    const task = this.taskFile(payload, workDir);
+    let task = this.taskFile(payload, workDir);
+    let typedDescription = payload.description;
     const log = (level: LogLine['level'], stream: LogLine['stream'], message: string): void => {
       entry.logs.push({ ts: Date.now(), level, stream, message });
       if (entry.logs.length >= LOG_FLUSH_LINES) void this.flushLogs(entry);
@@ -332,9 +337,27 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     let result: HandlerResult = {};
     let handedBack = false;
     try {
+      if (EVALUATE_AT_START in payload.description) {
+        // Fields that read requested_metadata are evaluated now that the providers passed QC.
+        typedDescription = evaluateAtStart(
+          payload.description,
+          {
+            metadata: payload.metadata,
+            requestedMetadata: payload.requestedMetadata,
+            seed: payload.jobSeed,
+            path: payload.path,
+          },
+          this.resolver,
+        );
+        task = { ...task, description: unwrapFloats(typedDescription) as Record<string, unknown> };
+      }
       if (needsDir) await this.stage(payload, task, workDir);
       if (type.runner.kind === 'command') {
-        await writeFile(join(workDir, 'task.json'), JSON.stringify(task, null, 1));
+        // Written so that 50.0 stays 50.0 for the science code's JSON reader.
+        await writeFile(
+          join(workDir, 'task.json'),
+          stringifyKeepingFloats({ ...task, description: typedDescription }, 1),
+        );
         const r = await runCommand({
           argv: [...type.runner.argv],
           cwd: type.runner.cwd,
@@ -372,6 +395,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
             def.run({
               task,
               typedMetadata: payload.metadata,
+              typedDescription,
               signal: abort.signal,
               log: (level, message) => log(level, 'handler', message),
               logger: this.log.child({
@@ -610,7 +634,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
       name: p.name,
       path: p.path,
       working_directory: p.workingDirectory,
-      description: p.description,
+      description: unwrapFloats(p.description) as Record<string, unknown>,
       metadata: toPlainMetadata(p.metadata),
       requested_metadata: requested,
       inputs,

@@ -105,6 +105,8 @@ export interface AttemptPayload {
   taskId: number;
   jobId: number;
   jobName: string;
+  /** Seed of `random.random()` in the job's expressions. */
+  jobSeed: string;
   taskType: string;
   name: string | null;
   path: string;

@@ -44,7 +44,7 @@ export const errorTask: HandlerDefinition = {
 /** `set_metadata`: records its evaluated `values` object as output metadata. */
 export const setMetadataTask: HandlerDefinition = {
   run: (ctx: TaskContext) => {
-    const values = ctx.task.description.values;
+    const values = ctx.typedDescription.values;
     if (values === undefined) return { metadata: {} };
     if (values === null || typeof values !== 'object' || Array.isArray(values)) {
       throw new EasError('USAGE', 'set_metadata: "values" must be an object of name → value');

@@ -5,7 +5,7 @@ import {
   type ChainDocument,
   type TaskTypeCatalog,
 } from '../../src/chain/index.js';
-import { InvalidInputError, formatTyped } from '../../src/core/index.js';
+import { InvalidInputError, formatTyped, stringifyKeepingFloats } from '../../src/core/index.js';
 
 const catalog: TaskTypeCatalog = {
   has: () => true,
@@ -39,7 +39,7 @@ describe('execution_for_loop', () => {
     );
     const leaves = expand(doc).tasks.filter((t) => t.type === 'null');
     expect(leaves.map((t) => formatTyped(t.metadata.x!))).toEqual(['1', '1.0', '2.5']);
-    expect(leaves[0]!.description).toEqual({ specs: { d: 2 } });
+    expect(stringifyKeepingFloats(leaves[0]!.description)).toBe('{"specs":{"d":2.0}}');
   });
 
   it('makes one execution_chain per value, with the value and an int index as metadata', () => {

@@ -202,6 +202,44 @@ describe('Controller with loops', () => {
   });
 });
 
+describe('Fields that read requested_metadata', () => {
+  it("are evaluated when the task starts, with its providers' output metadata, types kept", async () => {
+    const p = await pipeline();
+    const { jobId, status } = await p.runChain(
+      JSON.stringify({
+        task_list: [
+          { task: 'set_metadata', name: 'p', values: { period: 50.0 } },
+          {
+            task: 'set_metadata',
+            name: 'q',
+            requires_metadata_from: ['p'],
+            values: {
+              doubled: "(requested_metadata['p']['period'] * 2)",
+              label: "'P={:.1f}'.format(requested_metadata['p']['period'])",
+            },
+          },
+        ],
+      }).replace('"period":50', '"period":50.0'),
+    );
+    expect(status.totals).toMatchObject({ done: 3, failed: 0 });
+    const [q] = (await p.db.tasks({ jobId, type: 'set_metadata' })).filter((t) => t.name === 'q');
+    expect((await p.db.task(q!.id))!.attempts[0]!.outputMetadata).toEqual({
+      doubled: { type: 'float', value: 100 },
+      label: { type: 'str', value: 'P=50.0' },
+    });
+  });
+
+  it('need a provider named in requires_metadata_from', async () => {
+    const p = await pipeline();
+    const list = await problems(p, {
+      task_list: [{ task: 'set_metadata', values: { x: "(requested_metadata['p']['period'])" } }],
+    });
+    expect(list[0]).toMatch(
+      /^task_list\[0\]\.values: reads requested_metadata, but the task names no provider/,
+    );
+  });
+});
+
 describe('Controller recovery', () => {
   it('re-queues an attempt whose lease expired as a new attempt', async () => {
     const p = await pipeline();

@@ -227,3 +227,28 @@ describe('WorkerHarness options', () => {
     );
   });
 });
+
+describe('float literals reach the science code as floats', () => {
+  it('writes 50.0 (not 50) into EAS_TASK_FILE for a float written 50.0 in the chain', async () => {
+    const p = await pipeline({
+      taskTypes: {
+        echo: {
+          command: [
+            '/usr/bin/python3',
+            '-c',
+            'import json,os; t=json.load(open(os.environ["EAS_TASK_FILE"])); json.dump({"period": t["description"]["specs"]["period"], "n": t["description"]["specs"]["n"]}, open(os.environ["EAS_RESULT_FILE"], "w"))',
+          ],
+        },
+      },
+    });
+    const { jobId, status } = await p.runChain(
+      '{"task_list": [{"task": "echo", "specs": {"period": 50.0, "n": 3}}]}',
+    );
+    expect(status.totals.done).toBe(2);
+    const [t] = await p.db.tasks({ jobId, type: 'echo' });
+    expect((await p.db.task(t!.id))!.attempts[0]!.outputMetadata).toEqual({
+      period: { type: 'float', value: 50 },
+      n: { type: 'int', value: 3 },
+    });
+  });
+});

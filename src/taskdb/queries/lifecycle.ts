@@ -3,6 +3,7 @@ import {
   deserializeTypedMetadata,
   encodeTypedValue,
   insertMany,
+  parseJsonKeepingFloats,
   placeholders,
   type SqlExecutor,
   type SqlParam,
@@ -133,6 +134,7 @@ export async function startAttempts(
     description: string;
     metadata: string;
     job_name: string;
+    job_seed: string;
   }[] = [];
   for (const part of chunks(taskIds)) {
     await tx.run(
@@ -141,7 +143,7 @@ export async function startAttempts(
     );
     taskRows.push(
       ...(await tx.all<(typeof taskRows)[number]>(
-        `SELECT t.id, t.job_id, t.type, t.name, t.path, t.working_directory, t.description, t.metadata, j.name AS job_name
+        `SELECT t.id, t.job_id, t.type, t.name, t.path, t.working_directory, t.description, t.metadata, j.name AS job_name, j.seed AS job_seed
          FROM eas_tasks t JOIN eas_jobs j ON j.id = t.job_id WHERE t.id IN (${placeholders(part.length)})`,
         part,
       )),
@@ -159,11 +161,12 @@ export async function startAttempts(
       taskId: Number(t.id),
       jobId: Number(t.job_id),
       jobName: t.job_name,
+      jobSeed: String(t.job_seed),
       taskType: t.type,
       name: t.name,
       path: t.path,
       workingDirectory: t.working_directory,
-      description: JSON.parse(t.description) as Record<string, unknown>,
+      description: parseJsonKeepingFloats(t.description) as Record<string, unknown>,
       metadata: deserializeTypedMetadata(t.metadata),
       inputs: inputs.get(Number(t.id)) ?? [],
       outputs: outputs.get(Number(t.id)) ?? [],

@@ -5,6 +5,7 @@ import {
   insertMany,
   placeholders,
   serializeTypedMetadata,
+  stringifyKeepingFloats,
   type SqlExecutor,
   type SqlParam,
 } from '../../core/index.js';
@@ -197,7 +198,7 @@ export async function insertPlannedTasks(
       done ? 'done' : 'waiting',
       unmet[t.key]!,
       t.control ? 1 : 0,
-      JSON.stringify(t.description),
+      stringifyKeepingFloats(t.description),
       metadataText.get(t.metadata) ??
         (metadataText.set(t.metadata, serializeTypedMetadata(t.metadata)),
         metadataText.get(t.metadata)!),
