@@ -61,7 +61,7 @@ const BUILTINS: ReadonlyMap<string, PyValue> = new Map(
 
 /** Evaluates a parsed expression. @throws ExpressionError with the offending offset. */
 export function interpret(root: Node, context: InterpreterContext): PyValue {
-  return new Interpreter(context).eval(root);
+  return new Interpreter(context).evaluate(root);
 }
 
 class Interpreter {
@@ -111,7 +111,7 @@ class Interpreter {
     return v;
   }
 
-  eval(node: Node): PyValue {
+  evaluate(node: Node): PyValue {
     switch (node.type) {
       case 'int':
         return int(node.value);
@@ -135,14 +135,14 @@ class Interpreter {
         throw new ExpressionError(`name '${node.name}' is not defined`, node.offset);
       }
       case 'unary': {
-        const v = this.eval(node.operand);
+        const v = this.evaluate(node.operand);
         return this.at(node.offset, () => unary(node.op, v));
       }
       case 'not':
-        return bool(!truthy(this.eval(node.operand)));
+        return bool(!truthy(this.evaluate(node.operand)));
       case 'binary': {
-        const a = this.eval(node.left);
-        const b = this.eval(node.right);
+        const a = this.evaluate(node.left);
+        const b = this.evaluate(node.right);
         return this.charge(
           this.at(node.offset, () => binary(node.op, a, b)),
           node.offset,
@@ -150,15 +150,15 @@ class Interpreter {
       }
       case 'logical': {
         // Python returns an operand, not a bool: 0 or 'x' == 'x'.
-        const a = this.eval(node.left);
+        const a = this.evaluate(node.left);
         if (node.op === 'and' ? !truthy(a) : truthy(a)) return a;
-        return this.eval(node.right);
+        return this.evaluate(node.right);
       }
       case 'compare': {
-        let left = this.eval(node.first);
+        let left = this.evaluate(node.first);
         let result: PyValue = bool(true);
         for (const { op, right, offset } of node.rest) {
-          const r = this.eval(right);
+          const r = this.evaluate(right);
           result = this.at(offset, () => compare(op, left, r));
           if (!truthy(result)) return result;
           left = r;
@@ -166,36 +166,38 @@ class Interpreter {
         return result;
       }
       case 'conditional':
-        return truthy(this.eval(node.test)) ? this.eval(node.then) : this.eval(node.otherwise);
+        return truthy(this.evaluate(node.test))
+          ? this.evaluate(node.then)
+          : this.evaluate(node.otherwise);
       case 'tuple':
       case 'list':
         return this.charge(
-          { kind: node.type, items: node.items.map((i) => this.eval(i)) },
+          { kind: node.type, items: node.items.map((i) => this.evaluate(i)) },
           node.offset,
         );
       case 'dict': {
         const entries = new Map<string, PyValue>();
         for (const e of node.entries) {
-          const k = this.eval(e.key);
+          const k = this.evaluate(e.key);
           if (k.kind !== 'str') {
             throw new ExpressionError(
               `dict keys must be strings, not ${typeName(k)}`,
               e.key.offset,
             );
           }
-          entries.set(k.value, this.eval(e.value));
+          entries.set(k.value, this.evaluate(e.value));
         }
         return { kind: 'dict', entries };
       }
       case 'subscript': {
-        const obj = this.eval(node.object);
-        const index = this.eval(node.index);
+        const obj = this.evaluate(node.object);
+        const index = this.evaluate(node.index);
         return this.at(node.offset, () => subscript(obj, index));
       }
       case 'attribute':
-        return this.attribute(this.eval(node.object), node.name, node.nameOffset);
+        return this.attribute(this.evaluate(node.object), node.name, node.nameOffset);
       case 'call': {
-        const callee = this.eval(node.callee);
+        const callee = this.evaluate(node.callee);
         const { args, kwargs } = this.arguments(node.args);
         const offset =
           node.callee.type === 'attribute' ? node.callee.nameOffset : node.callee.offset;
@@ -235,7 +237,7 @@ class Interpreter {
       kwargs.set(name, v);
     };
     for (const a of list) {
-      const v = this.eval(a.value);
+      const v = this.evaluate(a.value);
       switch (a.kind) {
         case 'positional':
           args.push(v);
