@@ -8,8 +8,10 @@ import type {
 } from '../../src/taskdb/index.js';
 import { toTypedMetadata } from '../../src/core/index.js';
 
-const WORKER: WorkerInfo = { id: 'w1', host: 'h', pid: 1 };
-const NO_RETRY = { maxAttempts: 1, backoffMs: 1000, maxBackoffMs: 60_000 };
+/** The worker the contract cases report as. */
+export const WORKER: WorkerInfo = { id: 'w1', host: 'h', pid: 1 };
+/** One attempt, no retry. */
+export const NO_RETRY = { maxAttempts: 1, backoffMs: 1000, maxBackoffMs: 60_000 };
 
 /** A leaf task for a plan; fields not given take neutral defaults. */
 export function leaf(key: number, over: Partial<PlannedTask> = {}): PlannedTask {
@@ -51,7 +53,8 @@ export function job(children: PlannedTask[], name = 'j'): PlannedJob {
   return { name, workingDirectory: 'wd', chain: {}, tasks: [root, ...children] };
 }
 
-function ok(
+/** A succeeded, QC-passed outcome. */
+export function ok(
   attemptId: number,
   outputs: AttemptOutcome['outputs'] = [],
   meta: Record<string, unknown> = {},
@@ -70,10 +73,12 @@ function ok(
     outputs,
     outputMetadata: toTypedMetadata(meta),
     retry: NO_RETRY,
+    logs: [{ ts: now, level: 'info', stream: 'handler', message: `attempt ${attemptId}` }],
   };
 }
 
-function failed(attemptId: number, retry = NO_RETRY): AttemptOutcome {
+/** A failed outcome with a traceback. */
+export function failed(attemptId: number, retry = NO_RETRY): AttemptOutcome {
   return {
     ...ok(attemptId),
     succeeded: false,

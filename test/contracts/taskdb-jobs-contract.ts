@@ -1,51 +1,10 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import type {
-  AttemptOutcome,
-  PlannedTask,
-  TaskDatabase,
-  WorkerInfo,
-} from '../../src/taskdb/index.js';
+import type { AttemptOutcome, PlannedTask, TaskDatabase } from '../../src/taskdb/index.js';
 import { isEasError, toTypedMetadata } from '../../src/core/index.js';
-import { job, leaf } from './taskdb-contract.js';
+import { failed, job, leaf, ok, WORKER } from './taskdb-contract.js';
 
-const WORKER: WorkerInfo = { id: 'w1', host: 'h', pid: 1 };
-const NO_RETRY = { maxAttempts: 1, backoffMs: 1000, maxBackoffMs: 60_000 };
 const SHA_SHARED = 'a'.repeat(64);
 const SHA_OWN = 'b'.repeat(64);
-
-function ok(
-  attemptId: number,
-  outputs: AttemptOutcome['outputs'] = [],
-  meta: Record<string, unknown> = {},
-): AttemptOutcome {
-  const now = Date.now();
-  return {
-    attemptId,
-    workerId: WORKER.id,
-    succeeded: true,
-    qcPassed: true,
-    startedAt: now,
-    endedAt: now,
-    wallMs: 1,
-    cpuMs: 1,
-    cpuChildrenMs: 1,
-    outputs,
-    outputMetadata: toTypedMetadata(meta),
-    retry: NO_RETRY,
-    logs: [{ ts: now, level: 'info', stream: 'handler', message: `attempt ${attemptId}` }],
-  };
-}
-
-function failed(attemptId: number, retry = NO_RETRY): AttemptOutcome {
-  return {
-    ...ok(attemptId),
-    succeeded: false,
-    qcPassed: false,
-    error: 'boom',
-    exitCode: 1,
-    retry,
-  };
-}
 
 const out = (filename: string, semanticType = 'lc') => ({
   semanticType,
