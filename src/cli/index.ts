@@ -11,6 +11,7 @@ import { registerQueue } from './commands/queue.js';
 import { registerRegistry } from './commands/registry.js';
 import { registerRun } from './commands/run.js';
 import { registerSubmit } from './commands/submit.js';
+import { registerStandalone } from './commands/standalone.js';
 
 /** Version printed by `eas --version`. */
 const VERSION = '0.1.0';
@@ -44,6 +45,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerFiles(program, ctx);
   registerQueue(program, ctx);
   registerRegistry(program, ctx);
+  registerStandalone(program, ctx);
   registerDemo(program, ctx);
   for (const c of program.commands) c.exitOverride();
   return program;

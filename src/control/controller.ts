@@ -22,7 +22,6 @@ import { checkLogicalPath } from '../filestore/index.js';
 import type { JobQueue } from '../queue/index.js';
 import type { TaskTypeRegistry } from '../registry/index.js';
 import type { AttemptPayload, JobStatus, ReadyAttempt, TaskDatabase } from '../taskdb/index.js';
-import { catalogOf } from './catalog.js';
 import { planDeferred } from './deferred.js';
 
 /**
@@ -155,7 +154,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
         : validateChain(input.chain, source);
     const seed = randomBytes(8).toString('hex');
     const { plan, problems } = expandChainCollecting(doc, {
-      catalog: catalogOf(this.registry),
+      catalog: this.registry.catalog(),
       resolver: this.resolver,
       defaultJobName: defaultJobName(source),
       seed,

@@ -14,7 +14,6 @@ import {
 import { checkLogicalPath } from '../filestore/index.js';
 import type { TaskTypeRegistry } from '../registry/index.js';
 import type { AttemptPayload, DeferredExpansion, TaskDatabase } from '../taskdb/index.js';
-import { catalogOf } from './catalog.js';
 
 /** What planning a run-time expansion needs. */
 export interface DeferredContext {
@@ -78,7 +77,7 @@ export async function planDeferred(
     metadata: p.metadata,
   };
   const options = {
-    catalog: catalogOf(ctx.registry),
+    catalog: ctx.registry.catalog(),
     resolver,
     defaultJobName: jobName,
     seed: job.seed,

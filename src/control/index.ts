@@ -17,7 +17,6 @@ export {
   type SubmitInput,
   type SubmitSummary,
 } from './controller.js';
-export { catalogOf } from './catalog.js';
 export {
   cancelJob,
   rerunJob,

@@ -72,3 +72,4 @@ export type { PlannedInput, PlannedOutput, PlannedTask } from './plan.js';
 export { processAlive } from './process.js';
 export { makeDirectory, makeDirectorySync } from './fs.js';
 export { runMigrations, type Migration } from './sql/migrations.js';
+export { parseIni, type IniDocument } from './ini.js';

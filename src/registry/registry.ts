@@ -147,6 +147,33 @@ export class TaskTypeRegistry {
   }
 
   /**
+   * What the chain expander asks about task types (its `TaskTypeCatalog`): existence, control
+   * flow, optional outputs, attempts, and the message for an unknown name.
+   */
+  catalog(): {
+    has(type: string): boolean;
+    isControlFlow(type: string): boolean;
+    optionalOutputs(type: string): readonly string[];
+    maxAttempts(type: string): number;
+    describeUnknown(type: string): string;
+  } {
+    return {
+      has: (type) => this.has(type),
+      isControlFlow: (type) => this.isControlFlow(type),
+      optionalOutputs: (type) => this.get(type).outputs.optional,
+      maxAttempts: (type) => this.get(type).retry.maxAttempts,
+      describeUnknown: (type) => {
+        try {
+          this.get(type);
+          return `task type "${type}" is unknown`;
+        } catch (e) {
+          return e instanceof Error ? e.message : `task type "${type}" is unknown`;
+        }
+      },
+    };
+  }
+
+  /**
    * The registry as plain data (for `eas registry show` and the dashboard). The values of
    * command environments are replaced by `'<redacted>'`, because this is what a logger or
    * `JSON.stringify` prints and they may hold credentials; {@link TaskTypeRegistry.get} has them.

@@ -18,6 +18,13 @@ export {
 } from './worker-harness.js';
 export { defaultQc } from './qc.js';
 export {
+  runStandalone,
+  readStandaloneTask,
+  standaloneResultJson,
+  type StandaloneParts,
+  type StandaloneResult,
+} from './standalone.js';
+export {
   runCommand,
   DEFAULT_KILL_GRACE_MS,
   DEFAULT_TAIL_LINES,

@@ -31,6 +31,7 @@ export type {
 } from './queries/views.js';
 export type { ReconcileResult } from './queries/reconcile.js';
 export type { DeferredExpansion } from './queries/deferred.js';
+export type { ImportedFile } from './queries/import.js';
 export {
   CANCEL_REASON,
   type CancelResult,

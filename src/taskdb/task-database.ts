@@ -23,6 +23,7 @@ import {
   type RerunResult,
 } from './queries/jobs.js';
 import { reconcile, type ReconcileResult } from './queries/reconcile.js';
+import { importFiles, type ImportedFile } from './queries/import.js';
 import {
   childCount,
   expandDeferred,
@@ -180,6 +181,14 @@ export class TaskDatabase {
   /** Records a run-time expansion of a deferred control-flow task (see {@link expandDeferred}). */
   expandDeferred(e: DeferredExpansion): ReturnType<typeof expandDeferred> {
     return this.sql.transaction((tx) => expandDeferred(tx, e, this.now()));
+  }
+
+  /** Records outside files as a finished job's QC-passed products (see {@link importFiles}). */
+  importFiles(
+    jobName: string,
+    files: readonly ImportedFile[],
+  ): Promise<{ jobId: number; taskId: number }> {
+    return this.sql.transaction((tx) => importFiles(tx, jobName, files, this.now()));
   }
 
   /** Number of children of a task. */
