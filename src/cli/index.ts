@@ -12,6 +12,7 @@ import { registerRegistry } from './commands/registry.js';
 import { registerRun } from './commands/run.js';
 import { registerSubmit } from './commands/submit.js';
 import { registerStandalone } from './commands/standalone.js';
+import { registerReports } from './commands/reports.js';
 
 /** Version printed by `eas --version`. */
 const VERSION = '0.1.0';
@@ -45,6 +46,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerFiles(program, ctx);
   registerQueue(program, ctx);
   registerRegistry(program, ctx);
+  registerReports(program, ctx);
   registerStandalone(program, ctx);
   registerDemo(program, ctx);
   for (const c of program.commands) c.exitOverride();

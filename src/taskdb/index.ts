@@ -32,6 +32,7 @@ export type {
 export type { ReconcileResult } from './queries/reconcile.js';
 export type { DeferredExpansion } from './queries/deferred.js';
 export type { ImportedFile } from './queries/import.js';
+export type { TimingRow, OutcomeRow } from './queries/reports.js';
 export {
   CANCEL_REASON,
   type CancelResult,

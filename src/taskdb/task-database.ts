@@ -24,6 +24,7 @@ import {
 } from './queries/jobs.js';
 import { reconcile, type ReconcileResult } from './queries/reconcile.js';
 import { importFiles, type ImportedFile } from './queries/import.js';
+import { outcomeRows, timingRows, type OutcomeRow, type TimingRow } from './queries/reports.js';
 import {
   childCount,
   expandDeferred,
@@ -189,6 +190,18 @@ export class TaskDatabase {
     files: readonly ImportedFile[],
   ): Promise<{ jobId: number; taskId: number }> {
     return this.sql.transaction((tx) => importFiles(tx, jobName, files, this.now()));
+  }
+
+  /** Finished attempts with timings and loop parameters (`eas timings`), a page at a time. */
+  timings(filter: { jobId?: number; afterId?: number; limit?: number } = {}): Promise<TimingRow[]> {
+    return timingRows(this.sql, filter);
+  }
+
+  /** Attempts that reported an `outcome` (`eas pass-fail`), a page at a time. */
+  outcomes(
+    filter: { jobId?: number; afterId?: number; limit?: number } = {},
+  ): Promise<OutcomeRow[]> {
+    return outcomeRows(this.sql, filter);
   }
 
   /** Number of children of a task. */
