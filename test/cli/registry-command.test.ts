@@ -60,7 +60,7 @@ describe('eas registry import', () => {
 
     const check = await runMain(['registry', 'check', 'registry.yaml'], dir);
     expect(check.code, check.stderr).toBe(0);
-    expect(check.stdout).toContain(`Registry ${file}: valid. 10 containers, 21 task types.`);
+    expect(check.stdout).toContain(`Registry ${file}: valid. 10 containers, 24 task types.`);
     expect(check.stdout).toMatch(
       /transit_search_qats\s+eas-worker-qats\s+command eas-task-transit_search_qats/,
     );

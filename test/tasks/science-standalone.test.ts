@@ -1,0 +1,129 @@
+/**
+ * The science built-ins through `eas standalone`, with the original's configs run unchanged
+ * from ../shared/data (the Done-when of the task library), and the BLS search on the demo curve.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readLightCurveGz } from '../../src/science/index.js';
+import { dropEasVariables, runMain, tempDir } from '../cli/harness.js';
+
+const DATA = fileURLToPath(new URL('../../../shared/data/', import.meta.url));
+const DEMO = join(DATA, 'test_task_configs/test_data/demo_superearth.gz');
+let out: string;
+let remove: () => void;
+beforeAll(() => {
+  dropEasVariables();
+  ({ dir: out, remove } = tempDir('science-standalone'));
+});
+afterAll(() => remove?.());
+
+async function standalone(config: string): Promise<{
+  state: string;
+  outputMetadata: Record<string, unknown>;
+  outputs: Record<string, string>;
+}> {
+  const r = await runMain(['standalone', config, '--out', out, '--json'], DATA);
+  expect(r.code, r.stderr + r.stdout).toBe(0);
+  return JSON.parse(r.stdout) as {
+    state: string;
+    outputMetadata: Record<string, unknown>;
+    outputs: Record<string, string>;
+  };
+}
+
+describe('original standalone configs', () => {
+  it('test_verify.cfg exits 0 and prints the metadata', async () => {
+    const r = await runMain(
+      ['standalone', 'test_task_configs/test_verify.cfg', '--out', out],
+      DATA,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('n_samples');
+    const j = await standalone('test_task_configs/test_verify.cfg');
+    expect(j.outputMetadata).toMatchObject({
+      n_samples: 23040,
+      n_gaps: 0,
+      missing_samples: 0,
+      cadence: 900,
+      time_start: 0,
+      non_finite_flux: 0,
+    });
+    expect(j.outputMetadata.time_end).toBeCloseTo(20735100 / 86400, 9);
+  });
+
+  it('test_null.cfg exits 0', async () => {
+    const r = await runMain(['standalone', 'test_task_configs/test_null.cfg', '--out', out], DATA);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it('test_multiply.cfg exits 0: demo × demo = flux², metadata carried', async () => {
+    const r = await runMain(
+      ['standalone', 'test_task_configs/test_multiply.cfg', '--out', out],
+      DATA,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('n_samples');
+    const lc = readLightCurveGz(join(out, 'lc_result.gz'), { sidecar: false });
+    const demo = readLightCurveGz(DEMO);
+    expect(lc.time.length).toBe(23040);
+    for (const i of [0, 1000, 23039]) {
+      expect(lc.flux[i]).toBeCloseTo(demo.flux[i]! * demo.flux[i]!, 12);
+    }
+  });
+
+  it('test_batman.cfg exits 0 and records the specs, transit power and pixels in transit', async () => {
+    const r = await runMain(
+      ['standalone', 'test_task_configs/test_batman.cfg', '--out', out],
+      DATA,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('integrated_transit_power');
+    const j = await standalone('test_task_configs/test_batman.cfg');
+    const md = j.outputMetadata;
+    expect(md).toMatchObject({
+      orbital_period: 50,
+      planet_radius: 1,
+      semi_major_axis: 0.4,
+      t0: 1,
+      duration: 240,
+      sampling_cadence: 900,
+      star_radius: 1,
+      mes: null,
+    });
+    const lc = readLightCurveGz(join(out, 'output.lc'), { sidecar: false });
+    expect(lc.time.length).toBe(23040);
+    // Jupiter around the Sun: depth ≈ (0.1028)² ≈ 1.1 %, ~0.2 d transits at 1 + 50k d.
+    let min = Infinity;
+    for (const f of lc.flux) min = Math.min(min, f);
+    expect(1 - min).toBeGreaterThan(0.009);
+    expect(1 - min).toBeLessThan(0.015);
+    expect(lc.flux[Math.round(86400 / 900)]).toBeLessThan(0.995); // t = 1 d: mid-transit
+    expect(md.pixels_in_transit as number).toBeGreaterThan(5 * 15);
+    expect(md.pixels_in_transit as number).toBeLessThan(5 * 30);
+  });
+});
+
+describe('transit_search_bls on the demo curve', () => {
+  it('finds 50 d within 0.1 %, transit time 13.5 d, outcome PASS', async () => {
+    writeFileSync(
+      join(out, 'bls.json'),
+      JSON.stringify({
+        task: 'transit_search_bls',
+        inputs: { lightcurve: DEMO },
+        lc_duration: 240,
+      }),
+    );
+    const j = await standalone(join(out, 'bls.json'));
+    const md = j.outputMetadata;
+    expect(Math.abs((md.period as number) / 50 - 1)).toBeLessThan(1e-3);
+    expect(md.outcome).toBe('PASS');
+    expect(md.injected_period).toBe(50);
+    expect(md.transit_time as number).toBeCloseTo(13.5, 1);
+    expect(md.duration).toBeCloseTo(0.2, 6);
+    expect(md.depth as number).toBeGreaterThan(1e-3);
+    expect(md.sde as number).toBeGreaterThan(20);
+    console.log(`BLS on the demo curve: ${JSON.stringify(md)}`);
+  }, 30_000);
+});
