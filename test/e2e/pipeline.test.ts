@@ -146,8 +146,15 @@ describe('eas demo <dir>', () => {
     expect(demo.code, demo.stderr).toBe(0);
     expect(demo.stdout).toContain('Finished in');
     const status = json<StatusJson>(await runEas(['status', '--json'], join(dir, 'here')));
-    expect(status.totals).toEqual(counts({ done: 6, failed: 1, blocked: 1 }));
-    expect(status.jobs.map((j) => [j.name, j.status, j.tasks])).toEqual([['demo', 'failed', 8]]);
+    // 8 tasks of the first part, then the detection grid: the loop, 5 iterations, 15 tasks.
+    expect(status.totals).toEqual(counts({ done: 27, failed: 1, blocked: 1 }));
+    expect(status.jobs.map((j) => [j.name, j.status, j.tasks])).toEqual([['demo', 'failed', 29]]);
+    // The science: the largest planet is found, the smallest is not (the threshold in between).
+    const outcomes = demo.stdout.match(/R_Earth\)\s+\S+ d\s+\S+\s+(PASS|FAIL)/g) ?? [];
+    expect(outcomes).toHaveLength(5);
+    expect(outcomes[0]).toMatch(/FAIL$/);
+    expect(outcomes[4]).toMatch(/PASS$/);
+    expect(demo.stdout).toContain('Detection threshold: between');
     expect(status.taskTypes.make_lightcurve).toEqual(counts({ done: 1 }));
     expect(status.taskTypes.measure_depth).toEqual(counts({ done: 1, blocked: 1 }));
     // What the demo suggests works there too.

@@ -110,6 +110,41 @@ const CHAIN = {
       outputs: { lightcurve: 'star_2.gz' },
     },
     { task: 'measure_depth', name: 'measure_star_2', inputs: { lightcurve: 'star_2.gz' } },
+    {
+      // The science: planets of five sizes around a Sun-like star, each light curve synthesised
+      // with PLATO-like noise, verified, and searched with box least squares.
+      task: 'execution_for_loop',
+      name: 'detection_grid',
+      parameter: 'planet_size',
+      values: [0.02, 0.05, 0.1, 0.2, 0.4],
+      task_list: [
+        {
+          task: 'synthesis_transit',
+          name: 'synthesis',
+          outputs: { lightcurve: "'planet_{planet_size_index}.gz'.format(**metadata)" },
+          specs: {
+            duration: 60,
+            planet_radius: "(metadata['planet_size'])",
+            orbital_period: 7.3,
+            semi_major_axis: 0.07,
+            t0: 2,
+            noise: '(constants.plato_noise)',
+            sampling_cadence: 900,
+          },
+        },
+        {
+          task: 'verify',
+          name: 'verify',
+          inputs: { lightcurve: "'planet_{planet_size_index}.gz'.format(**metadata)" },
+        },
+        {
+          task: 'transit_search_bls',
+          name: 'bls',
+          inputs: { lightcurve: "'planet_{planet_size_index}.gz'.format(**metadata)" },
+          lc_duration: 60,
+        },
+      ],
+    },
   ],
 };
 
@@ -151,7 +186,10 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
           'Running: three calibrations in parallel, a light curve made by an external command and measured by',
         );
         o.out(
-          'a second task that reads that file and its metadata, and an instrument task that fails on purpose.\n',
+          'a second task that reads that file and its metadata, an instrument task that fails on purpose,',
+        );
+        o.out(
+          'and a grid of five planet sizes through transit synthesis, verification and a transit search.\n',
         );
         const started = Date.now();
         await runUntil(pipeline, { workers: 4, untilIdle: true });
@@ -162,6 +200,15 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
         for (const t of await pipeline.db.children(jobId, null)) {
           rows.push([String(t.id), `${STATE_MARK[t.state]} ${t.state}`, taskLabel(t), '']);
           for (const c of await pipeline.db.children(jobId, t.id)) {
+            if (c.type === 'execution_for_loop') {
+              rows.push([
+                String(c.id),
+                `${STATE_MARK[c.state]} ${c.state}`,
+                `  ${taskLabel(c)}`,
+                `${c.childCount ?? 0} iterations: the pass/fail table below`,
+              ]);
+              continue;
+            }
             const d = await pipeline.db.task(c.id);
             const last = d?.attempts[d.attempts.length - 1];
             const note =
@@ -177,6 +224,36 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
           }
         }
         o.out(table(['id', 'state', 'task', 'result'], rows));
+        const outcomes = (await pipeline.db.outcomes({ jobId })).sort(
+          (a, b) => Number(a.metadata.planet_size?.value) - Number(b.metadata.planet_size?.value),
+        );
+        if (outcomes.length > 0) {
+          o.out(
+            '\nDetection of a planet on a 7.3-day orbit, by size (box least squares on 60 days of data):',
+          );
+          o.out(
+            table(
+              ['planet radius', 'found period', 'SDE', 'outcome'],
+              outcomes.map((r) => [
+                `${Number(r.metadata.planet_size?.value)} R_Jup (${(Number(r.metadata.planet_size?.value) * 11.2).toFixed(1)} R_Earth)`,
+                r.output.period ? `${Number(r.output.period.value).toFixed(3)} d` : '-',
+                r.output.sde ? Number(r.output.sde.value).toFixed(1) : '-',
+                r.outcome,
+              ]),
+            ),
+          );
+          const found = outcomes
+            .filter((r) => r.outcome === 'PASS')
+            .map((r) => Number(r.metadata.planet_size?.value));
+          const missed = outcomes
+            .filter((r) => r.outcome !== 'PASS')
+            .map((r) => Number(r.metadata.planet_size?.value));
+          if (found.length && missed.length) {
+            o.out(
+              `Detection threshold: between ${Math.max(...missed)} and ${Math.min(...found)} Jupiter radii at this noise level.`,
+            );
+          }
+        }
         const s = await pipeline.db.status(jobId);
         o.out(
           `\nFinished in ${seconds} s: ${s.totals.done} done, ${s.totals.failed} failed, ${s.totals.blocked} blocked.`,
@@ -196,6 +273,8 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
         o.out('  npx eas task <id>        one task: attempts, timings, metadata, files');
         o.out('  npx eas logs             what the tasks printed');
         o.out('  npx eas products         files written, with checksums and QC');
+        o.out('  npx eas pass-fail --csv  the detection grid as CSV, loop parameters as columns');
+        o.out('  npx eas timings          how long each task type took');
         o.out('  npx eas get demo/star_1.gz   copy a file out');
       } finally {
         await pipeline.close();
