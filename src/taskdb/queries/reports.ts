@@ -70,15 +70,12 @@ function timingFromRow(r: Record<string, unknown>): TimingRow {
   };
 }
 
-/**
- * Finished attempts (not control flow) in attempt order, a page at a time (`afterId`), with
- * timings and the task's loop parameters.
- */
-export async function timingRows(
-  sql: SqlExecutor,
+/** The WHERE conditions and parameters of a page of attempts (`a`) by job, after an id; LIMIT last. */
+function pageFilter(
   filter: { jobId?: number; afterId?: number; limit?: number },
-): Promise<TimingRow[]> {
-  const where = ["a.state IN ('succeeded', 'failed', 'stalled')", 't.control = 0'];
+  base: string[],
+): { where: string[]; params: SqlParam[] } {
+  const where = [...base];
   const params: SqlParam[] = [];
   if (filter.jobId !== undefined) {
     where.push('a.job_id = ?');
@@ -89,6 +86,21 @@ export async function timingRows(
     params.push(filter.afterId);
   }
   params.push(filter.limit ?? 10_000);
+  return { where, params };
+}
+
+/**
+ * Finished attempts (not control flow) in attempt order, a page at a time (`afterId`), with
+ * timings and the task's loop parameters.
+ */
+export async function timingRows(
+  sql: SqlExecutor,
+  filter: { jobId?: number; afterId?: number; limit?: number },
+): Promise<TimingRow[]> {
+  const { where, params } = pageFilter(filter, [
+    "a.state IN ('succeeded', 'failed', 'stalled')",
+    't.control = 0',
+  ]);
   const rows = await sql.all(
     `SELECT ${ATTEMPT_COLUMNS} FROM eas_attempts a JOIN eas_tasks t ON t.id = a.task_id
      WHERE ${where.join(' AND ')} ORDER BY a.id LIMIT ?`,
@@ -102,17 +114,7 @@ export async function outcomeRows(
   sql: SqlExecutor,
   filter: { jobId?: number; afterId?: number; limit?: number },
 ): Promise<OutcomeRow[]> {
-  const where = ["m.owner_kind = 'attempt'", "m.key = 'outcome'"];
-  const params: SqlParam[] = [];
-  if (filter.jobId !== undefined) {
-    where.push('a.job_id = ?');
-    params.push(filter.jobId);
-  }
-  if (filter.afterId !== undefined) {
-    where.push('a.id > ?');
-    params.push(filter.afterId);
-  }
-  params.push(filter.limit ?? 10_000);
+  const { where, params } = pageFilter(filter, ["m.owner_kind = 'attempt'", "m.key = 'outcome'"]);
   const ids = (
     await sql.all<{ id: number }>(
       `SELECT a.id FROM eas_metadata m JOIN eas_attempts a ON a.id = m.owner_id WHERE ${where.join(' AND ')} ORDER BY a.id LIMIT ?`,
