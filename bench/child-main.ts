@@ -12,6 +12,7 @@ const JOBS: Record<string, (arg: unknown) => Promise<unknown>> = {
   'embedded-throughput': async () => (await import('./scenarios/embedded-throughput.js')).run(),
   'claim-latency': async () => (await import('./scenarios/claim-latency.js')).run(),
   'submit-expand': async () => (await import('./scenarios/submit-expand.js')).run(),
+  'bls-vs-astropy': async () => (await import('./scenarios/bls-vs-astropy.js')).run(),
   'submit-expand/ours': async (arg) =>
     (await import('./scenarios/submit-expand.js')).measureSubmit(arg as { tasks: number }),
   'submit-expand/raw-insert': async (arg) =>

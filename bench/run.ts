@@ -17,7 +17,12 @@ import { summarizeCpuProfile } from './lib/cpuprofile.js';
 import { machineFacts } from './lib/machine.js';
 import { formatTable, type ScenarioResult } from './lib/report.js';
 
-const SCENARIOS = ['embedded-throughput', 'claim-latency', 'submit-expand'] as const;
+const SCENARIOS = [
+  'embedded-throughput',
+  'claim-latency',
+  'submit-expand',
+  'bls-vs-astropy',
+] as const;
 
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
 const args = process.argv.slice(2);
