@@ -7,6 +7,7 @@ import {
   type TypedMetadata,
 } from '../../core/index.js';
 import { allocateIds } from './ids.js';
+import { METADATA_COLUMNS, PRODUCT_COLUMNS, VERSION_COLUMNS } from './columns.js';
 
 /** A file stored outside any task, to be recorded as a QC-passed product. */
 export interface ImportedFile {
@@ -70,31 +71,8 @@ export async function importFiles(
       metadata.push(['version', firstVersion + i, k, enc.type, enc.value]);
     }
   });
-  await insertMany(
-    tx,
-    'eas_products',
-    [
-      'id',
-      'job_id',
-      'working_directory',
-      'filename',
-      'semantic_type',
-      'producer_task_id',
-      'optional',
-    ],
-    products,
-  );
-  await insertMany(
-    tx,
-    'eas_versions',
-    ['id', 'product_id', 'attempt_id', 'sha256', 'size', 'passed_qc', 'created_at'],
-    versions,
-  );
-  await insertMany(
-    tx,
-    'eas_metadata',
-    ['owner_kind', 'owner_id', 'key', 'type', 'value'],
-    metadata,
-  );
+  await insertMany(tx, 'eas_products', PRODUCT_COLUMNS, products);
+  await insertMany(tx, 'eas_versions', VERSION_COLUMNS, versions);
+  await insertMany(tx, 'eas_metadata', METADATA_COLUMNS, metadata);
   return { jobId, taskId };
 }

@@ -22,6 +22,7 @@ import type {
   WorkerInfo,
 } from '../types.js';
 import { allocateIds, chunks } from './ids.js';
+import { LOG_LINE_COLUMNS, METADATA_COLUMNS, VERSION_COLUMNS } from './columns.js';
 
 /**
  * How often a task may lose its lease (worker killed, node lost) before it is failed: enough to
@@ -343,7 +344,7 @@ export async function appendLogs(tx: SqlExecutor, lines: readonly AttemptLogLine
   await insertMany(
     tx,
     'eas_log_lines',
-    ['attempt_id', 'task_id', 'job_id', 'ts', 'level', 'stream', 'message'],
+    LOG_LINE_COLUMNS,
     lines.map((l) => [l.attemptId, l.taskId, l.jobId, l.ts, l.level, l.stream, l.message]),
   );
 }
@@ -493,14 +494,14 @@ export async function finishAttempts(
   await insertMany(
     tx,
     'eas_versions',
-    ['id', 'product_id', 'attempt_id', 'sha256', 'size', 'passed_qc', 'created_at'],
+    VERSION_COLUMNS,
     versionRows,
     'ON CONFLICT (product_id, attempt_id) DO NOTHING',
   );
   await insertMany(
     tx,
     'eas_metadata',
-    ['owner_kind', 'owner_id', 'key', 'type', 'value'],
+    METADATA_COLUMNS,
     metaRows,
     'ON CONFLICT (owner_kind, owner_id, key) DO NOTHING',
   );
@@ -509,12 +510,7 @@ export async function finishAttempts(
     for (const l of o.logs ?? [])
       logRows.push([o.attemptId, row.task_id, row.job_id, l.ts, l.level, l.stream, l.message]);
   }
-  await insertMany(
-    tx,
-    'eas_log_lines',
-    ['attempt_id', 'task_id', 'job_id', 'ts', 'level', 'stream', 'message'],
-    logRows,
-  );
+  await insertMany(tx, 'eas_log_lines', LOG_LINE_COLUMNS, logRows);
 
   // Tasks move on.
   const doneTasks: number[] = [];

@@ -12,6 +12,12 @@ import {
 import type { PlannedJob, PlannedTask, ReadyAttempt, SubmitResult } from '../types.js';
 import { allocateIds, chunks } from './ids.js';
 import { createAttempts } from './lifecycle.js';
+import {
+  FILE_DEP_COLUMNS,
+  METADATA_COLUMNS,
+  METADATA_DEP_COLUMNS,
+  PRODUCT_COLUMNS,
+} from './columns.js';
 
 /** Task rows written per slice during one insertion. */
 const TASK_SLICE = 2000;
@@ -219,38 +225,10 @@ export async function insertPlannedTasks(
     }
   }
   await insertMany(tx, 'eas_tasks', TASK_COLUMNS, taskRows);
-  await insertMany(
-    tx,
-    'eas_products',
-    [
-      'id',
-      'job_id',
-      'working_directory',
-      'filename',
-      'semantic_type',
-      'producer_task_id',
-      'optional',
-    ],
-    productRows,
-  );
-  await insertMany(
-    tx,
-    'eas_file_deps',
-    ['consumer_task_id', 'semantic_type', 'product_id', 'met'],
-    fileDeps,
-  );
-  await insertMany(
-    tx,
-    'eas_metadata_deps',
-    ['consumer_task_id', 'provider_task_id', 'name'],
-    metaDeps,
-  );
-  await insertMany(
-    tx,
-    'eas_metadata',
-    ['owner_kind', 'owner_id', 'key', 'type', 'value'],
-    metaRows,
-  );
+  await insertMany(tx, 'eas_products', PRODUCT_COLUMNS, productRows);
+  await insertMany(tx, 'eas_file_deps', FILE_DEP_COLUMNS, fileDeps);
+  await insertMany(tx, 'eas_metadata_deps', METADATA_DEP_COLUMNS, metaDeps);
+  await insertMany(tx, 'eas_metadata', METADATA_COLUMNS, metaRows);
   const ready = await createAttempts(tx, readyTasks, 'first', now, now);
   return { firstTaskId: firstTask, ready };
 }
