@@ -81,12 +81,23 @@ export {
 } from './orbit.js';
 export {
   boxLeastSquares,
+  prepareBoxLeastSquares,
+  blsSpectrum,
+  blsResult,
   autoPeriodGrid,
   signalDetectionEfficiency,
   topPeaks,
   type BoxLeastSquaresOptions,
   type BoxLeastSquaresResult,
+  type PreparedBls,
+  type BlsSpectrum,
   type AutoPeriodGridOptions,
   type PeriodogramPeak,
   type TopPeaksOptions,
 } from './bls.js';
+export {
+  boxLeastSquaresInThreads,
+  closeBlsThreads,
+  MIN_PERIODS_PER_SHARE,
+  type BoxLeastSquaresThreadsOptions,
+} from './bls-threads.js';

@@ -78,6 +78,8 @@ export interface WorkerHarnessEvents {
   'batch:committed': [FinishResult];
   'job:finished': [{ jobId: number; status: JobStatus }];
   'lease:lost': [{ attemptId: number }];
+  /** Heartbeats recorded in the task database for these running attempts. */
+  heartbeat: [{ attemptIds: number[] }];
   'worker:idle': [];
   'worker:error': [Error];
 }
@@ -578,6 +580,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
         ids.length ? await this.o.queue.extend(this.workerId, ids, this.o.leaseMs) : [],
       );
       const alive = new Set(await this.o.db.heartbeat(this.workerId, ids));
+      if (alive.size > 0) this.emit('heartbeat', { attemptIds: [...alive] });
       for (const id of ids) {
         // The task database is the truth: an attempt it still has running under this worker
         // goes on even if the queue lost its item (the queue is a cache); only when the

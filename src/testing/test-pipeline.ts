@@ -17,6 +17,10 @@ export interface TestPipelineOptions {
   concurrency?: number;
   /** Keep the temporary directory after close (to inspect it). @defaultValue false */
   keep?: boolean;
+  /** Lease length of claimed attempts, ms. @defaultValue the configuration's (30 s) */
+  leaseMs?: number;
+  /** Heartbeat interval, ms. @defaultValue the configuration's (10 s) */
+  heartbeatMs?: number;
 }
 
 /** A throw-away embedded pipeline. */
@@ -38,6 +42,8 @@ export async function createTestPipeline(options: TestPipelineOptions = {}): Pro
     ...base,
     registry: options.registry,
     workerConcurrency: options.concurrency ?? 4,
+    leaseMs: options.leaseMs ?? base.leaseMs,
+    heartbeatMs: options.heartbeatMs ?? base.heartbeatMs,
   };
   const pipeline = await createPipeline({ config, handlers: options.handlers });
   const close = async (): Promise<void> => {

@@ -96,6 +96,69 @@ describe('science chain', () => {
     expect(synth[0]).toMatchObject({ noise: 0.000315, pixels_in_transit: 0, mes: null });
   }, 30_000);
 
+  it('keeps heartbeating while BLS searches (the search runs on worker threads)', async () => {
+    const p = await createTestPipeline({ concurrency: 1, leaseMs: 3000, heartbeatMs: 50 });
+    open.push(p);
+    const controller = p.controller({ reapIntervalMs: 100 });
+    const { jobId } = await controller.submit({
+      chain: {
+        task_list: [
+          {
+            task: 'synthesis_batman',
+            outputs: { lightcurve: 'transit.gz' },
+            specs: {
+              duration: 240,
+              planet_radius: 0.3,
+              orbital_period: 50,
+              semi_major_axis: 0.25,
+              orbital_angle: 0,
+              t0: 13.5,
+              sampling_cadence: 900,
+            },
+          },
+          {
+            task: 'transit_search_bls',
+            inputs: { lightcurve: 'transit.gz' },
+            lc_duration: 240,
+            search_settings: { frequency_factor: 15 },
+          },
+        ],
+      },
+    });
+    const worker = p.worker({ claimWaitMs: 50 });
+    let searching: number | undefined;
+    const beats: number[] = [];
+    worker.on('attempt:started', (a) => {
+      if (a.taskType === 'transit_search_bls') searching = a.attemptId;
+    });
+    worker.on('heartbeat', ({ attemptIds }) => {
+      if (searching !== undefined && attemptIds.includes(searching)) beats.push(Date.now());
+    });
+    const finished = new Promise<void>((resolve) => worker.on('job:finished', () => resolve()));
+    const running = [controller.run(), worker.run()];
+    await finished;
+    worker.stop('done');
+    controller.stop('done');
+    await Promise.all(running);
+
+    const [task] = await p.db.tasks({ jobId, type: 'transit_search_bls' });
+    const detail = (await p.db.task(task!.id))!;
+    expect(detail.attempts).toHaveLength(1);
+    const a = detail.attempts[0]!;
+    expect(a.outputMetadata.outcome?.value).toBe('PASS');
+    const ran = a.endedAt! - a.startedAt!;
+    let longestGap = 0;
+    for (let i = 1; i < beats.length; i++)
+      longestGap = Math.max(longestGap, beats[i]! - beats[i - 1]!);
+    console.log(
+      `BLS attempt ran ${ran} ms with ${beats.length} heartbeats, longest gap ${longestGap} ms`,
+    );
+    // Had the search held this thread, the heartbeats would stop for the length of a pass.
+    expect(ran).toBeGreaterThan(500);
+    expect(beats.length).toBeGreaterThan(5);
+    expect(longestGap).toBeLessThan(ran / 4);
+  }, 60_000);
+
   it('bins and ingests', async () => {
     const p = await createTestPipeline({ concurrency: 2 });
     open.push(p);

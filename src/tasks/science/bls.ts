@@ -6,7 +6,9 @@
  * min(`lc_duration`, baseline) / 2 with frequency step `frequency_factor` (default
  * {@link COARSE_FREQUENCY_FACTOR}) times astropy's standard step, then a fine pass on the
  * standard step (factor 1) within ±2 % of each of the three highest coarse peaks; the best
- * fine period wins. SDE is that of the coarse spectrum (which samples the whole range evenly)
+ * fine period wins; the three fine passes run at once. All passes run on worker threads, so the
+ * harness keeps heartbeating; `search_settings.threads` caps the threads one pass uses (default:
+ * the machine's cores). SDE is that of the coarse spectrum (which samples the whole range evenly)
  * with its highest power replaced by the best fine power. Only good
  * samples (`goodSampleMask`) are used; uncertainties weight the fit unless they are all zero.
  *
@@ -16,7 +18,7 @@
 import type { HandlerDefinition, TaskContext } from '../../sdk/index.js';
 import {
   autoPeriodGrid,
-  boxLeastSquares,
+  boxLeastSquaresInThreads,
   goodSampleMask,
   signalDetectionEfficiency,
   topPeaks,
@@ -53,7 +55,7 @@ function settingsOf(ctx: TaskContext): Record<string, unknown> {
 }
 
 export const transitSearchBlsTask: HandlerDefinition = {
-  run: (ctx: TaskContext) => {
+  run: async (ctx: TaskContext) => {
     const started = performance.now();
     const settings = settingsOf(ctx);
     const lc = readInput(ctx, TASK, 'lightcurve');
@@ -113,7 +115,15 @@ export const transitSearchBlsTask: HandlerDefinition = {
       maximumPeriod,
       frequencyFactor,
     });
-    const coarse = boxLeastSquares(t, y, dy, coarsePeriods, durations);
+    // The searches run on worker threads (science/bls-threads.ts): this thread stays free to
+    // heartbeat, and the grid is shared among the machine's cores.
+    const threads = numberParam(TASK, settings, 'threads');
+    if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
+      throw usage(TASK, `search_settings.threads must be an integer ≥ 1, got ${threads}`);
+    }
+    const search = (periods: Float64Array) =>
+      boxLeastSquaresInThreads(t, y, dy, periods, durations, { threads, signal: ctx.signal });
+    const coarse = await search(coarsePeriods);
     const peaks = topPeaks(coarsePeriods, coarse.power, REFINE_PEAKS);
     let best = {
       period: coarse.bestPeriod,
@@ -124,15 +134,16 @@ export const transitSearchBlsTask: HandlerDefinition = {
       snr: coarse.bestDepthSnr,
     };
     let nPeriods = coarsePeriods.length;
-    for (const peak of peaks) {
-      const lo = Math.max(peak.period * (1 - REFINE_FRACTION), 2 * Math.max(...durations));
-      const fine = autoPeriodGrid(t, durations, {
-        minimumPeriod: lo,
+    const fineGrids = peaks.map((peak) =>
+      autoPeriodGrid(t, durations, {
+        minimumPeriod: Math.max(peak.period * (1 - REFINE_FRACTION), 2 * Math.max(...durations)),
         maximumPeriod: peak.period * (1 + REFINE_FRACTION),
         frequencyFactor: 1,
-      });
-      const r = boxLeastSquares(t, y, dy, fine, durations);
-      nPeriods += fine.length;
+      }),
+    );
+    const fines = await Promise.all(fineGrids.map(search));
+    for (const [i, r] of fines.entries()) {
+      nPeriods += fineGrids[i]!.length;
       if (r.bestPower > best.power) {
         best = {
           period: r.bestPeriod,
