@@ -24,3 +24,10 @@ export {
   type JobOperationDeps,
   type DeleteJobResult,
 } from './jobs.js';
+export {
+  LeaderElection,
+  type LeaderElectionOptions,
+  type LeaderElectionEvents,
+  type LeaderRole,
+} from './leader.js';
+export { registerControllerMetrics, type ControllerMetricsSources } from './metrics.js';

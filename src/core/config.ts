@@ -200,6 +200,19 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
 
   // Each value is reported under the name it came from: a flag, a variable or a file key.
   const fileKey = (key: string): string => (configPath ? `${configPath}: ${key}` : key);
+  // A password in a flag is readable by every user of the machine (ps, shell history).
+  for (const [flag, value] of [
+    ['--database', o.databaseUrl],
+    ['--redis', o.redisUrl],
+  ] as const) {
+    if (value !== undefined && redactUrl(value) !== value) {
+      const variable = flag === '--database' ? 'EAS_DATABASE_URL' : 'EAS_REDIS_URL';
+      problems.push({
+        path: flag,
+        message: `"${redactUrl(value)}" carries a password on the command line, where other users can read it; set ${variable} or ${variable}_FILE instead`,
+      });
+    }
+  }
   const envDb = envValue('EAS_DATABASE_URL');
   const databaseUrl = normalizeDatabaseUrl(
     o.databaseUrl ?? envDb ?? file.database?.url ?? 'sqlite:.eas/eas.db',

@@ -72,4 +72,16 @@ export type { PlannedInput, PlannedOutput, PlannedTask } from './plan.js';
 export { processAlive } from './process.js';
 export { makeDirectory, makeDirectorySync } from './fs.js';
 export { runMigrations, type Migration } from './sql/migrations.js';
+export {
+  advisoryLockKeys,
+  FileSessionLock,
+  PostgresSessionLock,
+  type SessionLock,
+} from './sql/session-lock.js';
 export { parseIni, type IniDocument } from './ini.js';
+export {
+  startOpsServer,
+  type OpsServer,
+  type OpsServerOptions,
+  type ProbeResult,
+} from './ops-server.js';

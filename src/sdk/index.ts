@@ -17,6 +17,7 @@ export {
   type WorkerHarnessEvents,
 } from './worker-harness.js';
 export { defaultQc } from './qc.js';
+export { registerWorkerMetrics, ATTEMPT_DURATION_BUCKETS } from './metrics.js';
 export {
   runStandalone,
   readStandaloneTask,

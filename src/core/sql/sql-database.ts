@@ -6,6 +6,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { Mutex } from '../mutex.js';
 import { redactUrl } from '../config.js';
 import { DIALECT_PROFILES, type Dialect, type DialectProfile } from './dialects.js';
+import { FileSessionLock, PostgresSessionLock, type SessionLock } from './session-lock.js';
 
 /** A row as returned by a query: column name → value. */
 export type Row = Record<string, unknown>;
@@ -43,6 +44,13 @@ export interface SqlDatabase extends SqlExecutor {
   readonly knex: Knex;
   /** The URL with any password redacted. */
   readonly displayUrl: string;
+  /**
+   * A lock one process at a time holds, released when the holder dies: a PostgreSQL advisory
+   * lock on a connection of its own, or a lock file beside a SQLite database.
+   *
+   * @throws EasError `USAGE` for an in-memory SQLite database (no other process can see it).
+   */
+  sessionLock(name: string): SessionLock;
   /** Closes every connection. */
   close(): Promise<void>;
 }
@@ -169,10 +177,18 @@ class SqliteDatabase implements SqlDatabase {
   constructor(
     readonly db: BetterDb,
     readonly knex: Knex,
-    file: string,
+    private readonly file: string,
   ) {
     this.displayUrl = `sqlite:${file}`;
     this.inTx = new SqliteTx(this);
+  }
+
+  sessionLock(name: string): SessionLock {
+    if (this.file === ':memory:' || this.file === '') {
+      throw new EasError('USAGE', 'An in-memory SQLite database has no lock other processes see.');
+    }
+    if (!/^[a-z0-9-]+$/.test(name)) throw new EasError('USAGE', `Bad lock name "${name}"`);
+    return new FileSessionLock(`${this.file}.${name}.lock`, name);
   }
 
   prepare(sql: string): BetterStmt {
@@ -331,7 +347,15 @@ class PostgresDatabase extends PostgresExecutor implements SqlDatabase {
   ) {
     super(knex);
   }
+  private readonly locks = new Set<SessionLock>();
+  sessionLock(name: string): SessionLock {
+    const lock = new PostgresSessionLock(this.knex, name);
+    this.locks.add(lock);
+    return lock;
+  }
   async close(): Promise<void> {
+    // A held lock keeps a connection out of the pool, and the pool waits for it on destroy.
+    await Promise.all([...this.locks].map((l) => l.release()));
     await this.knex.destroy();
   }
 }

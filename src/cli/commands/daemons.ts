@@ -1,0 +1,250 @@
+import type { Command } from 'commander';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import {
+  EasError,
+  loadConfig,
+  startOpsServer,
+  type Logger,
+  type OpsServer,
+  type ProbeResult,
+  type ResolvedConfig,
+} from '../../core/index.js';
+import { LeaderElection, registerControllerMetrics } from '../../control/index.js';
+import { createPipeline, type Pipeline } from '../../pipeline.js';
+import { registerWorkerMetrics } from '../../sdk/index.js';
+import { loggerOf, type CommandContext } from '../context.js';
+
+/** `host:port` of `--listen`, or a bare port (on 127.0.0.1). @throws EasError `USAGE` */
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:(.+):)?(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) {
+    throw new EasError(
+      'USAGE',
+      `--listen must be host:port or a port (0 for any free one), got "${value}"`,
+      { where: '--listen' },
+    );
+  }
+  let host = m[1] ?? '127.0.0.1';
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return { host, port };
+}
+
+/** A daemon's configuration: like every command's, but logging at `info` unless told otherwise. */
+function daemonConfig(ctx: CommandContext): ResolvedConfig {
+  const g = ctx.globals();
+  return loadConfig({
+    cwd: ctx.cwd,
+    overrides: {
+      databaseUrl: g.database,
+      filestoreRoot: g.filestore,
+      registry: g.registry,
+      logLevel: g.logLevel,
+    },
+    defaultLogLevel: 'info',
+  });
+}
+
+/** Ready when the task database and the queue both answer. */
+async function backendsReady(p: Pipeline): Promise<ProbeResult> {
+  await p.db.sql.all('SELECT 1 AS ok');
+  await p.queue.counts();
+  return { ok: true, detail: { queue: p.queue.backendName } };
+}
+
+async function startOps(
+  listen: string | undefined,
+  metrics: Registry,
+  ready: () => Promise<ProbeResult>,
+  log: Logger,
+  ctx: CommandContext,
+): Promise<OpsServer | undefined> {
+  if (listen === undefined) return undefined;
+  const { host, port } = parseListen(listen);
+  const ops = await startOpsServer({ host, port, metrics, ready, logger: log });
+  ctx.output.err(`serving /healthz /readyz /metrics on http://${ops.host}:${ops.port}`);
+  return ops;
+}
+
+/** Calls `stop` on the first SIGTERM/SIGINT; returns the function that removes the handlers. */
+function onStopSignals(log: Logger, stop: (signal: string) => void): () => void {
+  const handler = (signal: NodeJS.Signals): void => {
+    log.info({ component: 'daemon', signal }, 'stopping gracefully');
+    stop(signal);
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  return () => {
+    process.off('SIGTERM', handler);
+    process.off('SIGINT', handler);
+  };
+}
+
+function parseCount(value: string | undefined, flag: string, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new EasError('USAGE', `${flag} must be an integer from 1 to ${max}, got "${value}"`, {
+      where: flag,
+    });
+  }
+  return n;
+}
+
+/** `eas controller` and `eas worker`: the daemons of cluster mode (DESIGN §5). */
+export function registerDaemons(program: Command, ctx: CommandContext): void {
+  program
+    .command('controller')
+    .description(
+      'run the controller daemon: reaps leases, re-queues stalled work, expands loops and conditionals; ' +
+        'one leads among controllers sharing a database, the others stand by and take over',
+    )
+    .option('--listen <host:port>', 'serve /healthz, /readyz and /metrics (e.g. 0.0.0.0:9464)')
+    .action(async (opts: { listen?: string }) => {
+      if (opts.listen !== undefined) parseListen(opts.listen);
+      const config = daemonConfig(ctx);
+      const log = loggerOf(config);
+      const p = await createPipeline({ config, logger: log });
+      let ops: OpsServer | undefined;
+      let removeHandlers = (): void => undefined;
+      try {
+        const controller = p.controller();
+        const election = new LeaderElection({
+          lock: p.db.sql.sessionLock('controller'),
+          checkMs: Math.max(100, Math.min(1000, Math.floor(config.leaseMs / 3))),
+          logger: log,
+        });
+        const metrics = new Registry();
+        collectDefaultMetrics({ register: metrics });
+        registerControllerMetrics(metrics, { db: p.db, queue: p.queue, controller, election });
+        election.on('leader:elected', () => ctx.output.err('controller: leading'));
+        election.on('leader:standby', () =>
+          ctx.output.err('controller: standing by (another controller leads)'),
+        );
+        ops = await startOps(
+          opts.listen,
+          metrics,
+          async () => {
+            const r = await backendsReady(p);
+            return { ok: r.ok, detail: { ...r.detail, role: election.role } };
+          },
+          log,
+          ctx,
+        );
+        removeHandlers = onStopSignals(log, () => election.stop());
+        await election.run(async (signal) => {
+          const stop = (): void => controller.stop('no longer leading');
+          signal.addEventListener('abort', stop, { once: true });
+          try {
+            await controller.run();
+          } finally {
+            signal.removeEventListener('abort', stop);
+          }
+        });
+      } finally {
+        removeHandlers();
+        await ops?.close();
+        await p.close();
+      }
+    });
+
+  program
+    .command('worker')
+    .description(
+      'run a worker daemon: claims attempts of its task types and runs them; on SIGTERM it stops ' +
+        'claiming and lets running attempts finish (or hands them back after the grace period)',
+    )
+    .option('--types <a,b,…>', 'task types to claim (default: every non-control-flow type)')
+    .option('--container <name>', 'claim the task types of this registry container')
+    .option('--concurrency <n>', 'attempts run at once (default: worker.concurrency, else 4)')
+    .option('--grace <seconds>', 'on SIGTERM, how long running attempts may finish', '30')
+    .option('--listen <host:port>', 'serve /healthz, /readyz and /metrics (e.g. 0.0.0.0:9464)')
+    .action(
+      async (opts: {
+        types?: string;
+        container?: string;
+        concurrency?: string;
+        grace: string;
+        listen?: string;
+      }) => {
+        if (opts.listen !== undefined) parseListen(opts.listen);
+        const concurrency = parseCount(opts.concurrency, '--concurrency', 1024);
+        const grace = Number(opts.grace);
+        if (!(grace >= 0) || !Number.isFinite(grace)) {
+          throw new EasError(
+            'USAGE',
+            `--grace must be a number of seconds ≥ 0, got "${opts.grace}"`,
+            {
+              where: '--grace',
+            },
+          );
+        }
+        if (opts.types !== undefined && opts.container !== undefined) {
+          throw new EasError('USAGE', 'give --types or --container, not both', {
+            where: '--types',
+          });
+        }
+        const config = daemonConfig(ctx);
+        const log = loggerOf(config);
+        const p = await createPipeline({ config, logger: log });
+        let ops: OpsServer | undefined;
+        let removeHandlers = (): void => undefined;
+        try {
+          const types = workerTypes(p, opts);
+          const harness = p.worker({
+            types,
+            concurrency: concurrency ?? config.workerConcurrency,
+            graceMs: Math.round(grace * 1000),
+          });
+          const metrics = new Registry();
+          collectDefaultMetrics({ register: metrics });
+          registerWorkerMetrics(metrics, harness);
+          ops = await startOps(opts.listen, metrics, () => backendsReady(p), log, ctx);
+          removeHandlers = onStopSignals(log, (signal) => harness.stop(signal));
+          ctx.output.err(
+            `worker: claiming ${types ? types.join(', ') : 'every task type'} (concurrency ${concurrency ?? config.workerConcurrency})`,
+          );
+          await harness.run();
+        } finally {
+          removeHandlers();
+          await ops?.close();
+          await p.close();
+        }
+      },
+    );
+}
+
+/** The task types a worker claims, checked against the registry. @throws EasError `USAGE` */
+function workerTypes(
+  p: Pipeline,
+  opts: { types?: string; container?: string },
+): string[] | undefined {
+  if (opts.container !== undefined) {
+    const names = p.registry.containers().map((c) => c.name);
+    if (!names.includes(opts.container)) {
+      throw new EasError(
+        'USAGE',
+        `--container "${opts.container}" is not in the registry (containers: ${names.join(', ')})`,
+        { where: '--container' },
+      );
+    }
+    return p.registry.typesOfContainer(opts.container).map((t) => t.name);
+  }
+  if (opts.types === undefined) return undefined;
+  const types = opts.types
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+  if (types.length === 0) {
+    throw new EasError('USAGE', '--types names no task type', { where: '--types' });
+  }
+  const unknown = types.filter((t) => !p.registry.has(t));
+  if (unknown.length > 0) {
+    throw new EasError(
+      'USAGE',
+      `--types: unknown task type${unknown.length > 1 ? 's' : ''} ${unknown.map((t) => `"${t}"`).join(', ')}`,
+      { where: '--types' },
+    );
+  }
+  return types;
+}
