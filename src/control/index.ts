@@ -31,3 +31,5 @@ export {
   type LeaderRole,
 } from './leader.js';
 export { registerControllerMetrics, type ControllerMetricsSources } from './metrics.js';
+/** The lock a {@link LeaderElection} competes for (`db.sql.sessionLock(name)`). */
+export type { SessionLock } from '../core/index.js';
