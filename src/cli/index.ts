@@ -3,6 +3,7 @@ import { exitCodeFor, isEasError, InvalidInputError } from '../core/index.js';
 import type { CommandContext, GlobalOptions } from './context.js';
 import { processOutput, type Output } from './format.js';
 import { registerDaemons } from './commands/daemons.js';
+import { registerDb } from './commands/db.js';
 import { registerDemo } from './commands/demo.js';
 import { registerFiles } from './commands/files.js';
 import { registerInit } from './commands/init.js';
@@ -49,6 +50,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerRegistry(program, ctx);
   registerReports(program, ctx);
   registerStandalone(program, ctx);
+  registerDb(program, ctx);
   registerDaemons(program, ctx);
   registerDemo(program, ctx);
   for (const c of program.commands) c.exitOverride();

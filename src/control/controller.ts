@@ -3,6 +3,8 @@ import { hostname } from 'node:os';
 import {
   InvalidInputError,
   processAlive,
+  isTransientBackendError,
+  transientBackoffMs,
   silentLogger,
   TypedEmitter,
   type Logger,
@@ -290,17 +292,25 @@ export class Controller extends TypedEmitter<ControllerEvents> {
   async run(): Promise<void> {
     this.stopping = false;
     this.controlAbort = new AbortController();
-    await this.recoverDeadLocalWorkers();
-    await this.reconcile();
-    await this.db.registerWorker({
-      id: this.controllerId,
-      host: this.host,
-      pid: process.pid,
-      types: this.controlTypes(),
-      concurrency: 1,
+    await this.untilAvailable('starting', async () => {
+      await this.recoverDeadLocalWorkers();
+      await this.reconcile();
+      await this.db.registerWorker({
+        id: this.controllerId,
+        host: this.host,
+        pid: process.pid,
+        types: this.controlTypes(),
+        concurrency: 1,
+      });
     });
-    const expanding = this.expandLoop();
+    // Settled here and awaited in `finally`: a rejection must not go unhandled meanwhile.
+    let expandFailure: unknown;
+    const expanding = this.expandLoop().catch((e: unknown) => {
+      expandFailure = e;
+      this.stop('expanding control tasks failed');
+    });
     let lastReconcile = Date.now();
+    let failures = 0;
     try {
       while (!this.stopping) {
         await new Promise<void>((resolve) => {
@@ -312,11 +322,18 @@ export class Controller extends TypedEmitter<ControllerEvents> {
         });
         this.wake = undefined;
         if (this.stopping) break;
-        await this.reapExpired();
-        if (Date.now() - lastReconcile >= this.reconcileIntervalMs) {
-          await this.recoverDeadLocalWorkers();
-          await this.reconcile();
-          lastReconcile = Date.now();
+        try {
+          await this.reapExpired();
+          if (failures > 0 || Date.now() - lastReconcile >= this.reconcileIntervalMs) {
+            // After an outage, reconcile at once: the queue may have lost items meanwhile.
+            await this.recoverDeadLocalWorkers();
+            await this.reconcile();
+            lastReconcile = Date.now();
+          }
+          failures = 0;
+        } catch (e) {
+          if (!isTransientBackendError(e)) throw e;
+          await this.backOff(e, 'reaping and reconciling', failures++);
         }
       }
     } finally {
@@ -325,6 +342,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
       await expanding;
       await this.db.stopWorker(this.controllerId).catch(() => undefined);
     }
+    if (expandFailure !== undefined) throw expandFailure;
   }
 
   private controlTypes(): string[] {
@@ -339,30 +357,55 @@ export class Controller extends TypedEmitter<ControllerEvents> {
    * queue like any task (the moment their providers pass QC) and the controller is their worker.
    */
   private async expandLoop(): Promise<void> {
-    const types = this.controlTypes();
-    while (!this.stopping) {
-      const items = await this.queue.claim({
-        owner: this.controllerId,
-        types,
-        max: 16,
-        leaseMs: CONTROL_LEASE_MS,
-        waitMs: 500,
-        signal: this.controlAbort.signal,
-      });
-      if (items.length === 0) continue;
-      const ids = items.map((i) => i.attemptId);
-      const { payloads, stale } = await this.db.startAttempts(ids, {
-        id: this.controllerId,
-        host: this.host,
-        pid: process.pid,
-      });
-      if (stale.length > 0) await this.queue.complete(this.controllerId, stale);
-      for (const p of payloads) await this.expandOne(p);
+    for (let failures = 0; !this.stopping;) {
+      try {
+        await this.expandSome();
+        failures = 0;
+      } catch (e) {
+        if (!isTransientBackendError(e)) throw e;
+        await this.backOff(e, 'claiming control tasks', failures++);
+      }
     }
+  }
+
+  /** Claims ready control-flow tasks (waiting up to 500 ms) and expands them. */
+  private async expandSome(): Promise<void> {
+    const items = await this.queue.claim({
+      owner: this.controllerId,
+      types: this.controlTypes(),
+      max: 16,
+      leaseMs: CONTROL_LEASE_MS,
+      waitMs: 500,
+      signal: this.controlAbort.signal,
+    });
+    if (items.length === 0) return;
+    const ids = items.map((i) => i.attemptId);
+    const { payloads, stale } = await this.db.startAttempts(ids, {
+      id: this.controllerId,
+      host: this.host,
+      pid: process.pid,
+    });
+    if (stale.length > 0) await this.queue.complete(this.controllerId, stale);
+    for (const p of payloads) await this.expandOne(p);
   }
 
   private async expandOne(p: AttemptPayload): Promise<void> {
     const started = Date.now();
+    for (let failures = 0; ; failures++) {
+      try {
+        await this.expandOnce(p, started);
+        return;
+      } catch (e) {
+        // A server away is not the chain's fault: try again (the expansion is refused as
+        // stale if it had in fact been committed) unless stopping, when the attempt is left
+        // to its lease and expanded by whoever reaps it.
+        if (!isTransientBackendError(e) || this.stopping) throw e;
+        await this.backOff(e, 'expanding a control task', failures);
+      }
+    }
+  }
+
+  private async expandOnce(p: AttemptPayload, started: number): Promise<void> {
     try {
       const plan = await planDeferred(
         {
@@ -382,6 +425,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
         'control task expanded',
       );
     } catch (e) {
+      if (isTransientBackendError(e)) throw e;
       const message = e instanceof Error ? e.message : String(e);
       this.log.warn({ taskId: p.taskId, err: message }, 'control task failed');
       const result = await this.db.finishAttempts([
@@ -405,6 +449,28 @@ export class Controller extends TypedEmitter<ControllerEvents> {
       await this.queue.complete(this.controllerId, [p.attemptId]);
       await this.enqueue(result.ready);
       for (const j of result.finishedJobs) this.emit('job:finished', j);
+    }
+  }
+
+  /** Waits out a transient backend error: logs it and sleeps a growing backoff. */
+  private async backOff(e: unknown, doing: string, failures: number): Promise<void> {
+    const ms = transientBackoffMs(failures);
+    this.log.warn(
+      { err: e, retryInMs: ms },
+      `${doing}: a server is unavailable; retrying in ${ms} ms`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  /** Runs `op`, retrying while it fails with a transient backend error (until stopped). */
+  private async untilAvailable(doing: string, op: () => Promise<void>): Promise<void> {
+    for (let failures = 0; ; failures++) {
+      try {
+        return await op();
+      } catch (e) {
+        if (!isTransientBackendError(e) || this.stopping) throw e;
+        await this.backOff(e, doing, failures);
+      }
     }
   }
 

@@ -137,3 +137,53 @@ export function exitCodeFor(error: unknown): number {
       return EXIT_CODES.taskFailures;
   }
 }
+
+/** SQLSTATE classes and codes of a server going away or not yet accepting connections. */
+const TRANSIENT_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '40001', '40P01']);
+const TRANSIENT_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+const TRANSIENT_MESSAGES = [
+  /connection terminated/i,
+  /connection error/i,
+  /not queryable/i,
+  /unable to acquire a connection/i,
+  /timeout acquiring a connection/i,
+  /connection is closed/i,
+  /server closed the connection/i,
+  /the database system is (shutting down|starting up|in recovery mode)/i,
+  /max retries per request/i,
+  /stream isn't writeable/i,
+  /^aborted$/,
+];
+
+/**
+ * Whether an error says a server (PostgreSQL, Redis) is away for now — refused or dropped
+ * connections, a server shutting down or starting, serialization conflicts — so the operation
+ * can be tried again once it is back, rather than a bug or bad input. Daemons retry such
+ * errors with a backoff instead of exiting; everything else still ends them.
+ */
+export function isTransientBackendError(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; depth++) {
+    if (isEasError(e) && e.code === 'BACKEND_UNAVAILABLE') return true;
+    const { code } = e as { code?: unknown };
+    if (typeof code === 'string') {
+      if (TRANSIENT_SQLSTATES.has(code) || code.startsWith('08') || TRANSIENT_ERRNOS.has(code))
+        return true;
+    }
+    if (TRANSIENT_MESSAGES.some((re) => re.test(e instanceof Error ? e.message : ''))) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** The wait before retry `n` (0-based) after a transient error: 250 ms doubling to 5 s. */
+export function transientBackoffMs(n: number): number {
+  return Math.min(5000, 250 * 2 ** Math.min(n, 5));
+}

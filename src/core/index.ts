@@ -17,6 +17,8 @@ export {
   isEasError,
   exitCodeFor,
   EXIT_CODES,
+  isTransientBackendError,
+  transientBackoffMs,
   type EasErrorCode,
   type EasErrorOptions,
   type Problem,

@@ -11,6 +11,8 @@ import {
   unwrapFloats,
   parseTypedMetadataJson,
   processAlive,
+  isTransientBackendError,
+  transientBackoffMs,
   silentLogger,
   toPlainMetadata,
   toTypedMetadata,
@@ -220,32 +222,46 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     this.heartbeatTimer.unref();
     this.log.info({ types: this.types.length, concurrency: this.o.concurrency }, 'worker started');
     try {
+      // Claimed items not yet started in the task database: kept across a failed start so the
+      // start is retried rather than the items left to their lease's expiry.
+      let claimed: number[] = [];
+      let failures = 0;
       while (!this.stopping) {
-        const free = this.o.concurrency - this.running.size;
-        if (free <= 0) {
-          await new Promise<void>((resolve) => (this.slotFreed = resolve));
-          continue;
+        try {
+          if (claimed.length === 0) {
+            const free = this.o.concurrency - this.running.size;
+            if (free <= 0) {
+              await new Promise<void>((resolve) => (this.slotFreed = resolve));
+              continue;
+            }
+            const items = await this.o.queue.claim({
+              owner: this.workerId,
+              types: this.types,
+              max: free,
+              leaseMs: this.o.leaseMs,
+              waitMs: this.o.claimWaitMs,
+              signal: this.claimAbort.signal,
+            });
+            if (items.length === 0) {
+              if (this.running.size === 0 && this.pending.length === 0) this.emit('worker:idle');
+              failures = 0;
+              continue;
+            }
+            claimed = items.map((i) => i.attemptId);
+          }
+          const { payloads, stale } = await this.o.db.startAttempts(claimed, {
+            id: this.workerId,
+            host: hostname(),
+            pid: process.pid,
+          });
+          claimed = [];
+          failures = 0;
+          for (const p of payloads) this.start(p);
+          if (stale.length > 0) await this.o.queue.complete(this.workerId, stale);
+        } catch (e) {
+          if (!isTransientBackendError(e)) throw e;
+          await this.backOff(e, 'claiming', failures++);
         }
-        const items = await this.o.queue.claim({
-          owner: this.workerId,
-          types: this.types,
-          max: free,
-          leaseMs: this.o.leaseMs,
-          waitMs: this.o.claimWaitMs,
-          signal: this.claimAbort.signal,
-        });
-        if (items.length === 0) {
-          if (this.running.size === 0 && this.pending.length === 0) this.emit('worker:idle');
-          continue;
-        }
-        const ids = items.map((i) => i.attemptId);
-        const { payloads, stale } = await this.o.db.startAttempts(ids, {
-          id: this.workerId,
-          host: hostname(),
-          pid: process.pid,
-        });
-        if (stale.length > 0) await this.o.queue.complete(this.workerId, stale);
-        for (const p of payloads) this.start(p);
       }
       await this.drain();
     } finally {
@@ -525,19 +541,24 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0, 500);
         try {
-          const result = await this.o.db.finishAttempts(batch.map((b) => b.outcome));
+          // Each step is retried alone while its server is away: the commit is refused as
+          // stale if it had in fact gone through, and the queue steps are idempotent.
+          const result = await this.untilAvailable('committing results', () =>
+            this.o.db.finishAttempts(batch.map((b) => b.outcome)),
+          );
           const committed = batch.map((b) => b.outcome.attemptId);
-          await this.o.queue.complete(this.workerId, committed);
+          await this.untilAvailable('completing queue items', () =>
+            this.o.queue.complete(this.workerId, committed),
+          );
           if (result.ready.length > 0) {
-            await this.o.queue.enqueue(
-              result.ready.map((r) => ({
-                attemptId: r.attemptId,
-                taskType: r.taskType,
-                jobId: r.jobId,
-                priority: r.priority,
-                availableAt: r.availableAt,
-              })),
-            );
+            const ready = result.ready.map((r) => ({
+              attemptId: r.attemptId,
+              taskType: r.taskType,
+              jobId: r.jobId,
+              priority: r.priority,
+              availableAt: r.availableAt,
+            }));
+            await this.untilAvailable('queueing released tasks', () => this.o.queue.enqueue(ready));
           }
           if (result.stale.length > 0)
             this.log.warn({ attempts: result.stale }, 'reports refused: attempts no longer ours');
@@ -552,6 +573,28 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
       }
     } finally {
       this.flushing = undefined;
+    }
+  }
+
+  /** Waits out a transient backend error: logs it and sleeps a growing backoff. */
+  private async backOff(e: unknown, doing: string, failures: number): Promise<void> {
+    const ms = transientBackoffMs(failures);
+    this.log.warn(
+      { err: e, retryInMs: ms },
+      `${doing}: a server is unavailable; retrying in ${ms} ms`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  /** Runs `op`, retrying while it fails with a transient backend error. */
+  private async untilAvailable<T>(doing: string, op: () => Promise<T>): Promise<T> {
+    for (let failures = 0; ; failures++) {
+      try {
+        return await op();
+      } catch (e) {
+        if (!isTransientBackendError(e)) throw e;
+        await this.backOff(e, doing, failures);
+      }
     }
   }
 
@@ -598,7 +641,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
       }
       for (const r of this.running.values()) if (r.logs.length > 0) await this.flushLogs(r);
     } catch (e) {
-      this.log.error({ err: e }, 'heartbeat failed');
+      if (isTransientBackendError(e)) this.log.warn({ err: e }, 'heartbeat failed: server away');
+      else this.log.error({ err: e }, 'heartbeat failed');
     }
   }
 

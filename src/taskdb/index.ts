@@ -17,6 +17,18 @@ export {
   type WorkerHostRecord,
 } from './task-database.js';
 export { MAX_STALLS } from './queries/lifecycle.js';
+export {
+  copyDatabase,
+  tableChecksums,
+  differingTables,
+  openCopySource,
+  openCopyTarget,
+  DUMP_TABLES,
+  type CopyDatabaseOptions,
+  type CopyResult,
+  type OpenCopyOptions,
+  type TableChecksum,
+} from './dump.js';
 export { emptyCounts } from './queries/views.js';
 export type {
   StatusView,
@@ -64,3 +76,5 @@ export {
   type FinishResult,
   type StateCounts,
 } from './types.js';
+/** The id spaces the task database allocates from (its counters). */
+export type { IdSpace } from './queries/ids.js';
