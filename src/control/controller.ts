@@ -259,15 +259,25 @@ export class Controller extends TypedEmitter<ControllerEvents> {
     return result.stalled.length;
   }
 
+  /**
+   * Re-queues running attempts nobody heartbeats for `silentAfterMs`, whatever their queue
+   * item says: their worker died with the item lost (a queue that lost its data), or started
+   * them in a commit whose answer never arrived. One query on the live attempts (a partial
+   * index), so it runs with every reap.
+   */
+  async stallSilent(): Promise<number> {
+    const silent = await this.db.silentAttempts(this.silentAfterMs);
+    if (silent.length === 0) return 0;
+    const stalled = await this.db.stallAttempts(silent);
+    await this.enqueue(stalled.ready);
+    this.log.warn({ attempts: silent.length }, 'running attempts without heartbeats re-queued');
+    this.emit('attempt:stalled', { attemptIds: stalled.stalled });
+    return stalled.stalled.length;
+  }
+
   /** The slow repair pass: silent attempts, counters, lost queue items, finished jobs. */
   async reconcile(): Promise<void> {
-    const silent = await this.db.silentAttempts(this.silentAfterMs);
-    if (silent.length > 0) {
-      const stalled = await this.db.stallAttempts(silent);
-      await this.enqueue(stalled.ready);
-      this.log.warn({ attempts: silent.length }, 'running attempts without heartbeats re-queued');
-      this.emit('attempt:stalled', { attemptIds: stalled.stalled });
-    }
+    await this.stallSilent();
     const r = await this.db.reconcile();
     await this.enqueue(r.queued);
     for (const j of r.finishedJobs) this.emit('job:finished', j);
@@ -324,6 +334,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
         if (this.stopping) break;
         try {
           await this.reapExpired();
+          await this.stallSilent();
           if (failures > 0 || Date.now() - lastReconcile >= this.reconcileIntervalMs) {
             // After an outage, reconcile at once: the queue may have lost items meanwhile.
             await this.recoverDeadLocalWorkers();
