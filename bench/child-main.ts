@@ -13,6 +13,10 @@ const JOBS: Record<string, (arg: unknown) => Promise<unknown>> = {
   'claim-latency': async () => (await import('./scenarios/claim-latency.js')).run(),
   'submit-expand': async () => (await import('./scenarios/submit-expand.js')).run(),
   'bls-vs-astropy': async () => (await import('./scenarios/bls-vs-astropy.js')).run(),
+  'cluster-dag': async () =>
+    (await import('./scenarios/cluster-dag.js')).run(
+      process.env.EAS_BENCH_QUEUE === 'sql' ? 'sql' : 'redis',
+    ),
   'submit-expand/ours': async (arg) =>
     (await import('./scenarios/submit-expand.js')).measureSubmit(arg as { tasks: number }),
   'submit-expand/raw-insert': async (arg) =>

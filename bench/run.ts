@@ -22,6 +22,7 @@ const SCENARIOS = [
   'claim-latency',
   'submit-expand',
   'bls-vs-astropy',
+  'cluster-dag',
 ] as const;
 
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));

@@ -1,0 +1,307 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../src/core/index.js';
+import { createPipeline } from '../../src/pipeline.js';
+import { machineFacts } from '../lib/machine.js';
+import { figure, type ScenarioResult } from '../lib/report.js';
+import { distribution, round } from '../lib/stats.js';
+
+/** Parents, each waiting for two children: 3 no-op tasks a parent. */
+const PARENTS = 3000;
+const WORKERS = 2;
+const CONCURRENCY = 16;
+const PG_URL = process.env.EAS_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.EAS_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const EAS_CLI = fileURLToPath(new URL('../lib/eas-cli.ts', import.meta.url));
+const BULLMQ_WORKER = fileURLToPath(new URL('../lib/bullmq-worker.mjs', import.meta.url));
+
+interface SideResult {
+  tasks: number;
+  submitSeconds: number;
+  runSeconds: number;
+  tasksPerSecond: number;
+  latencyMs: ReturnType<typeof distribution>;
+}
+
+async function pgQuery<T>(url: string, sql: string): Promise<T[]> {
+  const { default: pg } = await import('pg');
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+function startProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready?: RegExp,
+): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    const onData = (d: Buffer): void => {
+      text += d.toString();
+      if (ready && ready.test(text)) resolve(child);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) =>
+      reject(new Error(`process exited (${code}): ${text.slice(-500)}`)),
+    );
+    if (!ready) resolve(child);
+  });
+}
+
+async function stopAll(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null) return resolve();
+          c.removeAllListeners('exit');
+          c.once('exit', () => resolve());
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+/** Ours: the chain on PostgreSQL + Redis, `eas worker` processes running the built-in no-op. */
+async function ours(queue: 'redis' | 'sql'): Promise<SideResult> {
+  const name = `eas_bench_${randomBytes(4).toString('hex')}`;
+  await pgQuery(PG_URL, `CREATE DATABASE ${name}`);
+  const url = PG_URL.replace(/\/[^/?]+(\?.*)?$/, `/${name}`);
+  const dir = mkdtempSync(join(tmpdir(), 'eas-bench-cluster-'));
+  const redisDb = 1 + (process.pid % 14);
+  const env: Record<string, string> = {
+    EAS_DATABASE_URL: url,
+    EAS_FILESTORE: join(dir, 'files'),
+    EAS_LOG_LEVEL: 'warn',
+  };
+  if (queue === 'redis') env.EAS_REDIS_URL = `${REDIS_URL}/${redisDb}`;
+  const children: ChildProcess[] = [];
+  try {
+    const config = loadConfig({ cwd: dir, env });
+    const p = await createPipeline({ config });
+    const t0 = performance.now();
+    try {
+      await p.controller().submit({
+        chain: {
+          job_name: 'cluster-dag',
+          task_list: [
+            {
+              task: 'execution_for_loop',
+              parameter: 'i',
+              values: Array.from({ length: PARENTS }, (_, i) => i),
+              task_list: [
+                { task: 'null', name: 'a' },
+                { task: 'null', name: 'b' },
+                { task: 'null', name: 'parent', requires_metadata_from: ['a', 'b'] },
+              ],
+            },
+          ],
+        },
+      });
+    } finally {
+      await p.close();
+    }
+    const submitSeconds = (performance.now() - t0) / 1000;
+    const childEnv = { ...process.env, ...env };
+    for (let w = 0; w < WORKERS; w++) {
+      children.push(
+        await startProcess(
+          [...process.execArgv, EAS_CLI, 'worker', '--concurrency', String(CONCURRENCY)],
+          childEnv,
+          /worker: claiming/,
+        ),
+      );
+    }
+    const total = 3 * PARENTS;
+    for (;;) {
+      const [r] = await pgQuery<{ n: number }>(
+        url,
+        "SELECT count(*)::int AS n FROM eas_tasks WHERE control = 0 AND state = 'done'",
+      );
+      if (r!.n >= total) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    const [span] = await pgQuery<{ first: number; last: number; n: number }>(
+      url,
+      `SELECT min(a.started_at)::float8 AS first, max(a.ended_at)::float8 AS last, count(*)::int AS n
+         FROM eas_attempts a JOIN eas_tasks t ON t.id = a.task_id WHERE t.control = 0 AND a.qc = 'passed'`,
+    );
+    const lat = await pgQuery<{ ms: number }>(
+      url,
+      `SELECT (pa.started_at - max(ca.ended_at))::float8 AS ms
+         FROM eas_tasks pt
+         JOIN eas_attempts pa ON pa.task_id = pt.id AND pa.qc = 'passed'
+         JOIN eas_tasks ct ON ct.parent_id = pt.parent_id AND ct.name IN ('a', 'b')
+         JOIN eas_attempts ca ON ca.task_id = ct.id AND ca.qc = 'passed'
+        WHERE pt.name = 'parent'
+        GROUP BY pa.id, pa.started_at`,
+    );
+    const runSeconds = (span!.last - span!.first) / 1000;
+    return {
+      tasks: span!.n,
+      submitSeconds: round(submitSeconds, 2),
+      runSeconds: round(runSeconds, 2),
+      tasksPerSecond: Math.round(span!.n / runSeconds),
+      latencyMs: distribution(lat.map((l) => l.ms)),
+    };
+  } finally {
+    await stopAll(children);
+    await pgQuery(PG_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** BullMQ: the same DAG shape as flows (a parent with two children), no-op processors. */
+async function bullmq(): Promise<SideResult> {
+  const { FlowProducer, Queue } = await import('bullmq');
+  const prefix = `eas-bench-${randomBytes(4).toString('hex')}`;
+  const { hostname, port } = new URL(REDIS_URL);
+  const connection = { host: hostname, port: Number(port || 6379), db: 15 };
+  const children: ChildProcess[] = [];
+  const flow = new FlowProducer({ connection, prefix });
+  const parents = new Queue('bench-parents', { connection, prefix });
+  const kids = new Queue('bench-children', { connection, prefix });
+  try {
+    const t0 = performance.now();
+    const flows = Array.from({ length: PARENTS }, (_, i) => ({
+      name: `parent-${i}`,
+      queueName: 'bench-parents',
+      children: [
+        { name: `a-${i}`, queueName: 'bench-children' },
+        { name: `b-${i}`, queueName: 'bench-children' },
+      ],
+    }));
+    for (let i = 0; i < flows.length; i += 500) await flow.addBulk(flows.slice(i, i + 500));
+    const submitSeconds = (performance.now() - t0) / 1000;
+    for (let w = 0; w < WORKERS; w++) {
+      children.push(
+        await startProcess(
+          [BULLMQ_WORKER, `${REDIS_URL}/15`, prefix, String(CONCURRENCY)],
+          process.env,
+          /ready/,
+        ),
+      );
+    }
+    for (;;) {
+      const done = await parents.getCompletedCount();
+      if (done >= PARENTS) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    const jobs = [
+      ...(await kids.getJobs(['completed'], 0, -1)),
+      ...(await parents.getJobs(['completed'], 0, -1)),
+    ];
+    const first = Math.min(...jobs.map((j) => j.processedOn ?? Infinity));
+    const last = Math.max(...jobs.map((j) => j.finishedOn ?? 0));
+    const byId = new Map(jobs.map((j) => [j.id, j]));
+    const lat: number[] = [];
+    for (const j of await parents.getJobs(['completed'], 0, -1)) {
+      const deps = await j.getDependencies({ processed: {} });
+      const kidsDone = Object.keys(deps.processed ?? {}).map((key) => {
+        const id = key.split(':').at(-1)!;
+        return byId.get(id)?.finishedOn ?? NaN;
+      });
+      if (kidsDone.length === 2 && kidsDone.every(Number.isFinite))
+        lat.push((j.processedOn ?? NaN) - Math.max(...kidsDone));
+    }
+    const runSeconds = (last - first) / 1000;
+    return {
+      tasks: jobs.length,
+      submitSeconds: round(submitSeconds, 2),
+      runSeconds: round(runSeconds, 2),
+      tasksPerSecond: Math.round(jobs.length / runSeconds),
+      latencyMs: distribution(lat),
+    };
+  } finally {
+    await stopAll(children);
+    await parents.obliterate({ force: true }).catch(() => undefined);
+    await kids.obliterate({ force: true }).catch(() => undefined);
+    await Promise.all([flow.close(), parents.close(), kids.close()]);
+  }
+}
+
+/**
+ * DESIGN §9 "no-op DAG throughput on PostgreSQL + Redis, several worker processes: ≥ 1.0 ×
+ * BullMQ's FlowProducer on the same DAG shape, same Redis, same run", and producer done →
+ * dependent claimed beside BullMQ's last child done → parent started.
+ */
+export async function run(queue: 'redis' | 'sql' = 'redis'): Promise<ScenarioResult> {
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  process.stderr.write(
+    `  cluster-dag: ours (PostgreSQL + ${queue} queue), ${PARENTS} parents × 2 children\n`,
+  );
+  const o = await ours(queue);
+  process.stderr.write(`  cluster-dag: BullMQ FlowProducer, same shape, same Redis\n`);
+  const b = await bullmq();
+  const warnings: string[] = [];
+  if (o.tasks !== 3 * PARENTS)
+    warnings.push(`ours: ${o.tasks} tasks QC-passed, ${3 * PARENTS} expected`);
+  if (b.tasks !== 3 * PARENTS)
+    warnings.push(`BullMQ: ${b.tasks} jobs completed, ${3 * PARENTS} expected`);
+  return {
+    scenario: 'cluster-dag',
+    title: 'Cluster DAG throughput and latency vs BullMQ',
+    machine: machineFacts(),
+    startedAt,
+    durationMs: Math.round(performance.now() - t0),
+    figures: [
+      figure({
+        id: 'cluster-dag-throughput',
+        label: `no-op DAG, ${3 * PARENTS} tasks, ${WORKERS} worker processes × ${CONCURRENCY}`,
+        value: o.tasksPerSecond,
+        unit: 'tasks/s',
+        target: { op: '>=', value: b.tasksPerSecond },
+        baseline: { label: 'BullMQ FlowProducer', value: b.tasksPerSecond, unit: 'jobs/s' },
+      }),
+      figure({
+        id: 'cluster-dag-latency-p50',
+        label: 'last child done → parent claimed, p50',
+        value: round(o.latencyMs.p50, 1),
+        unit: 'ms',
+        target: { op: '<=', value: 2 },
+        baseline: {
+          label: 'BullMQ child done → parent started',
+          value: round(b.latencyMs.p50, 1),
+          unit: 'ms',
+        },
+      }),
+      figure({
+        id: 'cluster-dag-latency-p99',
+        label: 'last child done → parent claimed, p99',
+        value: round(o.latencyMs.p99, 1),
+        unit: 'ms',
+        target: { op: '<=', value: 20 },
+        baseline: {
+          label: 'BullMQ child done → parent started',
+          value: round(b.latencyMs.p99, 1),
+          unit: 'ms',
+        },
+      }),
+    ],
+    details: {
+      queue,
+      parents: PARENTS,
+      workers: WORKERS,
+      concurrency: CONCURRENCY,
+      ours: o,
+      bullmq: b,
+    },
+    notes: [
+      `Same DAG on both sides: ${PARENTS} parents each waiting for two children, no-op work; ${WORKERS} worker processes with concurrency ${CONCURRENCY} (ours: one \`eas worker\` claiming every type; BullMQ: a Worker on the children's queue and one on the parents' queue, ${CONCURRENCY} each), started after submission. Throughput = tasks / (last finish − first start), from each side's own timestamps (ms). Ours keeps the task database, attempts, QC and metadata on PostgreSQL; BullMQ keeps jobs in Redis only.`,
+      "Latency: ours, the parent attempt's start (claim + start in the task database) − the later child attempt's end (before its commit); BullMQ, the parent's processedOn − the later child's finishedOn.",
+    ],
+    warnings,
+  };
+}
