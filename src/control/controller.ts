@@ -122,6 +122,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
   private readonly host: string;
   private readonly silentAfterMs: number;
   private stopping = false;
+  private queueShortBefore = false;
   private wake: (() => void) | undefined;
   private controlAbort = new AbortController();
   /** The worker id under which the controller holds the control-flow tasks it expands. */
@@ -275,6 +276,29 @@ export class Controller extends TypedEmitter<ControllerEvents> {
     return stalled.stalled.length;
   }
 
+  /**
+   * Whether the queue has lost items: fewer items in it (ready or leased) than live attempts in
+   * the task database (queued or running; each holds an item until its result is committed),
+   * twice in a row (one look can fall between a commit and its enqueue). It happens when a
+   * Redis without persistence restarts, or when items were reclaimed from the queue and the
+   * database step after it failed; reconcile then rebuilds the queue from the database at once
+   * rather than at its next interval. A false alarm costs one reconcile.
+   */
+  private async queueLostItems(): Promise<boolean> {
+    const live = await this.db.liveAttemptCount();
+    let inQueue = 0;
+    if (live > 0) {
+      for (const c of Object.values(await this.queue.counts())) inQueue += c.ready + c.leased;
+    }
+    const short = live > inQueue;
+    const lost = short && this.queueShortBefore;
+    this.queueShortBefore = short && !lost;
+    if (lost) {
+      this.log.warn({ live, inQueue }, 'the queue lost items; rebuilding it from the database');
+    }
+    return lost;
+  }
+
   /** The slow repair pass: silent attempts, counters, lost queue items, finished jobs. */
   async reconcile(): Promise<void> {
     await this.stallSilent();
@@ -335,7 +359,8 @@ export class Controller extends TypedEmitter<ControllerEvents> {
         try {
           await this.reapExpired();
           await this.stallSilent();
-          if (failures > 0 || Date.now() - lastReconcile >= this.reconcileIntervalMs) {
+          const lost = await this.queueLostItems();
+          if (lost || failures > 0 || Date.now() - lastReconcile >= this.reconcileIntervalMs) {
             // After an outage, reconcile at once: the queue may have lost items meanwhile.
             await this.recoverDeadLocalWorkers();
             await this.reconcile();

@@ -7,7 +7,8 @@
  *
  * {@link JobQueue} is the façade (validation, logs, events); {@link QueueBackend} is the
  * contract; {@link SqlQueueBackend} keeps the queue in the task database (SQLite or
- * PostgreSQL). A Redis backend is planned.
+ * PostgreSQL), the embedded default; {@link RedisQueueBackend} keeps it in Redis (atomic Lua
+ * scripts, claims that block on the server) for clusters with many worker processes.
  *
  * @example
  * ```ts
@@ -24,18 +25,25 @@
  * });
  * // … run them, heartbeating with queue.extend('worker-1', ids, 30_000) …
  * await queue.complete('worker-1', items.map((i) => i.attemptId));
+ *
+ * // On a cluster (needs `npm i ioredis`):
+ * await using shared = await createJobQueue({ backend: 'redis', url: 'redis://redis:6379' });
  * ```
  * @module
  */
 export { JobQueue, createJobQueue } from './job-queue.js';
 export {
   DEFAULT_POLL_MS,
+  DEFAULT_REDIS_PREFIX,
+  DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
+  DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
   type JobQueueOptions,
   type JobQueueTarget,
   type SqlJobQueueTarget,
   type RedisJobQueueTarget,
   type CustomJobQueueTarget,
   type SqlQueueBackendOptions,
+  type RedisQueueBackendOptions,
 } from './options.js';
 export type {
   QueueBackend,
@@ -53,6 +61,10 @@ export type {
 } from './types.js';
 export { QueueClosedError } from './errors.js';
 export { SqlQueueBackend, createSqlQueueBackend } from './backends/sql/sql-queue-backend.js';
+export {
+  RedisQueueBackend,
+  createRedisQueueBackend,
+} from './backends/redis/redis-queue-backend.js';
 export {
   QUEUE_MIGRATIONS,
   QUEUE_MIGRATIONS_TABLE,

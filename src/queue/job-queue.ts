@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EasError, silentLogger, type Logger } from '../core/index.js';
+import { createRedisQueueBackend } from './backends/redis/redis-queue-backend.js';
 import { createSqlQueueBackend } from './backends/sql/sql-queue-backend.js';
 import { QueueClosedError } from './errors.js';
 import {
@@ -243,9 +244,9 @@ export class JobQueue implements AsyncDisposable {
 type BackendFactory<T> = (target: T, context: QueueBackendContext) => Promise<QueueBackend>;
 
 /**
- * One factory per named backend: the seam where backends plug in. The Redis entry is where
- * the Redis backend will load itself lazily (`await import('./backends/redis/…')`), so `ioredis`
- * stays an optional peer that only Redis users install.
+ * One factory per named backend: the seam where backends plug in. The Redis backend's module
+ * loads `ioredis` itself, lazily, when a Redis queue is opened, so `ioredis` stays an optional
+ * peer that only Redis users install.
  */
 const BACKEND_FACTORIES: {
   sql: BackendFactory<SqlJobQueueTarget>;
@@ -253,14 +254,8 @@ const BACKEND_FACTORIES: {
 } = {
   sql: async ({ backend: _backend, ...options }, { logger }) =>
     createSqlQueueBackend({ ...options, logger: options.logger ?? logger }),
-  redis: async () => {
-    throw new EasError(
-      'USAGE',
-      'The Redis queue backend is not available yet. Use the SQL queue: createJobQueue({ backend: "sql", sql }) ' +
-        '(with the CLI, leave EAS_REDIS_URL and redis.url unset).',
-      { where: 'queue.backend' },
-    );
-  },
+  redis: async ({ backend: _backend, ...options }, { logger }) =>
+    createRedisQueueBackend({ ...options, logger: options.logger ?? logger }),
 };
 
 function isQueueBackend(value: unknown): value is QueueBackend {
@@ -279,11 +274,13 @@ function isQueueBackend(value: unknown): value is QueueBackend {
  * Opens a job queue on the backend `target` names:
  * - `{ backend: 'sql', sql }` — the SQL backend in a task database (`SqlDatabase`, shared and
  *   left open by `close()`) or in a database opened from a URL (owned). The embedded default.
- * - `{ backend: 'redis', url }` — not available yet: throws `USAGE`.
+ * - `{ backend: 'redis', url, prefix? }` — the Redis backend (ioredis, Lua scripts, blocking
+ *   claims) for clusters with many worker processes; `ioredis` must be installed.
  * - `{ backend: someQueueBackend }` — a backend built by the caller; the queue owns it.
  *
- * @throws EasError `USAGE` for an unknown or unavailable backend, InvalidInputError `USAGE`
- *   for bad options, `BACKEND_UNAVAILABLE` when the database cannot be opened or migrated.
+ * @throws EasError `USAGE` for an unknown backend, InvalidInputError `USAGE` for bad options,
+ *   `MISSING_PEER` for Redis without `ioredis`, `BACKEND_UNAVAILABLE` when the database or
+ *   Redis cannot be reached (or the database migrated).
  */
 export async function createJobQueue(
   target: JobQueueTarget,

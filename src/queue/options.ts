@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import {
   InvalidInputError,
+  parseDuration,
+  type Duration,
   type Logger,
   type OpenSqlOptions,
   type SqlDatabase,
@@ -72,15 +74,84 @@ export interface SqlJobQueueTarget extends SqlQueueBackendOptions {
   backend: 'sql';
 }
 
+/** The key prefix of the Redis queue when none is given: keys read `eas:items`, `eas:ready:<type>`…. */
+export const DEFAULT_REDIS_PREFIX = 'eas';
+
 /**
- * The Redis backend (ioredis, Lua scripts, blocking claims). Not available yet: choosing it
- * throws `USAGE`. The shape is fixed so configuration can already name it.
+ * How long `createRedisQueueBackend` waits for Redis to answer before it fails with
+ * `BACKEND_UNAVAILABLE`. Long enough for a server across a slow network, short enough that a
+ * wrong URL or a stopped server is reported promptly instead of retried forever.
  */
-export interface RedisJobQueueTarget {
+export const DEFAULT_REDIS_CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * How long one Redis queue call waits for a connection and an answer before it fails with
+ * `BACKEND_UNAVAILABLE`. Covers a short restart or failover (ioredis reconnects within a second
+ * of the server answering) without leaving a worker hanging through a real outage. Every
+ * script is short, even a claim of thousands of items, so a healthy server answers far sooner.
+ */
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 10_000;
+
+/** Options of `createRedisQueueBackend`. */
+export interface RedisQueueBackendOptions {
+  /**
+   * `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS). The password is never
+   * logged or shown in errors.
+   */
+  url: string;
+  /**
+   * Start of every key of this queue (letters, digits, `_`, `-`, `.`, `{`, `}`; no `:`).
+   * Queues with different prefixes share a server without seeing each other.
+   * @defaultValue {@link DEFAULT_REDIS_PREFIX}
+   */
+  prefix?: string;
+  /** Logger; the backend binds `{ component: 'queue', backend: 'redis' }`. @defaultValue silent */
+  logger?: Logger;
+  /**
+   * How long opening waits for the server (ms or e.g. `'5s'`).
+   * @defaultValue {@link DEFAULT_REDIS_CONNECT_TIMEOUT_MS}
+   */
+  connectTimeout?: Duration;
+  /**
+   * How long a call waits for a connection and an answer while the server is away before it
+   * fails with `BACKEND_UNAVAILABLE` (ms or e.g. `'10s'`).
+   * @defaultValue {@link DEFAULT_REDIS_COMMAND_TIMEOUT_MS}
+   */
+  commandTimeout?: Duration;
+}
+
+/** A positive duration: ms as a number, or a string such as `'5s'`, turned into ms. */
+const positiveDurationSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  try {
+    const ms = parseDuration(value);
+    if (ms > 0) return ms;
+    ctx.addIssue({ code: 'custom', message: 'must be more than 0 ms' });
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message.replace(/^duration: /, '') });
+  }
+  return z.NEVER;
+});
+
+/** Validates {@link RedisQueueBackendOptions}. */
+export const redisQueueBackendOptionsSchema = z.object({
+  // The message must not echo the URL: it may hold a password.
+  url: z.string().regex(/^rediss?:\/\/.+/, 'must be redis://… or rediss://…'),
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_.{}-]{1,64}$/, 'must be 1–64 letters, digits or _ - . { } (no ":")')
+    .default(DEFAULT_REDIS_PREFIX),
+  logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && 'child' in v).optional(),
+  connectTimeout: positiveDurationSchema.default(DEFAULT_REDIS_CONNECT_TIMEOUT_MS),
+  commandTimeout: positiveDurationSchema.default(DEFAULT_REDIS_COMMAND_TIMEOUT_MS),
+});
+
+/** {@link RedisQueueBackendOptions} with defaults applied (timeouts in ms). */
+export type ResolvedRedisQueueBackendOptions = z.output<typeof redisQueueBackendOptionsSchema>;
+
+/** The Redis backend (ioredis, atomic Lua scripts, blocking claims): for many worker processes. */
+export interface RedisJobQueueTarget extends RedisQueueBackendOptions {
   /** Selects the Redis backend. */
   backend: 'redis';
-  /** `redis://…` or `rediss://…`. */
-  url: string;
 }
 
 /** A backend built by the caller (a test double, a backend from another package). */

@@ -179,6 +179,18 @@ export class TaskDatabase {
     return rows.map((r) => Number(r.id));
   }
 
+  /**
+   * How many attempts are live — `queued` (ready, in backoff, or claimed and not yet started) or
+   * `running`: each should have an item in the job queue (ready or leased). One count on the
+   * live-attempts index.
+   */
+  async liveAttemptCount(): Promise<number> {
+    const rows = await this.sql.all<{ n: number }>(
+      `SELECT count(*) AS n FROM eas_attempts WHERE state IN ('queued', 'running')`,
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   /** Records a run-time expansion of a deferred control-flow task (see {@link expandDeferred}). */
   expandDeferred(e: DeferredExpansion): ReturnType<typeof expandDeferred> {
     return this.sql.transaction((tx) => expandDeferred(tx, e, this.now()));

@@ -262,7 +262,7 @@ async function checkRecord(url: string, filesRoot: string, happened: string): Pr
   );
 }
 
-const QUEUES: ('sql' | 'redis')[] = ['sql'];
+const QUEUES: ('sql' | 'redis')[] = ['sql', 'redis'];
 
 describe.skipIf(!possible)('cluster faults on a private PostgreSQL', () => {
   for (const queue of QUEUES) {

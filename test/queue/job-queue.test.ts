@@ -21,7 +21,9 @@ import {
   type SqlQueueBackendOptions,
 } from '../../src/queue/index.js';
 import { sqlQueueBackendOptionsSchema } from '../../src/queue/options.js';
-import { tempDir } from '../helpers/services.js';
+import { REDIS_URL, redisAvailable, tempDir } from '../helpers/services.js';
+
+const redis = await redisAvailable();
 
 const LEASE = 30_000;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -70,13 +72,21 @@ describe('createJobQueue', () => {
     expect(await db.get('SELECT attempt_id FROM eas_queue')).toEqual({ attempt_id: 1 });
   });
 
-  it('refuses the Redis backend for now with USAGE and a way out', async () => {
-    const error = await rejection(
-      createJobQueue({ backend: 'redis', url: 'redis://127.0.0.1:6379' }),
-    );
-    expect(error.code).toBe('USAGE');
-    expect(error.message).toContain('The Redis queue backend is not available yet');
-    expect(error.message).toContain('backend: "sql"');
+  it.skipIf(!redis)('builds the Redis backend from a URL', async () => {
+    const queue = await createJobQueue({
+      backend: 'redis',
+      url: REDIS_URL,
+      prefix: `jq${process.pid}x${Date.now()}`,
+    });
+    cleanups.push(async () => {
+      await queue.clear();
+      await queue.close();
+    });
+    expect(queue.backendName).toBe('redis');
+    await queue.enqueue([{ attemptId: 1, taskType: 'a', jobId: 1 }]);
+    const [item] = await queue.claim({ owner: 'w', types: ['a'], max: 1, leaseMs: LEASE });
+    expect(item?.attemptId).toBe(1);
+    expect(await queue.complete('w', [1])).toEqual([1]);
   });
 
   it('refuses an unknown backend with USAGE', async () => {

@@ -27,6 +27,14 @@ export interface DialectProfile {
    * writes through one connection per process.
    */
   concurrentWriters: boolean;
+  /**
+   * `SELECT … FOR UPDATE` exists and is needed. PostgreSQL runs transactions side by side
+   * (READ COMMITTED): one that decides from a row it read (an attempt still `running` under
+   * this worker) must lock the row, or a concurrent one (the reaper stalling that attempt) can
+   * change it between the read and the write. SQLite serializes writers (IMMEDIATE
+   * transactions): nothing can change in between, and it has no such syntax.
+   */
+  rowLocks: boolean;
 }
 
 /** The profile of each engine. */
@@ -36,11 +44,13 @@ export const DIALECT_PROFILES: Record<Dialect, DialectProfile> = {
     maxParams: 32_000,
     analyzeAfterBulk: false,
     concurrentWriters: false,
+    rowLocks: false,
   },
   postgres: {
     skipLocked: true,
     maxParams: 65_000,
     analyzeAfterBulk: true,
     concurrentWriters: true,
+    rowLocks: true,
   },
 };

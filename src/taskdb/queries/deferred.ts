@@ -1,7 +1,7 @@
 import { EasError, placeholders, type SqlExecutor, type SqlParam } from '../../core/index.js';
 import type { JobStatus, PlannedTask, ReadyAttempt } from '../types.js';
 import { chunks } from './ids.js';
-import { releaseDependents, settleJobs } from './lifecycle.js';
+import { lockAttempts, releaseDependents, settleJobs } from './lifecycle.js';
 import { insertPlannedTasks } from './submit.js';
 
 /** The outcome of expanding a deferred control-flow task at run time. */
@@ -44,7 +44,7 @@ export async function expandDeferred(
     started_at: number | null;
   }>(
     `SELECT a.task_id, a.job_id, a.state, a.worker, j.priority, a.started_at
-     FROM eas_attempts a JOIN eas_jobs j ON j.id = a.job_id WHERE a.id = ?`,
+     FROM eas_attempts a JOIN eas_jobs j ON j.id = a.job_id WHERE a.id = ?${lockAttempts(tx)}`,
     [e.attemptId],
   );
   if (!row || row.state !== 'running' || row.worker !== e.workerId)

@@ -370,6 +370,15 @@ interface AttemptRow {
  * A report for an attempt that is not `running` under the reporting worker is refused and
  * listed in `stale`: a stalled attempt that comes back late can never overwrite a newer one.
  */
+/**
+ * ` FOR UPDATE OF a` where rows must be locked (see `DialectProfile.rowLocks`): an attempt read
+ * as `running` under a worker stays so until this transaction ends. Callers read in id order,
+ * so two transactions lock shared attempts in the same order.
+ */
+export function lockAttempts(tx: SqlExecutor): string {
+  return tx.profile.rowLocks ? ' FOR UPDATE OF a' : '';
+}
+
 export async function finishAttempts(
   tx: SqlExecutor,
   outcomes: readonly AttemptOutcome[],
@@ -390,7 +399,7 @@ export async function finishAttempts(
       `SELECT a.id, a.task_id, a.job_id, a.state, a.worker, t.attempt_count, t.stall_count, a.task_type, t.path AS task_path,
               j.priority
        FROM eas_attempts a JOIN eas_tasks t ON t.id = a.task_id JOIN eas_jobs j ON j.id = a.job_id
-       WHERE a.id IN (${placeholders(part.length)})`,
+       WHERE a.id IN (${placeholders(part.length)}) ORDER BY a.id${lockAttempts(tx)}`,
       part,
     )) {
       rows.set(Number(r.id), r);
@@ -406,27 +415,41 @@ export async function finishAttempts(
   }
   if (valid.length === 0) return result;
 
-  // Attempt rows.
-  for (const { o } of valid) {
+  // Attempt rows: one statement for the whole batch (one round trip on PostgreSQL), joining
+  // the new values as a VALUES list (a CTE: SQLite names no VALUES columns otherwise). CASTs type the parameters on PostgreSQL, where the
+  // columns of a VALUES list of bare parameters would be text.
+  const attemptValues = valid.map(({ o }) => {
     const passed = o.succeeded && o.qcPassed;
+    return [
+      o.attemptId,
+      o.succeeded ? 'succeeded' : 'failed',
+      o.succeeded ? (passed ? 'passed' : 'failed') : 'failed',
+      o.endedAt,
+      o.startedAt,
+      o.wallMs,
+      o.cpuMs,
+      o.cpuChildrenMs,
+      o.exitCode ?? null,
+      o.signal ?? null,
+      o.error ?? null,
+      o.traceback ?? null,
+    ] as SqlParam[];
+  });
+  const perRow = 12;
+  const rowsPerStatement = Math.max(1, Math.min(500, Math.floor(tx.profile.maxParams / perRow)));
+  for (let i = 0; i < attemptValues.length; i += rowsPerStatement) {
+    const part = attemptValues.slice(i, i + rowsPerStatement);
     await tx.run(
-      `UPDATE eas_attempts SET state = ?, qc = ?, ended_at = ?, started_at = coalesce(started_at, ?), wall_ms = ?, cpu_ms = ?,
-         cpu_children_ms = ?, exit_code = ?, signal = ?, error = ?, traceback = ?
-       WHERE id = ?`,
-      [
-        o.succeeded ? 'succeeded' : 'failed',
-        o.succeeded ? (passed ? 'passed' : 'failed') : 'failed',
-        o.endedAt,
-        o.startedAt,
-        o.wallMs,
-        o.cpuMs,
-        o.cpuChildrenMs,
-        o.exitCode ?? null,
-        o.signal ?? null,
-        o.error ?? null,
-        o.traceback ?? null,
-        o.attemptId,
-      ],
+      `WITH v(id, state, qc, ended_at, started_at, wall_ms, cpu_ms, cpu_children_ms, exit_code, signal, error, traceback)
+         AS (VALUES ${part.map(() => `(${placeholders(perRow)})`).join(', ')})
+       UPDATE eas_attempts SET state = CAST(v.state AS TEXT), qc = CAST(v.qc AS TEXT),
+         ended_at = CAST(v.ended_at AS BIGINT),
+         started_at = coalesce(eas_attempts.started_at, CAST(v.started_at AS BIGINT)),
+         wall_ms = CAST(v.wall_ms AS DOUBLE PRECISION), cpu_ms = CAST(v.cpu_ms AS DOUBLE PRECISION),
+         cpu_children_ms = CAST(v.cpu_children_ms AS DOUBLE PRECISION), exit_code = CAST(v.exit_code AS INTEGER),
+         signal = CAST(v.signal AS TEXT), error = CAST(v.error AS TEXT), traceback = CAST(v.traceback AS TEXT)
+       FROM v WHERE eas_attempts.id = CAST(v.id AS BIGINT)`,
+      part.flat(),
     );
   }
 
@@ -818,7 +841,7 @@ export async function stallAttempts(
         `SELECT a.id, a.task_id, a.job_id, a.state, a.worker, t.attempt_count, t.stall_count, t.state AS task_state, a.task_type,
                 t.path AS task_path, j.priority
          FROM eas_attempts a JOIN eas_tasks t ON t.id = a.task_id JOIN eas_jobs j ON j.id = a.job_id
-         WHERE a.id IN (${placeholders(part.length)})`,
+         WHERE a.id IN (${placeholders(part.length)}) ORDER BY a.id${lockAttempts(tx)}`,
         part,
       )),
     );
