@@ -8,7 +8,12 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, json, runEas, spawnEas, tempDir, type StatusJson } from '../cli/harness.js';
-import { freshPostgresSchema, postgresAvailable } from '../helpers/services.js';
+import {
+  freshPostgresSchema,
+  postgresAvailable,
+  REDIS_URL,
+  redisAvailable,
+} from '../helpers/services.js';
 
 const REGISTRY = fileURLToPath(new URL('../fixtures/cluster/registry.yaml', import.meta.url));
 const GRID = fileURLToPath(
@@ -18,6 +23,7 @@ const GRID = fileURLToPath(
 const GRID_TASKS = 270;
 const LEASE_MS = 3000;
 const postgres = await postgresAvailable();
+const redis = await redisAvailable();
 
 interface Daemon {
   child: ChildProcess;
@@ -93,16 +99,20 @@ async function queueDepth(url: string): Promise<number> {
   return sum;
 }
 
-describe.skipIf(!postgres)('cluster daemons on PostgreSQL', () => {
+describe.skipIf(!postgres || !redis)('cluster daemons on PostgreSQL + Redis', () => {
   it('controller + two workers run detection_grid_1d.json to the end; /metrics queue depth falls to 0', async () => {
     const schema = await freshPostgresSchema();
+    // A Redis database of its own (the queue's keys carry the default prefix).
+    const redisDb = 1 + (process.pid % 14);
     try {
       const env = {
         EAS_DATABASE_URL: schema.url,
+        EAS_REDIS_URL: `${REDIS_URL}/${redisDb}`,
         EAS_REGISTRY: REGISTRY,
         EAS_LOG_LEVEL: 'warn',
         EAS_LEASE_MS: String(LEASE_MS),
       };
+      expect((await runEas(['queue', 'empty'], dir, env)).code).toBe(0);
       const submitted = await runEas(['submit', GRID, '--json'], dir, env);
       expect(submitted.code, submitted.stderr).toBe(0);
       expect(JSON.parse(submitted.stdout)).toMatchObject({ tasks: GRID_TASKS });
