@@ -25,8 +25,14 @@ export interface CommandContext {
   exitCode: number;
 }
 
-/** The configuration of a command: `eas.yaml` < `EAS_*` < flags; CLI logs default to `warn`. */
-export function configOf(ctx: CommandContext): ResolvedConfig {
+/**
+ * The configuration of a command: `eas.yaml` < `EAS_*` < flags; CLI logs default to `warn`
+ * (daemons pass `info`).
+ */
+export function configOf(
+  ctx: CommandContext,
+  defaultLogLevel: ResolvedConfig['logLevel'] = 'warn',
+): ResolvedConfig {
   const g = ctx.globals();
   return loadConfig({
     cwd: ctx.cwd,
@@ -36,7 +42,7 @@ export function configOf(ctx: CommandContext): ResolvedConfig {
       registry: g.registry,
       logLevel: g.logLevel,
     },
-    defaultLogLevel: 'warn',
+    defaultLogLevel,
   });
 }
 

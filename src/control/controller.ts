@@ -4,7 +4,8 @@ import {
   InvalidInputError,
   processAlive,
   isTransientBackendError,
-  transientBackoffMs,
+  retryWhileTransient,
+  waitOutTransient,
   silentLogger,
   TypedEmitter,
   type Logger,
@@ -489,25 +490,13 @@ export class Controller extends TypedEmitter<ControllerEvents> {
   }
 
   /** Waits out a transient backend error: logs it and sleeps a growing backoff. */
-  private async backOff(e: unknown, doing: string, failures: number): Promise<void> {
-    const ms = transientBackoffMs(failures);
-    this.log.warn(
-      { err: e, retryInMs: ms },
-      `${doing}: a server is unavailable; retrying in ${ms} ms`,
-    );
-    await new Promise((resolve) => setTimeout(resolve, ms));
+  private backOff(e: unknown, doing: string, failures: number): Promise<void> {
+    return waitOutTransient(this.log, e, doing, failures);
   }
 
   /** Runs `op`, retrying while it fails with a transient backend error (until stopped). */
-  private async untilAvailable(doing: string, op: () => Promise<void>): Promise<void> {
-    for (let failures = 0; ; failures++) {
-      try {
-        return await op();
-      } catch (e) {
-        if (!isTransientBackendError(e) || this.stopping) throw e;
-        await this.backOff(e, doing, failures);
-      }
-    }
+  private untilAvailable(doing: string, op: () => Promise<void>): Promise<void> {
+    return retryWhileTransient(this.log, doing, op, () => this.stopping);
   }
 
   /** Stops {@link run} after its current step. */

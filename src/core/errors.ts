@@ -187,3 +187,44 @@ export function isTransientBackendError(error: unknown): boolean {
 export function transientBackoffMs(n: number): number {
   return Math.min(5000, 250 * 2 ** Math.min(n, 5));
 }
+
+/** Where {@link waitOutTransient} reports what it waits for. */
+export interface TransientLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+/**
+ * Waits out failure number `failures` (0-based) of a transient backend error while `doing`
+ * something: logs it at `warn` and sleeps {@link transientBackoffMs}.
+ */
+export async function waitOutTransient(
+  log: TransientLog,
+  e: unknown,
+  doing: string,
+  failures: number,
+): Promise<void> {
+  const ms = transientBackoffMs(failures);
+  log.warn({ err: e, retryInMs: ms }, `${doing}: a server is unavailable; retrying in ${ms} ms`);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Runs `op`, retrying with a growing backoff while it fails with a transient backend error
+ * ({@link isTransientBackendError}); any other error, or one after `giveUp()` turned true, is
+ * thrown.
+ */
+export async function retryWhileTransient<T>(
+  log: TransientLog,
+  doing: string,
+  op: () => Promise<T>,
+  giveUp: () => boolean = () => false,
+): Promise<T> {
+  for (let failures = 0; ; failures++) {
+    try {
+      return await op();
+    } catch (e) {
+      if (!isTransientBackendError(e) || giveUp()) throw e;
+      await waitOutTransient(log, e, doing, failures);
+    }
+  }
+}

@@ -12,7 +12,8 @@ import {
   parseTypedMetadataJson,
   processAlive,
   isTransientBackendError,
-  transientBackoffMs,
+  retryWhileTransient,
+  waitOutTransient,
   silentLogger,
   toPlainMetadata,
   toTypedMetadata,
@@ -577,25 +578,13 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   }
 
   /** Waits out a transient backend error: logs it and sleeps a growing backoff. */
-  private async backOff(e: unknown, doing: string, failures: number): Promise<void> {
-    const ms = transientBackoffMs(failures);
-    this.log.warn(
-      { err: e, retryInMs: ms },
-      `${doing}: a server is unavailable; retrying in ${ms} ms`,
-    );
-    await new Promise((resolve) => setTimeout(resolve, ms));
+  private backOff(e: unknown, doing: string, failures: number): Promise<void> {
+    return waitOutTransient(this.log, e, doing, failures);
   }
 
   /** Runs `op`, retrying while it fails with a transient backend error. */
-  private async untilAvailable<T>(doing: string, op: () => Promise<T>): Promise<T> {
-    for (let failures = 0; ; failures++) {
-      try {
-        return await op();
-      } catch (e) {
-        if (!isTransientBackendError(e)) throw e;
-        await this.backOff(e, doing, failures);
-      }
-    }
+  private untilAvailable<T>(doing: string, op: () => Promise<T>): Promise<T> {
+    return retryWhileTransient(this.log, doing, op);
   }
 
   private async flush(): Promise<void> {

@@ -87,6 +87,26 @@ export function spawnEas(
   });
 }
 
+/** A long-running `eas` process (a daemon) with what it printed to stderr so far. */
+export interface Daemon {
+  child: ChildProcess;
+  stderr: () => string;
+  /** Resolves to the exit code (128 when killed by a signal). */
+  exited: Promise<number>;
+}
+
+/** Starts `eas <argv>` as a daemon, collecting its stderr. */
+export function startDaemon(argv: string[], cwd: string, env: Record<string, string>): Daemon {
+  const child = spawnEas(argv, cwd, env);
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  child.stdout!.resume();
+  const exited = new Promise<number>((resolve) =>
+    child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : -1))),
+  );
+  return { child, stderr: () => err, exited };
+}
+
 /** `stdout` of a successful `--json` command, parsed. */
 export function json<T = unknown>(r: CliResult): T {
   if (r.code !== 0) throw new Error(`exit code ${r.code}\n${r.stderr}`);

@@ -4,10 +4,17 @@
  * shows the queue draining; a second controller stands by and takes over when the leader is
  * SIGKILLed; bad flags exit 2.
  */
-import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, json, runEas, spawnEas, tempDir, type StatusJson } from '../cli/harness.js';
+import {
+  ensureBuilt,
+  json,
+  runEas,
+  startDaemon,
+  tempDir,
+  type Daemon,
+  type StatusJson,
+} from '../cli/harness.js';
 import {
   freshPostgresSchema,
   postgresAvailable,
@@ -24,12 +31,6 @@ const GRID_TASKS = 270;
 const LEASE_MS = 3000;
 const postgres = await postgresAvailable();
 const redis = await redisAvailable();
-
-interface Daemon {
-  child: ChildProcess;
-  stderr: () => string;
-  exited: Promise<number>;
-}
 
 const running: Daemon[] = [];
 let dir: string;
@@ -48,14 +49,7 @@ afterEach(async () => {
 afterAll(() => remove?.());
 
 function start(argv: string[], env: Record<string, string>): Daemon {
-  const child = spawnEas(argv, dir, env);
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  child.stdout!.resume();
-  const exited = new Promise<number>((resolve) =>
-    child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : -1))),
-  );
-  const d = { child, stderr: () => err, exited };
+  const d = startDaemon(argv, dir, env);
   running.push(d);
   return d;
 }

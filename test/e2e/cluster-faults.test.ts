@@ -8,13 +8,12 @@
  * started after its task was done, and every file version is stored, intact and the only
  * thing in the store.
  */
-import type { ChildProcess } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createFileRepository } from '../../src/filestore/index.js';
-import { ensureBuilt, runEas, spawnEas, tempDir } from '../cli/harness.js';
+import { ensureBuilt, runEas, startDaemon, tempDir, type Daemon } from '../cli/harness.js';
 import {
   privatePostgresPossible,
   startPrivatePostgres,
@@ -42,12 +41,6 @@ let dir: string;
 let remove: () => void;
 let scenario = 0;
 const daemons: Daemon[] = [];
-
-interface Daemon {
-  child: ChildProcess;
-  stderr: () => string;
-  exited: Promise<number>;
-}
 
 beforeAll(async () => {
   if (!possible) return;
@@ -96,14 +89,7 @@ function chain(): Record<string, unknown> {
 }
 
 function start(argv: string[], env: Record<string, string>): Daemon {
-  const child = spawnEas(argv, dir, env);
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  child.stdout!.resume();
-  const exited = new Promise<number>((resolve) =>
-    child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : -1))),
-  );
-  const d = { child, stderr: () => err, exited };
+  const d = startDaemon(argv, dir, env);
   daemons.push(d);
   return d;
 }

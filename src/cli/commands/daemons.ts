@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import {
   EasError,
-  loadConfig,
   startOpsServer,
   type Logger,
   type OpsServer,
@@ -12,7 +11,7 @@ import {
 import { LeaderElection, registerControllerMetrics } from '../../control/index.js';
 import { createPipeline, type Pipeline } from '../../pipeline.js';
 import { registerWorkerMetrics } from '../../sdk/index.js';
-import { loggerOf, type CommandContext } from '../context.js';
+import { configOf, loggerOf, type CommandContext } from '../context.js';
 
 /** `host:port` of `--listen`, or a bare port (on 127.0.0.1). @throws EasError `USAGE` */
 export function parseListen(value: string): { host: string; port: number } {
@@ -32,17 +31,7 @@ export function parseListen(value: string): { host: string; port: number } {
 
 /** A daemon's configuration: like every command's, but logging at `info` unless told otherwise. */
 function daemonConfig(ctx: CommandContext): ResolvedConfig {
-  const g = ctx.globals();
-  return loadConfig({
-    cwd: ctx.cwd,
-    overrides: {
-      databaseUrl: g.database,
-      filestoreRoot: g.filestore,
-      registry: g.registry,
-      logLevel: g.logLevel,
-    },
-    defaultLogLevel: 'info',
-  });
+  return configOf(ctx, 'info');
 }
 
 /** Ready when the task database and the queue both answer. */
