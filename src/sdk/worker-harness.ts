@@ -92,6 +92,8 @@ interface Running {
   abort: AbortController;
   logs: LogLine[];
   done: Promise<void>;
+  /** The code has ended: its slot is free for the next claim while its result commits. */
+  slotReleased: boolean;
 }
 
 /** Log lines kept per attempt in memory before an early flush. */
@@ -129,6 +131,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   private readonly modules = new Map<string, Promise<HandlerDefinition>>();
   private pending: { payload: AttemptPayload; outcome: AttemptOutcome; resolve: () => void }[] = [];
   private flushing: Promise<void> | undefined;
+  /** Attempts whose code is running (started, not yet ended). */
+  private executing = 0;
   private stopping = false;
   private claimAbort = new AbortController();
   private slotFreed: (() => void) | undefined;
@@ -230,7 +234,13 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
       while (!this.stopping) {
         try {
           if (claimed.length === 0) {
-            const free = this.o.concurrency - this.running.size;
+            // Slots: attempts still executing. An ended attempt whose result waits for its
+            // batch commit frees its slot, so the next batch fills while this one commits;
+            // uncommitted results are bounded at twice the concurrency.
+            const free = Math.min(
+              this.o.concurrency - this.executing,
+              3 * this.o.concurrency - this.running.size,
+            );
             if (free <= 0) {
               await new Promise<void>((resolve) => (this.slotFreed = resolve));
               continue;
@@ -304,8 +314,15 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
 
   private start(payload: AttemptPayload): void {
     const abort = new AbortController();
-    const entry: Running = { payload, abort, logs: [], done: Promise.resolve() };
+    const entry: Running = {
+      payload,
+      abort,
+      logs: [],
+      done: Promise.resolve(),
+      slotReleased: false,
+    };
     this.running.set(payload.attemptId, entry);
+    this.executing++;
     this.emit('attempt:started', payload);
     entry.done = this.execute(entry)
       .catch((e: unknown) => {
@@ -314,10 +331,23 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
       })
       .finally(() => {
         this.running.delete(payload.attemptId);
-        const wake = this.slotFreed;
-        this.slotFreed = undefined;
-        wake?.();
+        this.releaseSlot(entry);
+        this.wakeClaimer();
       });
+  }
+
+  /** The attempt's code has ended: one more attempt may start (see the claim loop). */
+  private releaseSlot(entry: Running): void {
+    if (entry.slotReleased) return;
+    entry.slotReleased = true;
+    this.executing--;
+    this.wakeClaimer();
+  }
+
+  private wakeClaimer(): void {
+    const wake = this.slotFreed;
+    this.slotFreed = undefined;
+    wake?.();
   }
 
   private async execute(entry: Running): Promise<void> {
@@ -525,6 +555,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     };
     await this.cleanup(workDir, needsDir, !(succeeded && qcPassed) && this.o.keepFailedScratch);
     this.emit('attempt:finished', { payload, outcome });
+    this.releaseSlot(entry);
     await this.report(payload, outcome);
   }
 
