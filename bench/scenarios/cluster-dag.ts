@@ -103,7 +103,10 @@ async function ours(queue: 'redis' | 'sql'): Promise<SideResult> {
               task_list: [
                 { task: 'null', name: 'a' },
                 { task: 'null', name: 'b' },
-                { task: 'null', name: 'parent', requires_metadata_from: ['a', 'b'] },
+                // Parents are a task type of their own, as BullMQ's are a queue of their own:
+                // claims are fair across types, so a released parent does not wait behind the
+                // children still queued (set_metadata without values does nothing).
+                { task: 'set_metadata', name: 'parent', requires_metadata_from: ['a', 'b'] },
               ],
             },
           ],
@@ -299,7 +302,7 @@ export async function run(queue: 'redis' | 'sql' = 'redis'): Promise<ScenarioRes
       bullmq: b,
     },
     notes: [
-      `Same DAG on both sides: ${PARENTS} parents each waiting for two children, no-op work; ${WORKERS} worker processes with concurrency ${CONCURRENCY} (ours: one \`eas worker\` claiming every type; BullMQ: a Worker on the children's queue and one on the parents' queue, ${CONCURRENCY} each), started after submission. Throughput = tasks / (last finish − first start), from each side's own timestamps (ms). Ours keeps the task database, attempts, QC and metadata on PostgreSQL; BullMQ keeps jobs in Redis only.`,
+      `Same DAG on both sides: ${PARENTS} parents each waiting for two children, no-op work; ${WORKERS} worker processes with concurrency ${CONCURRENCY} (ours: children \`null\`, parents \`set_metadata\` without values, one \`eas worker\` claiming both types fairly; BullMQ: a Worker on the children's queue and one on the parents' queue, ${CONCURRENCY} each), started after submission. Throughput = tasks / (last finish − first start), from each side's own timestamps (ms). Ours keeps the task database, attempts, QC and metadata on PostgreSQL; BullMQ keeps jobs in Redis only.`,
       "Latency: ours, the parent attempt's start (claim + start in the task database) − the later child attempt's end (before its commit); BullMQ, the parent's processedOn − the later child's finishedOn.",
     ],
     warnings,
