@@ -136,6 +136,9 @@ export async function startAttempts(
     metadata: string;
     job_name: string;
     job_seed: string;
+    has_inputs: number | boolean;
+    has_outputs: number | boolean;
+    has_requested: number | boolean;
   }[] = [];
   for (const part of chunks(taskIds)) {
     await tx.run(
@@ -144,15 +147,22 @@ export async function startAttempts(
     );
     taskRows.push(
       ...(await tx.all<(typeof taskRows)[number]>(
-        `SELECT t.id, t.job_id, t.type, t.name, t.path, t.working_directory, t.description, t.metadata, j.name AS job_name, j.seed AS job_seed
+        `SELECT t.id, t.job_id, t.type, t.name, t.path, t.working_directory, t.description, t.metadata, j.name AS job_name, j.seed AS job_seed,
+                EXISTS (SELECT 1 FROM eas_file_deps d WHERE d.consumer_task_id = t.id) AS has_inputs,
+                EXISTS (SELECT 1 FROM eas_products p WHERE p.producer_task_id = t.id) AS has_outputs,
+                EXISTS (SELECT 1 FROM eas_metadata_deps md WHERE md.consumer_task_id = t.id) AS has_requested
          FROM eas_tasks t JOIN eas_jobs j ON j.id = t.job_id WHERE t.id IN (${placeholders(part.length)})`,
         part,
       )),
     );
   }
-  const inputs = await stagedInputs(tx, taskIds);
-  const outputs = await expectedOutputs(tx, taskIds);
-  const requested = await requestedMetadata(tx, taskIds);
+  // Each of the three lookups runs only for the tasks that have something to look up (one
+  // round trip saved per lookup and batch where none has, e.g. tasks without files).
+  const having = (flag: 'has_inputs' | 'has_outputs' | 'has_requested'): number[] =>
+    taskRows.filter((t) => t[flag] === true || Number(t[flag]) === 1).map((t) => Number(t.id));
+  const inputs = await stagedInputs(tx, having('has_inputs'));
+  const outputs = await expectedOutputs(tx, having('has_outputs'));
+  const requested = await requestedMetadata(tx, having('has_requested'));
   const byTask = new Map(taskRows.map((t) => [Number(t.id), t]));
   const payloads = started.map((a): AttemptPayload => {
     const t = byTask.get(Number(a.task_id))!;
