@@ -665,24 +665,19 @@ export async function releaseDependents(
 ): Promise<ReadyAttempt[]> {
   if (providerTaskIds.length === 0) return [];
   const decrement = new Map<number, number>();
-  for (const part of chunks(providerTaskIds)) {
-    const fileEdges = await tx.all<{ consumer_task_id: number; product_id: number }>(
+  // File edges (through the providers' products, not yet met) and metadata edges in one
+  // round trip; a metadata edge has no product.
+  for (const part of chunks(providerTaskIds, 450)) {
+    const edges = await tx.all<{ consumer_task_id: number; product_id: number | null }>(
       `SELECT d.consumer_task_id, d.product_id FROM eas_file_deps d JOIN eas_products p ON p.id = d.product_id
-       WHERE p.producer_task_id IN (${placeholders(part.length)}) AND d.met = 0`,
-      part,
+       WHERE p.producer_task_id IN (${placeholders(part.length)}) AND d.met = 0
+       UNION ALL
+       SELECT md.consumer_task_id, NULL FROM eas_metadata_deps md
+       WHERE md.provider_task_id IN (${placeholders(part.length)})`,
+      [...part, ...part],
     );
-    for (const e of fileEdges) {
-      if (skipProducts.has(Number(e.product_id))) continue;
-      decrement.set(
-        Number(e.consumer_task_id),
-        (decrement.get(Number(e.consumer_task_id)) ?? 0) + 1,
-      );
-    }
-    const metaEdges = await tx.all<{ consumer_task_id: number }>(
-      `SELECT consumer_task_id FROM eas_metadata_deps WHERE provider_task_id IN (${placeholders(part.length)})`,
-      part,
-    );
-    for (const e of metaEdges) {
+    for (const e of edges) {
+      if (e.product_id !== null && skipProducts.has(Number(e.product_id))) continue;
       decrement.set(
         Number(e.consumer_task_id),
         (decrement.get(Number(e.consumer_task_id)) ?? 0) + 1,
