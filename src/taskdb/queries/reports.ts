@@ -3,9 +3,9 @@ import {
   deserializeTypedMetadata,
   placeholders,
   type SqlExecutor,
-  type SqlParam,
   type TypedMetadata,
 } from '../../core/index.js';
+import { Conditions } from './conditions.js';
 
 /** One finished attempt with its timings: a row of `eas timings`. */
 export interface TimingRow {
@@ -70,23 +70,9 @@ function timingFromRow(r: Record<string, unknown>): TimingRow {
   };
 }
 
-/** The WHERE conditions and parameters of a page of attempts (`a`) by job, after an id; LIMIT last. */
-function pageFilter(
-  filter: { jobId?: number; afterId?: number; limit?: number },
-  base: string[],
-): { where: string[]; params: SqlParam[] } {
-  const where = [...base];
-  const params: SqlParam[] = [];
-  if (filter.jobId !== undefined) {
-    where.push('a.job_id = ?');
-    params.push(filter.jobId);
-  }
-  if (filter.afterId !== undefined) {
-    where.push('a.id > ?');
-    params.push(filter.afterId);
-  }
-  params.push(filter.limit ?? 10_000);
-  return { where, params };
+/** The conditions of a page of attempts (`a`) by job, after an id. */
+function pageFilter(filter: { jobId?: number; afterId?: number }, always: string[]): Conditions {
+  return new Conditions(always).equals('a.job_id', filter.jobId).after('a.id', filter.afterId);
 }
 
 /**
@@ -97,14 +83,11 @@ export async function timingRows(
   sql: SqlExecutor,
   filter: { jobId?: number; afterId?: number; limit?: number },
 ): Promise<TimingRow[]> {
-  const { where, params } = pageFilter(filter, [
-    "a.state IN ('succeeded', 'failed', 'stalled')",
-    't.control = 0',
-  ]);
+  const c = pageFilter(filter, ["a.state IN ('succeeded', 'failed', 'stalled')", 't.control = 0']);
   const rows = await sql.all(
     `SELECT ${ATTEMPT_COLUMNS} FROM eas_attempts a JOIN eas_tasks t ON t.id = a.task_id
-     WHERE ${where.join(' AND ')} ORDER BY a.id LIMIT ?`,
-    params,
+     ${c.whereClause()} ORDER BY a.id LIMIT ?`,
+    [...c.params, filter.limit ?? 10_000],
   );
   return rows.map(timingFromRow);
 }
@@ -114,11 +97,11 @@ export async function outcomeRows(
   sql: SqlExecutor,
   filter: { jobId?: number; afterId?: number; limit?: number },
 ): Promise<OutcomeRow[]> {
-  const { where, params } = pageFilter(filter, ["m.owner_kind = 'attempt'", "m.key = 'outcome'"]);
+  const c = pageFilter(filter, ["m.owner_kind = 'attempt'", "m.key = 'outcome'"]);
   const ids = (
     await sql.all<{ id: number }>(
-      `SELECT a.id FROM eas_metadata m JOIN eas_attempts a ON a.id = m.owner_id WHERE ${where.join(' AND ')} ORDER BY a.id LIMIT ?`,
-      params,
+      `SELECT a.id FROM eas_metadata m JOIN eas_attempts a ON a.id = m.owner_id ${c.whereClause()} ORDER BY a.id LIMIT ?`,
+      [...c.params, filter.limit ?? 10_000],
     )
   ).map((r) => Number(r.id));
   if (ids.length === 0) return [];

@@ -5,6 +5,7 @@ import {
   type SqlParam,
   type TypedMetadata,
 } from '../../core/index.js';
+import { Conditions } from './conditions.js';
 import {
   TASK_STATES,
   type AttemptLogLine,
@@ -159,28 +160,14 @@ export async function listTasks(
   sql: SqlExecutor,
   filter: { jobId?: number; states?: TaskState[]; type?: string; limit?: number; afterId?: number },
 ): Promise<TaskSummary[]> {
-  const where: string[] = [];
-  const params: SqlParam[] = [];
-  if (filter.jobId !== undefined) {
-    where.push('t.job_id = ?');
-    params.push(filter.jobId);
-  }
-  if (filter.states && filter.states.length > 0) {
-    where.push(`t.state IN (${placeholders(filter.states.length)})`);
-    params.push(...filter.states);
-  }
-  if (filter.type !== undefined) {
-    where.push('t.type = ?');
-    params.push(filter.type);
-  }
-  if (filter.afterId !== undefined) {
-    where.push('t.id > ?');
-    params.push(filter.afterId);
-  }
-  params.push(filter.limit ?? 1000);
+  const c = new Conditions()
+    .equals('t.job_id', filter.jobId)
+    .among('t.state', filter.states)
+    .equals('t.type', filter.type)
+    .after('t.id', filter.afterId);
   const rows = await sql.all(
-    `SELECT ${TASK_SUMMARY_COLUMNS} FROM eas_tasks t ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY t.id LIMIT ?`,
-    params,
+    `SELECT ${TASK_SUMMARY_COLUMNS} FROM eas_tasks t ${c.whereClause()} ORDER BY t.id LIMIT ?`,
+    [...c.params, filter.limit ?? 1000],
   );
   return rows.map(taskFromRow);
 }
@@ -418,32 +405,21 @@ export async function readLogs(
     afterId?: number;
   },
 ): Promise<StoredLogLine[]> {
-  const where: string[] = [];
-  const params: SqlParam[] = [];
-  for (const [col, v] of [
-    ['job_id', filter.jobId],
-    ['task_id', filter.taskId],
-    ['attempt_id', filter.attemptId],
-  ] as const) {
-    if (v !== undefined) {
-      where.push(`${col} = ?`);
-      params.push(v);
-    }
-  }
-  if (filter.minLevel) {
-    const levels = LEVEL_ORDER.slice(Math.max(0, LEVEL_ORDER.indexOf(filter.minLevel)));
-    where.push(`level IN (${placeholders(levels.length)})`);
-    params.push(...levels);
-  }
-  if (filter.afterId !== undefined) {
-    where.push('id > ?');
-    params.push(filter.afterId);
-  }
-  params.push(filter.limit ?? 1000);
+  const c = new Conditions()
+    .equals('job_id', filter.jobId)
+    .equals('task_id', filter.taskId)
+    .equals('attempt_id', filter.attemptId)
+    .among(
+      'level',
+      filter.minLevel
+        ? LEVEL_ORDER.slice(Math.max(0, LEVEL_ORDER.indexOf(filter.minLevel)))
+        : undefined,
+    )
+    .after('id', filter.afterId);
   const rows = await sql.all(
     `SELECT id, attempt_id, task_id, job_id, ts, level, stream, message FROM eas_log_lines
-     ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`,
-    params,
+     ${c.whereClause()} ORDER BY id LIMIT ?`,
+    [...c.params, filter.limit ?? 1000],
   );
   return rows.map((r) => ({
     id: Number(r.id),
@@ -521,21 +497,13 @@ export async function listProducts(
   sql: SqlExecutor,
   filter: { jobId?: number; workingDirectory?: string; limit?: number },
 ): Promise<ProductView[]> {
-  const where: string[] = [];
-  const params: SqlParam[] = [];
-  if (filter.jobId !== undefined) {
-    where.push('p.job_id = ?');
-    params.push(filter.jobId);
-  }
-  if (filter.workingDirectory !== undefined) {
-    where.push('p.working_directory = ?');
-    params.push(filter.workingDirectory);
-  }
-  params.push(filter.limit ?? 1000);
+  const c = new Conditions()
+    .equals('p.job_id', filter.jobId)
+    .equals('p.working_directory', filter.workingDirectory);
   const products = await sql.all(
-    `SELECT p.* FROM eas_products p ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    `SELECT p.* FROM eas_products p ${c.whereClause()}
      ORDER BY p.job_id, p.working_directory, p.filename LIMIT ?`,
-    params,
+    [...c.params, filter.limit ?? 1000],
   );
   const ids = products.map((p) => Number(p.id));
   const versions = ids.length
