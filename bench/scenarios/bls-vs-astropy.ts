@@ -1,9 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import { availableParallelism } from 'node:os';
 import {
   autoPeriodGrid,
@@ -11,6 +10,7 @@ import {
   signalDetectionEfficiency,
 } from '../../src/science/bls.js';
 import { boxLeastSquaresInThreads, closeBlsThreads } from '../../src/science/bls-threads.js';
+import { readLightCurveGz, SECONDS_PER_DAY } from '../../src/science/index.js';
 import { machineFacts } from '../lib/machine.js';
 import { figure, type ScenarioResult } from '../lib/report.js';
 import { round } from '../lib/stats.js';
@@ -40,18 +40,10 @@ interface AstropyBench {
   };
 }
 
-/** The demo light curve, time in days (columns: time [s], flux, flag, uncertainty — all 0). */
+/** The demo light curve, time in days (its uncertainty column is all 0: uniform weights). */
 function readLightCurve(path: string): { time: Float64Array; flux: Float64Array } {
-  const time: number[] = [];
-  const flux: number[] = [];
-  for (const line of gunzipSync(readFileSync(path)).toString('utf8').split('\n')) {
-    const s = line.trim();
-    if (s === '' || s.startsWith('#')) continue;
-    const cols = s.split(/\s+/);
-    time.push(Number(cols[0]) / 86400);
-    flux.push(Number(cols[1]));
-  }
-  return { time: Float64Array.from(time), flux: Float64Array.from(flux) };
+  const lc = readLightCurveGz(path);
+  return { time: lc.time.map((t) => t / SECONDS_PER_DAY), flux: lc.flux };
 }
 
 function astropyVersion(): { ok: true; version: string } | { ok: false; reason: string } {

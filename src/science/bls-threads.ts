@@ -21,6 +21,7 @@ import { Worker } from 'node:worker_threads';
 import { EasError } from '../core/index.js';
 import {
   blsResult,
+  emptySpectrum,
   prepareBoxLeastSquares,
   type BlsSpectrum,
   type BoxLeastSquaresOptions,
@@ -94,15 +95,7 @@ export async function boxLeastSquaresInThreads(
   }
   const parts = await Promise.all(shares.map((share) => sharedPool().run(prep, share, options)));
   if (k === 1) return blsResult(periods, parts[0]!);
-  const whole: BlsSpectrum = {
-    power: new Float64Array(np),
-    depth: new Float64Array(np),
-    depthErr: new Float64Array(np),
-    depthSnr: new Float64Array(np),
-    logLikelihood: new Float64Array(np),
-    duration: new Float64Array(np),
-    transitTime: new Float64Array(np),
-  };
+  const whole = emptySpectrum(np);
   const keys = Object.keys(whole) as (keyof BlsSpectrum)[];
   parts.forEach((part, s) => {
     for (const key of keys) {

@@ -224,15 +224,7 @@ export function blsSpectrum(prep: PreparedBls, periods: Float64Array): BlsSpectr
   const acc = new Float64Array(2 * (Math.ceil(maxPeriod / binWidth) + oversample + 1));
   const best = new Float64Array(2);
   const np = periods.length;
-  const out: BlsSpectrum = {
-    power: new Float64Array(np),
-    depth: new Float64Array(np),
-    depthErr: new Float64Array(np),
-    depthSnr: new Float64Array(np),
-    logLikelihood: new Float64Array(np),
-    duration: new Float64Array(np),
-    transitTime: new Float64Array(np),
-  };
+  const out = emptySpectrum(np);
   for (let p = 0; p < np; p++) {
     const period = periods[p]!;
     const nBins = Math.ceil(period / binWidth) + oversample;
@@ -270,6 +262,19 @@ export function blsSpectrum(prep: PreparedBls, periods: Float64Array): BlsSpectr
     out.transitTime[p] = ((start * binWidth + 0.5 * width) % period) + tMin;
   }
   return out;
+}
+
+/** A spectrum of `n` periods, every value 0. */
+export function emptySpectrum(n: number): BlsSpectrum {
+  return {
+    power: new Float64Array(n),
+    depth: new Float64Array(n),
+    depthErr: new Float64Array(n),
+    depthSnr: new Float64Array(n),
+    logLikelihood: new Float64Array(n),
+    duration: new Float64Array(n),
+    transitTime: new Float64Array(n),
+  };
 }
 
 /** The result of a whole grid from its spectrum: the arrays plus the values at the highest power. */

@@ -84,6 +84,7 @@ export {
   prepareBoxLeastSquares,
   blsSpectrum,
   blsResult,
+  emptySpectrum,
   autoPeriodGrid,
   signalDetectionEfficiency,
   topPeaks,

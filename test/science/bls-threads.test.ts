@@ -3,9 +3,7 @@
  * calling thread left free during the search, aborts that stop the threads, and errors
  * raised before any thread starts.
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   autoPeriodGrid,
@@ -18,6 +16,7 @@ import {
   MIN_PERIODS_PER_SHARE,
 } from '../../src/science/bls-threads.js';
 import { EasError } from '../../src/core/index.js';
+import { readLightCurveGz, SECONDS_PER_DAY } from '../../src/science/index.js';
 
 const LIGHT_CURVE = fileURLToPath(
   new URL('../../../shared/data/test_task_configs/test_data/demo_superearth.gz', import.meta.url),
@@ -25,16 +24,8 @@ const LIGHT_CURVE = fileURLToPath(
 const DURATIONS = new Float64Array([0.05, 0.1, 0.15, 0.2]);
 
 function demo(): { t: Float64Array; y: Float64Array } {
-  const t: number[] = [];
-  const y: number[] = [];
-  for (const line of gunzipSync(readFileSync(LIGHT_CURVE)).toString('utf8').split('\n')) {
-    const s = line.trim();
-    if (s === '' || s.startsWith('#')) continue;
-    const cols = s.split(/\s+/);
-    t.push(Number(cols[0]) / 86400);
-    y.push(Number(cols[1]));
-  }
-  return { t: Float64Array.from(t), y: Float64Array.from(y) };
+  const lc = readLightCurveGz(LIGHT_CURVE);
+  return { t: lc.time.map((t) => t / SECONDS_PER_DAY), y: lc.flux };
 }
 
 const ARRAYS = [

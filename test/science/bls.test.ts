@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readLightCurveGz, SECONDS_PER_DAY } from '../../src/science/index.js';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   autoPeriodGrid,
@@ -18,19 +17,10 @@ const PYTHON = process.env.EAS_ASTROPY_PYTHON ?? '/usr/bin/python3';
 const DURATIONS = new Float64Array([0.05, 0.1, 0.15, 0.2]);
 const REQUIRED = process.env.EAS_REQUIRE_SERVICES === '1';
 
-/** The demo light curve, time converted from seconds to days (columns time, flux, flag, dy). */
+/** The demo light curve, time converted from seconds to days. */
 function readLightCurve(path: string): { time: Float64Array; flux: Float64Array } {
-  const lines = gunzipSync(readFileSync(path)).toString('utf8').split('\n');
-  const time: number[] = [];
-  const flux: number[] = [];
-  for (const line of lines) {
-    const s = line.trim();
-    if (s === '' || s.startsWith('#')) continue;
-    const cols = s.split(/\s+/);
-    time.push(Number(cols[0]) / 86400);
-    flux.push(Number(cols[1]));
-  }
-  return { time: Float64Array.from(time), flux: Float64Array.from(flux) };
+  const lc = readLightCurveGz(path);
+  return { time: lc.time.map((t) => t / SECONDS_PER_DAY), flux: lc.flux };
 }
 
 interface AstropyRun {
