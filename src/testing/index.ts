@@ -12,6 +12,7 @@
  */
 export {
   createTestPipeline,
+  runChainToEnd,
   type TestPipeline,
   type TestPipelineOptions,
 } from './test-pipeline.js';

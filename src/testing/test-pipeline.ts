@@ -50,28 +50,35 @@ export async function createTestPipeline(options: TestPipelineOptions = {}): Pro
     await pipeline.close();
     if (!options.keep) rmSync(dir, { recursive: true, force: true });
   };
-  const runChain = async (
-    chain: ChainDocument | string,
-  ): Promise<{ jobId: number; status: StatusView }> => {
-    const controller = pipeline.controller({ reapIntervalMs: 100 });
-    const { jobId } = await controller.submit({ chain });
-    const worker = pipeline.worker({ claimWaitMs: 50 });
-    const finished = new Promise<void>((resolve) => {
-      const check = async (): Promise<void> => {
-        const job = await pipeline.db.job(jobId!);
-        if (job && job.status !== 'running') resolve();
-      };
-      worker.on('batch:committed', () => void check());
-      worker.on('worker:idle', () => void check());
-      controller.on('job:finished', () => void check());
-    });
-    // The controller expands conditionals and do-while loops as they become ready.
-    const running = [controller.run(), worker.run()];
-    await finished;
-    worker.stop('job finished');
-    controller.stop('job finished');
-    await Promise.all(running);
-    return { jobId: jobId!, status: await pipeline.db.status(jobId) };
-  };
+  const runChain = (chain: ChainDocument | string) => runChainToEnd(pipeline, chain);
   return { ...pipeline, dir, runChain, close, [Symbol.asyncDispose]: close };
+}
+
+/**
+ * Submits a chain to a pipeline and runs it to its end with an in-process controller and
+ * worker (the controller expands conditionals and do-while loops as they become ready); resolves
+ * with the job's id and status once the job is no longer running.
+ */
+export async function runChainToEnd(
+  pipeline: Pipeline,
+  chain: ChainDocument | string,
+): Promise<{ jobId: number; status: StatusView }> {
+  const controller = pipeline.controller({ reapIntervalMs: 100 });
+  const { jobId } = await controller.submit({ chain });
+  const worker = pipeline.worker({ claimWaitMs: 50 });
+  const finished = new Promise<void>((resolve) => {
+    const check = async (): Promise<void> => {
+      const job = await pipeline.db.job(jobId!);
+      if (job && job.status !== 'running') resolve();
+    };
+    worker.on('batch:committed', () => void check());
+    worker.on('worker:idle', () => void check());
+    controller.on('job:finished', () => void check());
+  });
+  const running = [controller.run(), worker.run()];
+  await finished;
+  worker.stop('job finished');
+  controller.stop('job finished');
+  await Promise.all(running);
+  return { jobId: jobId!, status: await pipeline.db.status(jobId) };
 }

@@ -23,7 +23,7 @@ import {
   tableChecksums,
   type TableChecksum,
 } from '../../src/taskdb/index.js';
-import { createTestPipeline } from '../../src/testing/index.js';
+import { createTestPipeline, runChainToEnd } from '../../src/testing/index.js';
 import { freshPostgresSchema, postgresAvailable, tempDir } from '../helpers/services.js';
 
 const pgOk = await postgresAvailable();
@@ -81,26 +81,9 @@ const CHAIN = {
   ],
 };
 
-/** Submits a chain and runs it to its end with an in-process controller and worker. */
+/** Submits a chain and runs it to its end; the job's id. */
 async function runChain(p: Pipeline, chain: unknown): Promise<number> {
-  const controller = p.controller({ reapIntervalMs: 100 });
-  const { jobId } = await controller.submit({ chain: JSON.stringify(chain) });
-  const worker = p.worker({ claimWaitMs: 50 });
-  const finished = new Promise<void>((resolve) => {
-    const check = async (): Promise<void> => {
-      const job = await p.db.job(jobId!);
-      if (job && job.status !== 'running') resolve();
-    };
-    worker.on('batch:committed', () => void check());
-    worker.on('worker:idle', () => void check());
-    controller.on('job:finished', () => void check());
-  });
-  const running = [controller.run(), worker.run()];
-  await finished;
-  worker.stop('job finished');
-  controller.stop('job finished');
-  await Promise.all(running);
-  return jobId!;
+  return (await runChainToEnd(p, JSON.stringify(chain))).jobId;
 }
 
 /** A pipeline (SQL queue, files in a temporary directory) on the database at `url`. */
