@@ -9,15 +9,4 @@
 --- @include queue-lib
 
 local ids = redis.call('SMEMBERS', P_OWNER .. ARGV[6])
-local out = {}
-for _, id in ipairs(ids) do
-  local data, owner, lease_end = drop(id)
-  if data then
-    out[#out + 1] = id
-    out[#out + 1] = data
-    out[#out + 1] = owner
-    out[#out + 1] = lease_end
-  end
-end
-prune_types()
-return out
+return take_leased(ids)

@@ -120,3 +120,20 @@ local function prune_types()
   end
   touched_types = {}
 end
+
+-- Drops leased items (reclaimed or released) and settles their types. Returns
+-- { id, data, owner, lease end, … } for the ids that were queued.
+local function take_leased(ids)
+  local out = {}
+  for _, id in ipairs(ids) do
+    local data, owner, lease_end = drop(id)
+    if data then
+      out[#out + 1] = id
+      out[#out + 1] = data
+      out[#out + 1] = owner
+      out[#out + 1] = lease_end
+    end
+  end
+  prune_types()
+  return out
+end
