@@ -213,15 +213,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
   /** Puts ready attempts into the queue (idempotent). */
   async enqueue(ready: readonly ReadyAttempt[]): Promise<void> {
     if (ready.length === 0) return;
-    await this.queue.enqueue(
-      ready.map((r) => ({
-        attemptId: r.attemptId,
-        taskType: r.taskType,
-        jobId: r.jobId,
-        priority: r.priority,
-        availableAt: r.availableAt,
-      })),
-    );
+    await this.queue.enqueue(ready);
   }
 
   /**

@@ -29,15 +29,7 @@ export interface DeleteJobResult extends DeleteResult {
 
 async function enqueue(queue: JobQueue, ready: readonly ReadyAttempt[]): Promise<void> {
   if (ready.length === 0) return;
-  await queue.enqueue(
-    ready.map((r) => ({
-      attemptId: r.attemptId,
-      taskType: r.taskType,
-      jobId: r.jobId,
-      priority: r.priority,
-      availableAt: r.availableAt,
-    })),
-  );
+  await queue.enqueue(ready);
 }
 
 /**

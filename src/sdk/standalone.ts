@@ -156,15 +156,7 @@ export async function runStandalone(
     source: options.source,
     tasks: plan.tasks,
   });
-  await queue.enqueue(
-    submitted.ready.map((r) => ({
-      attemptId: r.attemptId,
-      taskType: r.taskType,
-      jobId: r.jobId,
-      priority: r.priority,
-      availableAt: r.availableAt,
-    })),
-  );
+  await queue.enqueue(submitted.ready);
 
   const worker = parts.worker();
   const finished = new Promise<void>((done) => {

@@ -583,14 +583,9 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
             this.o.queue.complete(this.workerId, committed),
           );
           if (result.ready.length > 0) {
-            const ready = result.ready.map((r) => ({
-              attemptId: r.attemptId,
-              taskType: r.taskType,
-              jobId: r.jobId,
-              priority: r.priority,
-              availableAt: r.availableAt,
-            }));
-            await this.untilAvailable('queueing released tasks', () => this.o.queue.enqueue(ready));
+            await this.untilAvailable('queueing released tasks', () =>
+              this.o.queue.enqueue(result.ready),
+            );
           }
           if (result.stale.length > 0)
             this.log.warn({ attempts: result.stale }, 'reports refused: attempts no longer ours');
@@ -625,15 +620,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   private async handBack(attemptId: number): Promise<void> {
     const result = await this.o.db.stallAttempts([attemptId], { handBack: true });
     await this.o.queue.complete(this.workerId, [attemptId]);
-    await this.o.queue.enqueue(
-      result.ready.map((r) => ({
-        attemptId: r.attemptId,
-        taskType: r.taskType,
-        jobId: r.jobId,
-        priority: r.priority,
-        availableAt: r.availableAt,
-      })),
-    );
+    await this.o.queue.enqueue(result.ready);
   }
 
   private async heartbeat(): Promise<void> {

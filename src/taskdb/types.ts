@@ -52,7 +52,10 @@ export interface PlannedJob {
   tasks: PlannedTask[];
 }
 
-/** An attempt that is ready to run: what goes into the job queue. */
+/**
+ * An attempt ready to run, as the task database hands it out: it is a job-queue item as it
+ * stands (attempt, task type, job, priority, availableAt) and is enqueued as it is.
+ */
 export interface ReadyAttempt {
   attemptId: number;
   taskId: number;
