@@ -135,7 +135,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
 
 /** A Redis server of one's own, without persistence (a restart loses every key). */
 export interface PrivateRedis {
-  /** `redis://127.0.0.1:<port>`. */
+  /** `redis://127.0.0.1:<port>`, with `:<password>@` when it has one. */
   url: string;
   port: number;
   /** Kills the server (SIGKILL): its data is gone. */
@@ -145,8 +145,10 @@ export interface PrivateRedis {
   destroy(): Promise<void>;
 }
 
-/** Starts `redis-server` on a free port with no persistence. */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/** Starts `redis-server` on a free port with no persistence (and a password if given). */
+export async function startPrivateRedis(
+  options: { password?: string } = {},
+): Promise<PrivateRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'eas-redis-'));
   if (asRoot) chownSync(dir, 0, 0);
   const port = await freePort();
@@ -165,6 +167,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
         'no',
         '--dir',
         dir,
+        ...(options.password ? ['--requirepass', options.password] : []),
       ],
       { stdio: 'ignore' },
     );
@@ -181,7 +184,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   };
   await start();
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${options.password ? `:${options.password}@` : ''}127.0.0.1:${port}`,
     port,
     kill,
     start,

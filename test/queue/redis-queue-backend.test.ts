@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
+
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
@@ -18,6 +17,7 @@ import {
 } from '../../src/queue/index.js';
 import { redisQueueBackendOptionsSchema } from '../../src/queue/options.js';
 import { SCRIPT_FILES, loadScripts, luaDir } from '../../src/queue/backends/redis/scripts.js';
+import { freePort, startPrivateRedis } from '../helpers/private-servers.js';
 import { REDIS_URL, redisAvailable } from '../helpers/services.js';
 
 const redis = await redisAvailable();
@@ -92,15 +92,6 @@ async function rejection(promise: Promise<unknown>): Promise<EasError> {
   return error as EasError;
 }
 
-/** A TCP port nothing listens on (just released by the OS). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** Records log lines, to check what the backend logs (and that no password is among them). */
 function recordingLogger() {
   const lines: string[] = [];
@@ -122,55 +113,6 @@ async function pendingAfter(promise: Promise<unknown>, ms: number): Promise<bool
   );
   await sleep(ms);
   return !settled;
-}
-
-/** A redis-server of this test's own on `port` (killed by the test, never daemonized). */
-function startRedisServer(port: number, password: string): ChildProcess {
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--requirepass',
-      password,
-    ],
-    { stdio: 'ignore' },
-  );
-  cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return child;
-}
-
-async function waitForPort(port: number, open: boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const isOpen = await new Promise<boolean>((resolve) => {
-      const socket = net.connect({ port, host: '127.0.0.1' });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (isOpen === open) return;
-    if (Date.now() > deadline)
-      throw new Error(`port ${port} did not become ${open ? 'open' : 'closed'}`);
-    await sleep(50);
-  }
-}
-
-async function killServer(child: ChildProcess, port: number): Promise<void> {
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGKILL');
-  await exited;
-  await waitForPort(port, false);
 }
 
 /** Calls per command since the server started (INFO commandstats), e.g. `{ evalsha: 3 }`. */
@@ -425,11 +367,9 @@ describe.skipIf(!redis)('Redis queue backend', () => {
 
 describe.skipIf(!redis)('Redis queue backend on a private redis-server', () => {
   it('wakes one of several idle claimers per item, and idle claimers send nothing while they wait', async () => {
-    const port = await freePort();
-    const password = `pw-${randomBytes(4).toString('hex')}`;
-    const server = startRedisServer(port, password);
-    await waitForPort(port, true);
-    const url = `redis://:${password}@127.0.0.1:${port}`;
+    const server = await startPrivateRedis({ password: `pw-${randomBytes(4).toString('hex')}` });
+    cleanups.push(() => server.destroy());
+    const url = server.url;
     const opened = await Promise.all(
       Array.from({ length: 5 }, () => createRedisQueueBackend({ url })),
     );
@@ -462,17 +402,16 @@ describe.skipIf(!redis)('Redis queue backend on a private redis-server', () => {
     await producer.enqueue(items(2, 3));
     const rest = (await Promise.all(others)).flat();
     expect(rest.map((x) => x.attemptId).sort()).toEqual([2, 3, 4]);
-    await killServer(server, port);
   });
 
   it('fails calls with BACKEND_UNAVAILABLE while the server is down, then works again once it is back', async () => {
-    const port = await freePort();
     const password = `pw-${randomBytes(4).toString('hex')}`;
-    let server = startRedisServer(port, password);
-    await waitForPort(port, true);
+    const server = await startPrivateRedis({ password });
+    cleanups.push(() => server.destroy());
+    const port = server.port;
     const { logger, lines } = recordingLogger();
     const backend = await createRedisQueueBackend({
-      url: `redis://:${password}@127.0.0.1:${port}`,
+      url: server.url,
       commandTimeout: 500,
       logger,
     });
@@ -491,7 +430,7 @@ describe.skipIf(!redis)('Redis queue backend on a private redis-server', () => {
     });
     await sleep(100);
 
-    await killServer(server, port);
+    await server.kill();
     const started = Date.now();
     const whileDown = await rejection(backend.counts());
     expect(whileDown.code).toBe('BACKEND_UNAVAILABLE');
@@ -500,8 +439,7 @@ describe.skipIf(!redis)('Redis queue backend on a private redis-server', () => {
     const blockedError = await rejection(blocked);
     expect(blockedError.code).toBe('BACKEND_UNAVAILABLE');
 
-    server = startRedisServer(port, password);
-    await waitForPort(port, true);
+    await server.start();
     const deadline = Date.now() + 10_000;
     for (;;) {
       try {
@@ -528,6 +466,5 @@ describe.skipIf(!redis)('Redis queue backend on a private redis-server', () => {
     expect(log).toContain('redis connection lost');
     expect(log).toContain('redis connection restored');
     expect(log).not.toContain(password);
-    await killServer(server, port);
   });
 });
