@@ -61,7 +61,12 @@ export {
   type TypedValue,
   type TypedMetadata,
 } from './typed-value.js';
-export { DIALECT_PROFILES, type Dialect, type DialectProfile } from './sql/dialects.js';
+export {
+  DIALECT_PROFILES,
+  dialectOfKnex,
+  type Dialect,
+  type DialectProfile,
+} from './sql/dialects.js';
 export {
   openSqlDatabase,
   insertMany,

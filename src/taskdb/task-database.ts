@@ -10,6 +10,7 @@ import { TASKDB_MIGRATIONS } from './migrations/index.js';
 import {
   appendLogs,
   finishAttempts,
+  finishPassedOnServer,
   heartbeat,
   startAttempts,
   stallAttempts,
@@ -148,12 +149,28 @@ export class TaskDatabase {
     attemptIds: readonly number[],
     worker: WorkerInfo,
   ): Promise<{ payloads: AttemptPayload[]; stale: number[] }> {
+    // With a server-side lifecycle the start is one statement: atomic without a transaction.
+    if (this.sql.profile.serverLifecycle)
+      return startAttempts(this.sql, attemptIds, worker, this.now());
     return this.sql.transaction((tx) => startAttempts(tx, attemptIds, worker, this.now()));
   }
 
   /** Records finished attempts and moves their tasks on, in one transaction. */
-  finishAttempts(outcomes: readonly AttemptOutcome[]): Promise<FinishResult> {
-    return this.sql.transaction((tx) => finishAttempts(tx, outcomes, this.now()));
+  async finishAttempts(outcomes: readonly AttemptOutcome[]): Promise<FinishResult> {
+    const now = this.now();
+    if (!this.sql.profile.serverLifecycle)
+      return this.sql.transaction((tx) => finishAttempts(tx, outcomes, now));
+    // The common case (succeeded, QC passed) in one round trip on the server; the rest, and a
+    // batch the server hands back, through the general path. Each attempt's effects stay in
+    // one transaction either way.
+    const passed = outcomes.filter((o) => o.succeeded && o.qcPassed);
+    const rest = outcomes.filter((o) => !(o.succeeded && o.qcPassed));
+    const fast = passed.length > 0 ? await finishPassedOnServer(this.sql, passed, now) : undefined;
+    if (passed.length > 0 && !fast)
+      return this.sql.transaction((tx) => finishAttempts(tx, outcomes, now));
+    if (rest.length === 0) return fast!;
+    const general = await this.sql.transaction((tx) => finishAttempts(tx, rest, now));
+    return fast ? mergeFinishResults([fast, general]) : general;
   }
 
   /**
@@ -446,4 +463,18 @@ export async function createTaskDatabase(options: TaskDatabaseOptions): Promise<
     }
   }
   return db;
+}
+
+/** One {@link FinishResult} from several (the server's part and the general path's). */
+function mergeFinishResults(results: readonly FinishResult[]): FinishResult {
+  const jobs = new Map<number, FinishResult['finishedJobs'][number]>();
+  for (const r of results) for (const j of r.finishedJobs) jobs.set(j.jobId, j);
+  return {
+    ready: results.flatMap((r) => r.ready),
+    stale: results.flatMap((r) => r.stale),
+    done: results.flatMap((r) => r.done),
+    failed: results.flatMap((r) => r.failed),
+    blocked: results.flatMap((r) => r.blocked),
+    finishedJobs: [...jobs.values()],
+  };
 }

@@ -35,6 +35,15 @@ export interface DialectProfile {
    * transactions): nothing can change in between, and it has no such syntax.
    */
   rowLocks: boolean;
+  /**
+   * The hot lifecycle paths run on the server in one round trip per batch: starting attempts is
+   * one statement (data-modifying CTEs) and finishing the attempts that passed QC is one call of
+   * a PL/pgSQL function (migration 0002). Over a network every statement of a transaction is a
+   * round trip during which the transaction holds its locks, so this is where PostgreSQL's
+   * throughput comes from. SQLite runs in-process: a statement costs microseconds, and it has
+   * neither data-modifying CTEs nor stored functions.
+   */
+  serverLifecycle: boolean;
 }
 
 /** The profile of each engine. */
@@ -45,6 +54,7 @@ export const DIALECT_PROFILES: Record<Dialect, DialectProfile> = {
     analyzeAfterBulk: false,
     concurrentWriters: false,
     rowLocks: false,
+    serverLifecycle: false,
   },
   postgres: {
     skipLocked: true,
@@ -52,5 +62,14 @@ export const DIALECT_PROFILES: Record<Dialect, DialectProfile> = {
     analyzeAfterBulk: true,
     concurrentWriters: true,
     rowLocks: true,
+    serverLifecycle: true,
   },
 };
+
+/** The engine behind a knex instance (for migrations, which receive knex alone). */
+export function dialectOfKnex(knex: { client: { config: { client?: unknown } } }): Dialect {
+  const client = String(knex.client.config.client ?? '');
+  return client === 'pg' || client === 'postgres' || client === 'postgresql'
+    ? 'postgres'
+    : 'sqlite';
+}

@@ -1,8 +1,12 @@
 import type { Migration } from '../../core/index.js';
 import * as m0001 from './0001-initial.js';
+import * as m0002 from './0002-server-lifecycle.js';
 
 /**
  * The task database's migrations, in order. Append-only: a released migration is never
  * edited; a change is a new entry.
  */
-export const TASKDB_MIGRATIONS: readonly Migration[] = [{ name: '0001-initial', ...m0001 }];
+export const TASKDB_MIGRATIONS: readonly Migration[] = [
+  { name: '0001-initial', ...m0001 },
+  { name: '0002-server-lifecycle', ...m0002 },
+];

@@ -110,6 +110,41 @@ export async function startAttempts(
   now: number,
 ): Promise<{ payloads: AttemptPayload[]; stale: number[] }> {
   if (attemptIds.length === 0) return { payloads: [], stale: [] };
+  const rows = tx.profile.serverLifecycle
+    ? await markStartedOnServer(tx, attemptIds, worker, now)
+    : await markStarted(tx, attemptIds, worker, now);
+  const startedIds = new Set(rows.map((r) => Number(r.attempt_id)));
+  const stale = attemptIds.filter((id) => !startedIds.has(id));
+  if (rows.length === 0) return { payloads: [], stale };
+  return { payloads: await payloadsOf(tx, rows), stale };
+}
+
+/** A started attempt with the task fields its payload needs. */
+interface StartedRow {
+  attempt_id: number;
+  number: number;
+  id: number;
+  job_id: number;
+  type: string;
+  name: string | null;
+  path: string;
+  working_directory: string;
+  description: string;
+  metadata: string;
+  job_name: string;
+  job_seed: string;
+  has_inputs: number | boolean;
+  has_outputs: number | boolean;
+  has_requested: number | boolean;
+}
+
+/** Marks the attempts and their tasks running, statement by statement (inside a transaction). */
+async function markStarted(
+  tx: SqlExecutor,
+  attemptIds: readonly number[],
+  worker: WorkerInfo,
+  now: number,
+): Promise<StartedRow[]> {
   const started: { id: number; task_id: number; number: number }[] = [];
   for (const part of chunks(attemptIds)) {
     const rows = await tx.all<{ id: number; task_id: number; number: number }>(
@@ -120,34 +155,16 @@ export async function startAttempts(
     );
     started.push(...rows);
   }
-  const startedIds = new Set(started.map((r) => Number(r.id)));
-  const stale = attemptIds.filter((id) => !startedIds.has(id));
-  if (started.length === 0) return { payloads: [], stale };
-
-  const taskIds = started.map((r) => Number(r.task_id));
-  const taskRows: {
-    id: number;
-    job_id: number;
-    type: string;
-    name: string | null;
-    path: string;
-    working_directory: string;
-    description: string;
-    metadata: string;
-    job_name: string;
-    job_seed: string;
-    has_inputs: number | boolean;
-    has_outputs: number | boolean;
-    has_requested: number | boolean;
-  }[] = [];
-  for (const part of chunks(taskIds)) {
+  const taskRows: Omit<StartedRow, 'attempt_id' | 'number'>[] = [];
+  for (const part of chunks(started.map((r) => Number(r.task_id)))) {
     await tx.run(
       `UPDATE eas_tasks SET state = 'running', updated_at = ? WHERE id IN (${placeholders(part.length)})`,
       [now, ...part],
     );
     taskRows.push(
       ...(await tx.all<(typeof taskRows)[number]>(
-        `SELECT t.id, t.job_id, t.type, t.name, t.path, t.working_directory, t.description, t.metadata, j.name AS job_name, j.seed AS job_seed,
+        `SELECT t.id, t.job_id, t.type, t.name, t.path, t.working_directory, t.description, t.metadata,
+                j.name AS job_name, j.seed AS job_seed,
                 EXISTS (SELECT 1 FROM eas_file_deps d WHERE d.consumer_task_id = t.id) AS has_inputs,
                 EXISTS (SELECT 1 FROM eas_products p WHERE p.producer_task_id = t.id) AS has_outputs,
                 EXISTS (SELECT 1 FROM eas_metadata_deps md WHERE md.consumer_task_id = t.id) AS has_requested
@@ -156,6 +173,32 @@ export async function startAttempts(
       )),
     );
   }
+  const byTask = new Map(taskRows.map((t) => [Number(t.id), t]));
+  return started.map((a) => ({
+    ...byTask.get(Number(a.task_id))!,
+    attempt_id: Number(a.id),
+    number: Number(a.number),
+  }));
+}
+
+/**
+ * The same as {@link markStarted} in one round trip: the server-side function of migration 0002
+ * (see `DialectProfile.serverLifecycle`), atomic on its own, so no transaction round trips.
+ */
+async function markStartedOnServer(
+  db: SqlExecutor,
+  attemptIds: readonly number[],
+  worker: WorkerInfo,
+  now: number,
+): Promise<StartedRow[]> {
+  return db.all<StartedRow>(
+    'SELECT * FROM eas_start_attempts(CAST(? AS BIGINT[]), CAST(? AS BIGINT), ?, ?, CAST(? AS INTEGER))',
+    [`{${attemptIds.join(',')}}`, now, worker.id, worker.host, worker.pid],
+  );
+}
+
+/** Builds the payloads of started attempts: their inputs, outputs and requested metadata. */
+async function payloadsOf(tx: SqlExecutor, taskRows: StartedRow[]): Promise<AttemptPayload[]> {
   // Each of the three lookups runs only for the tasks that have something to look up (one
   // round trip saved per lookup and batch where none has, e.g. tasks without files).
   const having = (flag: 'has_inputs' | 'has_outputs' | 'has_requested'): number[] =>
@@ -163,12 +206,10 @@ export async function startAttempts(
   const inputs = await stagedInputs(tx, having('has_inputs'));
   const outputs = await expectedOutputs(tx, having('has_outputs'));
   const requested = await requestedMetadata(tx, having('has_requested'));
-  const byTask = new Map(taskRows.map((t) => [Number(t.id), t]));
-  const payloads = started.map((a): AttemptPayload => {
-    const t = byTask.get(Number(a.task_id))!;
+  return taskRows.map((t): AttemptPayload => {
     return {
-      attemptId: Number(a.id),
-      attemptNumber: Number(a.number),
+      attemptId: Number(t.attempt_id),
+      attemptNumber: Number(t.number),
       taskId: Number(t.id),
       jobId: Number(t.job_id),
       jobName: t.job_name,
@@ -184,7 +225,6 @@ export async function startAttempts(
       requestedMetadata: requested.get(Number(t.id)) ?? {},
     };
   });
-  return { payloads, stale };
 }
 
 async function stagedInputs(
@@ -653,6 +693,78 @@ export async function finishAttempts(
 }
 
 /**
+ * Records attempts that all succeeded and passed QC in one round trip, through the server-side
+ * function of migration 0002 (see `DialectProfile.serverLifecycle`): the same effects as
+ * {@link finishAttempts} for that case. Resolves to undefined, having changed nothing, when the
+ * batch needs the general path: a declared output was not written, or a text holds a NUL
+ * character (JSON for the server cannot carry it).
+ */
+export async function finishPassedOnServer(
+  db: SqlExecutor,
+  outcomes: readonly AttemptOutcome[],
+  now: number,
+): Promise<FinishResult | undefined> {
+  const batch = outcomes.map((o) => ({
+    id: o.attemptId,
+    worker: o.workerId,
+    ended_at: o.endedAt,
+    started_at: o.startedAt,
+    wall_ms: o.wallMs,
+    cpu_ms: o.cpuMs,
+    cpu_children_ms: o.cpuChildrenMs,
+    exit_code: o.exitCode ?? null,
+    signal: o.signal ?? null,
+    error: o.error ?? null,
+    traceback: o.traceback ?? null,
+    outputs: o.outputs.map((out) => ({
+      st: out.semanticType,
+      sha256: out.sha256,
+      size: out.size,
+      meta: Object.entries(out.metadata ?? {}).map(([k, v]) => encodedRow(k, v)),
+    })),
+    meta: Object.entries(o.outputMetadata).map(([k, v]) => encodedRow(k, v)),
+    logs: (o.logs ?? []).map((l) => [l.ts, l.level, l.stream, l.message]),
+  }));
+  const json = JSON.stringify(batch);
+  if (json.includes('\\u0000')) return undefined;
+  const row = await db.get<{ r: ServerFinish }>(
+    'SELECT eas_finish_passed(CAST(? AS JSONB), CAST(? AS BIGINT)) AS r',
+    [json, now],
+  );
+  const r = row!.r;
+  if (r.fallback) return undefined;
+  return {
+    ready: r.ready.map((a) => ({
+      attemptId: Number(a.attemptId),
+      taskId: Number(a.taskId),
+      jobId: Number(a.jobId),
+      taskType: a.taskType,
+      priority: Number(a.priority),
+      availableAt: Number(a.availableAt),
+    })),
+    stale: r.stale.map(Number),
+    done: r.done.map(Number),
+    failed: [],
+    blocked: [],
+    finishedJobs: r.finished.map((j) => ({ jobId: Number(j.jobId), status: j.status })),
+  };
+}
+
+/** What `eas_finish_passed` returns. */
+interface ServerFinish {
+  fallback?: boolean;
+  stale: number[];
+  done: number[];
+  ready: ReadyAttempt[];
+  finished: { jobId: number; status: JobStatus }[];
+}
+
+function encodedRow(key: string, value: TypedMetadata[string]): [string, string, string | null] {
+  const enc = encodeTypedValue(value);
+  return [key, enc.type, enc.value];
+}
+
+/**
  * Decrements the unmet-dependency counters of the dependents of `providerTaskIds` (file edges
  * through their products, minus `skipProducts`, and metadata edges) and queues those that
  * reach zero. Event-driven: only the edges of the given providers are read.
@@ -705,7 +817,8 @@ export async function releaseDependents(
       priority: number;
     }>(
       `SELECT t.id, t.job_id, t.type, t.attempt_count, j.priority FROM eas_tasks t JOIN eas_jobs j ON j.id = t.job_id
-       WHERE t.id IN (${placeholders(part.length)}) AND t.unmet <= 0 AND t.state = 'waiting'`,
+       WHERE t.id IN (${placeholders(part.length)}) AND t.unmet <= 0 AND t.state = 'waiting'
+       ORDER BY t.id`,
       part,
     )) {
       ready.push({
