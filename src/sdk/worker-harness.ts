@@ -99,6 +99,16 @@ interface Running {
 /** Log lines kept per attempt in memory before an early flush. */
 const LOG_FLUSH_LINES = 500;
 
+/** Claimed batches a worker may be starting at once (one starting while the next is claimed). */
+const STARTS_IN_FLIGHT = 2;
+
+/**
+ * Batch commits a worker keeps under way at once. A commit's time is mostly the database's
+ * flush to disk; commits in flight together share a flush (PostgreSQL's group commit). On
+ * SQLite, where writers queue for one lock, they simply wait their turn.
+ */
+const COMMITS_IN_FLIGHT = 3;
+
 /**
  * The worker harness (DESIGN §5): claims attempts from the job queue, stages their inputs from
  * the file repository, runs the science code — an in-process handler, or an external command
@@ -130,7 +140,12 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   private readonly running = new Map<number, Running>();
   private readonly modules = new Map<string, Promise<HandlerDefinition>>();
   private pending: { payload: AttemptPayload; outcome: AttemptOutcome; resolve: () => void }[] = [];
-  private flushing: Promise<void> | undefined;
+  private starting = 0;
+  private readonly starts = new Set<Promise<void>>();
+  private startFailure: Error | undefined;
+  private commitsInFlight = 0;
+  private commitScheduled = false;
+  private committedAll: (() => void)[] = [];
   /** Attempts whose code is running (started, not yet ended). */
   private executing = 0;
   private stopping = false;
@@ -227,53 +242,43 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     this.heartbeatTimer.unref();
     this.log.info({ types: this.types.length, concurrency: this.o.concurrency }, 'worker started');
     try {
-      // Claimed items not yet started in the task database: kept across a failed start so the
-      // start is retried rather than the items left to their lease's expiry.
-      let claimed: number[] = [];
       let failures = 0;
       while (!this.stopping) {
+        if (this.startFailure) throw this.startFailure;
         try {
-          if (claimed.length === 0) {
-            // Slots: attempts still executing. An ended attempt whose result waits for its
-            // batch commit frees its slot, so the next batch fills while this one commits;
-            // uncommitted results are bounded at twice the concurrency.
-            const free = Math.min(
-              this.o.concurrency - this.executing,
-              3 * this.o.concurrency - this.running.size,
-            );
-            if (free <= 0) {
-              await new Promise<void>((resolve) => (this.slotFreed = resolve));
-              continue;
-            }
-            const items = await this.o.queue.claim({
-              owner: this.workerId,
-              types: this.types,
-              max: free,
-              leaseMs: this.o.leaseMs,
-              waitMs: this.o.claimWaitMs,
-              signal: this.claimAbort.signal,
-            });
-            if (items.length === 0) {
-              if (this.running.size === 0 && this.pending.length === 0) this.emit('worker:idle');
-              failures = 0;
-              continue;
-            }
-            claimed = items.map((i) => i.attemptId);
+          // Slots: attempts claimed and starting, or executing. An ended attempt whose result
+          // waits for its batch commit frees its slot, so the next batch fills while this one
+          // commits; uncommitted results are bounded at twice the concurrency. A claim does not
+          // wait for the previous batch's start: the two round trips overlap.
+          const free = Math.min(
+            this.o.concurrency - this.executing - this.starting,
+            3 * this.o.concurrency - this.running.size - this.starting,
+          );
+          if (free <= 0 || this.starts.size >= STARTS_IN_FLIGHT) {
+            await new Promise<void>((resolve) => (this.slotFreed = resolve));
+            continue;
           }
-          const { payloads, stale } = await this.o.db.startAttempts(claimed, {
-            id: this.workerId,
-            host: hostname(),
-            pid: process.pid,
+          const items = await this.o.queue.claim({
+            owner: this.workerId,
+            types: this.types,
+            max: free,
+            leaseMs: this.o.leaseMs,
+            waitMs: this.o.claimWaitMs,
+            signal: this.claimAbort.signal,
           });
-          claimed = [];
           failures = 0;
-          for (const p of payloads) this.start(p);
-          if (stale.length > 0) await this.o.queue.complete(this.workerId, stale);
+          if (items.length === 0) {
+            if (this.running.size === 0 && this.pending.length === 0 && this.starting === 0)
+              this.emit('worker:idle');
+            continue;
+          }
+          this.startClaimed(items.map((i) => i.attemptId));
         } catch (e) {
           if (!isTransientBackendError(e)) throw e;
           await this.backOff(e, 'claiming', failures++);
         }
       }
+      await Promise.all(this.starts);
       await this.drain();
     } finally {
       clearInterval(this.heartbeatTimer);
@@ -293,6 +298,43 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     this.log.info({ reason, inFlight: this.running.size }, 'worker stopping');
     this.claimAbort.abort();
     this.slotFreed?.();
+  }
+
+  /**
+   * Starts claimed attempts in the task database and runs those it hands over; the others are
+   * no longer ours (cancelled, superseded) and leave the queue. A start that fails while its
+   * server is away is retried, so the items are not left to their lease's expiry; any other
+   * failure stops the worker.
+   */
+  private startClaimed(attemptIds: number[]): void {
+    this.starting += attemptIds.length;
+    let counted = true;
+    const started = (async () => {
+      try {
+        const { payloads, stale } = await this.untilAvailable('starting attempts', () =>
+          this.o.db.startAttempts(attemptIds, {
+            id: this.workerId,
+            host: hostname(),
+            pid: process.pid,
+          }),
+        );
+        this.starting -= attemptIds.length;
+        counted = false;
+        for (const p of payloads) this.start(p);
+        if (stale.length > 0)
+          await this.untilAvailable('completing stale items', () =>
+            this.o.queue.complete(this.workerId, stale),
+          );
+      } catch (e) {
+        this.startFailure ??= e instanceof Error ? e : new Error(String(e));
+        this.claimAbort.abort();
+      }
+    })().finally(() => {
+      if (counted) this.starting -= attemptIds.length;
+      this.starts.delete(started);
+      this.wakeClaimer();
+    });
+    this.starts.add(started);
   }
 
   private async drain(): Promise<void> {
@@ -563,43 +605,60 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   private report(payload: AttemptPayload, outcome: AttemptOutcome): Promise<void> {
     return new Promise<void>((resolve) => {
       this.pending.push({ payload, outcome, resolve });
-      if (!this.flushing)
-        this.flushing = new Promise<void>((r) => setImmediate(r)).then(() => this.flushLoop());
+      this.scheduleCommit();
     });
   }
 
-  private async flushLoop(): Promise<void> {
+  /**
+   * Starts a batch commit on the next turn of the event loop (outcomes that end in the same
+   * turn share it), unless {@link COMMITS_IN_FLIGHT} are already under way; each commit that
+   * ends starts the next. Several commits in flight let the database flush them to disk
+   * together, instead of one flush after the other.
+   */
+  private scheduleCommit(): void {
+    if (this.commitScheduled || this.pending.length === 0) return;
+    if (this.commitsInFlight >= COMMITS_IN_FLIGHT) return;
+    this.commitScheduled = true;
+    setImmediate(() => {
+      this.commitScheduled = false;
+      void this.commitBatch();
+    });
+  }
+
+  private async commitBatch(): Promise<void> {
+    if (this.pending.length === 0 || this.commitsInFlight >= COMMITS_IN_FLIGHT) return;
+    const batch = this.pending.splice(0, 500);
+    this.commitsInFlight++;
     try {
-      while (this.pending.length > 0) {
-        const batch = this.pending.splice(0, 500);
-        try {
-          // Each step is retried alone while its server is away: the commit is refused as
-          // stale if it had in fact gone through, and the queue steps are idempotent.
-          const result = await this.untilAvailable('committing results', () =>
-            this.o.db.finishAttempts(batch.map((b) => b.outcome)),
-          );
-          const committed = batch.map((b) => b.outcome.attemptId);
-          await this.untilAvailable('completing queue items', () =>
-            this.o.queue.complete(this.workerId, committed),
-          );
-          if (result.ready.length > 0) {
-            await this.untilAvailable('queueing released tasks', () =>
-              this.o.queue.enqueue(result.ready),
-            );
-          }
-          if (result.stale.length > 0)
-            this.log.warn({ attempts: result.stale }, 'reports refused: attempts no longer ours');
-          this.emit('batch:committed', result);
-          for (const j of result.finishedJobs) this.emit('job:finished', j);
-        } catch (e) {
-          this.log.error({ err: e }, 'committing attempt results failed');
-          this.emit('worker:error', e instanceof Error ? e : new Error(String(e)));
-        } finally {
-          for (const b of batch) b.resolve();
-        }
-      }
+      // Each step is retried alone while its server is away: the commit is refused as
+      // stale if it had in fact gone through, and the queue steps are idempotent.
+      const result = await this.untilAvailable('committing results', () =>
+        this.o.db.finishAttempts(batch.map((b) => b.outcome)),
+      );
+      // Released tasks are queued while the finished items are completed (on Redis the two
+      // calls share a round trip): a dependent's wait does not include the completion.
+      const committed = batch.map((b) => b.outcome.attemptId);
+      await Promise.all([
+        result.ready.length > 0 &&
+          this.untilAvailable('queueing released tasks', () => this.o.queue.enqueue(result.ready)),
+        this.untilAvailable('completing queue items', () =>
+          this.o.queue.complete(this.workerId, committed),
+        ),
+      ]);
+      if (result.stale.length > 0)
+        this.log.warn({ attempts: result.stale }, 'reports refused: attempts no longer ours');
+      this.emit('batch:committed', result);
+      for (const j of result.finishedJobs) this.emit('job:finished', j);
+    } catch (e) {
+      this.log.error({ err: e }, 'committing attempt results failed');
+      this.emit('worker:error', e instanceof Error ? e : new Error(String(e)));
     } finally {
-      this.flushing = undefined;
+      this.commitsInFlight--;
+      for (const b of batch) b.resolve();
+      this.scheduleCommit();
+      if (this.commitsInFlight === 0 && this.pending.length === 0) {
+        for (const resolve of this.committedAll.splice(0)) resolve();
+      }
     }
   }
 
@@ -613,8 +672,13 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     return retryWhileTransient(this.log, doing, op);
   }
 
-  private async flush(): Promise<void> {
-    while (this.flushing) await this.flushing;
+  /** Resolves when every reported outcome is committed. */
+  private flush(): Promise<void> {
+    if (this.commitsInFlight === 0 && this.pending.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.committedAll.push(resolve);
+      this.scheduleCommit();
+    });
   }
 
   private async handBack(attemptId: number): Promise<void> {

@@ -16,7 +16,7 @@ import {
   type SqlParam,
 } from '../core/index.js';
 import { TASKDB_MIGRATIONS } from './migrations/index.js';
-import type { IdSpace } from './queries/ids.js';
+import { countersRelation, type IdSpace } from './queries/ids.js';
 import { TaskDatabase } from './task-database.js';
 
 /** One column of a table's primary key; text columns need a byte-order collation on PostgreSQL. */
@@ -34,6 +34,8 @@ interface DumpTable {
   readonly counter?: IdSpace;
   /** Appended to the INSERT (a fresh database already holds the counter rows). */
   readonly conflict?: string;
+  /** What to read instead of the table itself. */
+  readonly from?: (tx: SqlExecutor) => string;
 }
 
 const ID: KeyColumn = { name: 'id', text: false };
@@ -82,6 +84,7 @@ const TABLES: readonly DumpTable[] = [
     name: 'eas_counters',
     key: [{ name: 'name', text: true }],
     conflict: 'ON CONFLICT (name) DO UPDATE SET value = excluded.value',
+    from: countersRelation,
   },
 ];
 
@@ -529,14 +532,13 @@ async function* readPages(
   pageSize: number,
 ): AsyncGenerator<Row[]> {
   const d = COPY_DIALECTS[tx.dialect];
+  const from = table.from?.(tx) ?? table.name;
   const order = table.key
     .map((k) => (k.text && d.byteOrder ? `${k.name} COLLATE "${d.byteOrder}"` : k.name))
     .join(', ');
   if (d.cursors) {
     const cursor = `eas_dump_${table.name}`;
-    await tx.run(
-      `DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT * FROM ${table.name} ORDER BY ${order}`,
-    );
+    await tx.run(`DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT * FROM ${from} ORDER BY ${order}`);
     for (;;) {
       const rows = await tx.all(`FETCH FORWARD ${pageSize} FROM ${cursor}`);
       if (rows.length > 0) yield rows;
@@ -551,7 +553,7 @@ async function* readPages(
   let last: SqlParam[] | undefined;
   for (;;) {
     const rows = await tx.all(
-      `SELECT * FROM ${table.name} ${last ? after : ''} ORDER BY ${order} LIMIT ?`,
+      `SELECT * FROM ${from} ${last ? after : ''} ORDER BY ${order} LIMIT ?`,
       [...(last ?? []), pageSize],
     );
     if (rows.length > 0) yield rows;

@@ -44,6 +44,13 @@ export interface DialectProfile {
    * neither data-modifying CTEs nor stored functions.
    */
   serverLifecycle: boolean;
+  /**
+   * Attempt and version ids come from sequences. `nextval` holds no lock, whereas a counter row
+   * updated in a transaction stays locked until it commits; on PostgreSQL each commit waits for
+   * its disk flush, so a counter would queue every concurrent commit behind the one before.
+   * SQLite has no sequences and needs none (one writer at a time).
+   */
+  sequenceIds: boolean;
 }
 
 /** The profile of each engine. */
@@ -55,6 +62,7 @@ export const DIALECT_PROFILES: Record<Dialect, DialectProfile> = {
     concurrentWriters: false,
     rowLocks: false,
     serverLifecycle: false,
+    sequenceIds: false,
   },
   postgres: {
     skipLocked: true,
@@ -63,6 +71,7 @@ export const DIALECT_PROFILES: Record<Dialect, DialectProfile> = {
     concurrentWriters: true,
     rowLocks: true,
     serverLifecycle: true,
+    sequenceIds: true,
   },
 };
 

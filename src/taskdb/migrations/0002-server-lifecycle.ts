@@ -34,9 +34,9 @@ DECLARE
   rel_ids bigint[];
   rel_ns int[];
   n_versions int;
-  first_version bigint;
+  version_ids bigint[];
   n_ready int;
-  first_attempt bigint;
+  attempt_ids bigint[];
   ready jsonb;
   finished jsonb;
 BEGIN
@@ -84,11 +84,10 @@ BEGIN
       JOIN eas_products p ON p.producer_task_id = a.task_id AND p.semantic_type = x.st
     WHERE a.id = ANY (valid_ids);
   IF n_versions > 0 THEN
-    UPDATE eas_counters SET value = value + n_versions WHERE name = 'version'
-      RETURNING value - n_versions + 1 INTO first_version;
+    version_ids := ARRAY(SELECT nextval('eas_versions_id_seq') FROM generate_series(1, n_versions));
     WITH w AS (
       SELECT p.id AS product_id, a.id AS attempt_id, x.sha256, x.size, x.meta,
-             row_number() OVER (ORDER BY a.id, p.id) - 1 AS k
+             row_number() OVER (ORDER BY a.id, p.id) AS k
         FROM jsonb_to_recordset(outcomes) AS o(id bigint, outputs jsonb)
           JOIN eas_attempts a ON a.id = o.id
           CROSS JOIN LATERAL jsonb_to_recordset(o.outputs) AS x(st text, sha256 text, size bigint, meta jsonb)
@@ -96,14 +95,14 @@ BEGIN
         WHERE a.id = ANY (valid_ids)
     ), v AS (
       INSERT INTO eas_versions (id, product_id, attempt_id, sha256, size, passed_qc, created_at)
-        SELECT first_version + k, product_id, attempt_id, sha256, size, 1, now_ms FROM w
+        SELECT version_ids[k], product_id, attempt_id, sha256, size, 1, now_ms FROM w
         ON CONFLICT (product_id, attempt_id) DO NOTHING
         RETURNING id
     )
     INSERT INTO eas_metadata (owner_kind, owner_id, key, type, value)
-      SELECT 'version', first_version + w.k, m->>0, m->>1, m->>2
+      SELECT 'version', version_ids[w.k], m->>0, m->>1, m->>2
         FROM w CROSS JOIN LATERAL jsonb_array_elements(coalesce(w.meta, '[]'::jsonb)) m
-        WHERE first_version + w.k IN (SELECT id FROM v)
+        WHERE version_ids[w.k] IN (SELECT id FROM v)
       ON CONFLICT (owner_kind, owner_id, key) DO NOTHING;
   END IF;
 
@@ -147,15 +146,14 @@ BEGIN
   n_ready := coalesce(array_length(ready_ids, 1), 0);
   ready := '[]'::jsonb;
   IF n_ready > 0 THEN
-    UPDATE eas_counters SET value = value + n_ready WHERE name = 'attempt'
-      RETURNING value - n_ready + 1 INTO first_attempt;
+    attempt_ids := ARRAY(SELECT nextval('eas_attempts_id_seq') FROM generate_series(1, n_ready));
     INSERT INTO eas_attempts (id, task_id, job_id, number, kind, state, task_type, queued_at, available_at)
-      SELECT first_attempt + r.k - 1, t.id, t.job_id, t.attempt_count + 1, 'first', 'queued', t.type, now_ms, now_ms
+      SELECT attempt_ids[r.k], t.id, t.job_id, t.attempt_count + 1, 'first', 'queued', t.type, now_ms, now_ms
         FROM unnest(ready_ids) WITH ORDINALITY AS r(id, k) JOIN eas_tasks t ON t.id = r.id;
     UPDATE eas_tasks t SET state = 'queued', attempt_count = t.attempt_count + 1, updated_at = now_ms,
-        reason = NULL, current_attempt_id = first_attempt + r.k - 1
+        reason = NULL, current_attempt_id = attempt_ids[r.k]
       FROM unnest(ready_ids) WITH ORDINALITY AS r(id, k) WHERE t.id = r.id;
-    SELECT jsonb_agg(jsonb_build_object('attemptId', first_attempt + r.k - 1, 'taskId', t.id,
+    SELECT jsonb_agg(jsonb_build_object('attemptId', attempt_ids[r.k], 'taskId', t.id,
         'jobId', t.job_id, 'taskType', t.type, 'priority', j.priority, 'availableAt', now_ms) ORDER BY r.k)
       INTO ready
       FROM unnest(ready_ids) WITH ORDINALITY AS r(id, k)
@@ -183,8 +181,9 @@ $fn$;
 
 /**
  * `eas_start_attempts(ids, now_ms, worker, host, pid)` marks queued attempts and their tasks
- * running under a worker and returns the rows their payloads are built from: one round trip,
- * and a plan the server keeps (a plain statement is planned again at every call).
+ * running under a worker and returns the rows their payloads are built from, with the metadata
+ * each task requested from its providers: one round trip, and a plan the server keeps (a plain
+ * statement is planned again at every call).
  *
  * Its commit is asynchronous (`synchronous_commit` off for that transaction only): a server
  * crash may forget the last starts of the moment before it, never half of one. Such an
@@ -197,7 +196,8 @@ CREATE OR REPLACE FUNCTION eas_start_attempts(ids bigint[], now_ms bigint, worke
     worker_host text, worker_pid int)
 RETURNS TABLE (attempt_id bigint, number int, id bigint, job_id bigint, type text, name text,
     path text, working_directory text, description text, metadata text, job_name text,
-    job_seed text, has_inputs boolean, has_outputs boolean, has_requested boolean)
+    job_seed text, has_inputs boolean, has_outputs boolean, has_requested boolean,
+    requested jsonb)
 LANGUAGE plpgsql SET enable_seqscan = off AS $fn$
 #variable_conflict use_column
 BEGIN
@@ -216,23 +216,51 @@ BEGIN
       t.description, t.metadata, j.name::text, j.seed::text,
       EXISTS (SELECT 1 FROM eas_file_deps d WHERE d.consumer_task_id = t.id),
       EXISTS (SELECT 1 FROM eas_products p WHERE p.producer_task_id = t.id),
-      EXISTS (SELECT 1 FROM eas_metadata_deps md WHERE md.consumer_task_id = t.id)
+      EXISTS (SELECT 1 FROM eas_metadata_deps md WHERE md.consumer_task_id = t.id),
+      (SELECT jsonb_agg(jsonb_build_array(md.name, m.key, m.type, m.value))
+         FROM eas_metadata_deps md
+           JOIN eas_tasks pt ON pt.id = md.provider_task_id
+           LEFT JOIN eas_metadata m ON m.owner_kind = 'attempt' AND m.owner_id = pt.current_attempt_id
+         WHERE md.consumer_task_id = t.id)
     FROM s JOIN u t ON t.id = s.task_id JOIN eas_jobs j ON j.id = t.job_id
     ORDER BY s.id;
 END
 $fn$;
 `;
 
-/** Creates the server-side lifecycle functions where the engine has them. */
+/**
+ * Sequences for attempt and version ids (see `DialectProfile.sequenceIds`), starting after
+ * what the counters have handed out, and owned by the id columns (so a database copy moves
+ * them past the copied ids like any serial column).
+ */
+const SEQUENCES = ['attempt', 'version'].map((space) => {
+  const table = `eas_${space}s`;
+  return String.raw`
+CREATE SEQUENCE ${table}_id_seq OWNED BY ${table}.id;
+SELECT setval('${table}_id_seq', (SELECT value FROM eas_counters WHERE name = '${space}') + 1, false);
+ALTER TABLE ${table} ALTER COLUMN id SET DEFAULT nextval('${table}_id_seq');
+`;
+});
+
+/** Creates the sequences and the server-side lifecycle functions where the engine has them. */
 export async function up(knex: Knex): Promise<void> {
-  if (!DIALECT_PROFILES[dialectOfKnex(knex)].serverLifecycle) return;
+  const profile = DIALECT_PROFILES[dialectOfKnex(knex)];
+  if (profile.sequenceIds) for (const sql of SEQUENCES) await knex.raw(sql);
+  if (!profile.serverLifecycle) return;
   await knex.raw(START);
   await knex.raw(FINISH_PASSED);
 }
 
 /** Drops what {@link up} created. */
 export async function down(knex: Knex): Promise<void> {
-  if (!DIALECT_PROFILES[dialectOfKnex(knex)].serverLifecycle) return;
+  const profile = DIALECT_PROFILES[dialectOfKnex(knex)];
+  if (profile.sequenceIds) {
+    for (const table of ['eas_attempts', 'eas_versions']) {
+      await knex.raw(`ALTER TABLE ${table} ALTER COLUMN id DROP DEFAULT`);
+      await knex.raw(`DROP SEQUENCE IF EXISTS ${table}_id_seq`);
+    }
+  }
+  if (!profile.serverLifecycle) return;
   await knex.raw('DROP FUNCTION IF EXISTS eas_finish_passed(jsonb, bigint)');
   await knex.raw('DROP FUNCTION IF EXISTS eas_start_attempts(bigint[], bigint, text, text, int)');
 }

@@ -6,7 +6,7 @@ import {
   type SqlParam,
   type TypedMetadata,
 } from '../../core/index.js';
-import { allocateIds } from './ids.js';
+import { allocateIdList, allocateIds } from './ids.js';
 import { METADATA_COLUMNS, PRODUCT_COLUMNS, VERSION_COLUMNS } from './columns.js';
 
 /** A file stored outside any task, to be recorded as a QC-passed product. */
@@ -33,7 +33,7 @@ export async function importFiles(
 ): Promise<{ jobId: number; taskId: number }> {
   const jobId = await allocateIds(tx, 'job', 1);
   const taskId = await allocateIds(tx, 'task', 1);
-  const attemptId = await allocateIds(tx, 'attempt', 1);
+  const attemptId = (await allocateIdList(tx, 'attempt', 1))[0]!;
   await tx.run(
     `INSERT INTO eas_jobs (id, name, status, priority, working_directory, chain, source, seed, submitted_at, finished_at, task_count)
      VALUES (?, ?, 'done', 0, '', '{}', 'imported files', ?, ?, ?, 1)`,
@@ -51,7 +51,7 @@ export async function importFiles(
     [attemptId, taskId, jobId, now, now, now, now],
   );
   const firstProduct = await allocateIds(tx, 'product', files.length);
-  const firstVersion = await allocateIds(tx, 'version', files.length);
+  const versionIds = await allocateIdList(tx, 'version', files.length);
   const products: SqlParam[][] = [];
   const versions: SqlParam[][] = [];
   const metadata: SqlParam[][] = [];
@@ -65,10 +65,10 @@ export async function importFiles(
       taskId,
       0,
     ]);
-    versions.push([firstVersion + i, firstProduct + i, attemptId, f.sha256, f.size, 1, now]);
+    versions.push([versionIds[i]!, firstProduct + i, attemptId, f.sha256, f.size, 1, now]);
     for (const [k, v] of Object.entries(f.metadata ?? {})) {
       const enc = encodeTypedValue(v);
-      metadata.push(['version', firstVersion + i, k, enc.type, enc.value]);
+      metadata.push(['version', versionIds[i]!, k, enc.type, enc.value]);
     }
   });
   await insertMany(tx, 'eas_products', PRODUCT_COLUMNS, products);

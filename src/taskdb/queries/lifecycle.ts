@@ -21,7 +21,7 @@ import type {
   StagedInput,
   WorkerInfo,
 } from '../types.js';
-import { allocateIds, chunks } from './ids.js';
+import { allocateIdList, chunks } from './ids.js';
 import { LOG_LINE_COLUMNS, METADATA_COLUMNS, VERSION_COLUMNS } from './columns.js';
 
 /**
@@ -53,11 +53,11 @@ export async function createAttempts(
   availableAt: number | ((t: NewAttempt) => number),
 ): Promise<ReadyAttempt[]> {
   if (tasks.length === 0) return [];
-  const first = await allocateIds(tx, 'attempt', tasks.length);
+  const ids = await allocateIdList(tx, 'attempt', tasks.length);
   const rows: SqlParam[][] = [];
   const ready: ReadyAttempt[] = [];
   tasks.forEach((t, i) => {
-    const id = first + i;
+    const id = ids[i]!;
     const at = typeof availableAt === 'function' ? availableAt(t) : availableAt;
     rows.push([id, t.taskId, t.jobId, t.attemptCount + 1, kind, 'queued', t.taskType, now, at]);
     ready.push({
@@ -85,8 +85,7 @@ export async function createAttempts(
     ],
     rows,
   );
-  // Tasks whose new attempt id is first + i: a contiguous block, so one statement per chunk
-  // derives each task's current attempt from the attempts table.
+  // One statement per chunk derives each task's current attempt from the attempts table.
   for (const part of chunks(tasks.map((t) => t.taskId))) {
     await tx.run(
       `UPDATE eas_tasks SET state = 'queued', attempt_count = attempt_count + 1, updated_at = ?, reason = NULL,
@@ -136,6 +135,11 @@ interface StartedRow {
   has_inputs: number | boolean;
   has_outputs: number | boolean;
   has_requested: number | boolean;
+  /**
+   * Requested metadata, when the server looked it up with the start: `[name, key, type,
+   * value]` rows (key null for a provider without metadata), or null for a task without any.
+   */
+  requested?: [string, string | null, string, string | null][] | null;
 }
 
 /** Marks the attempts and their tasks running, statement by statement (inside a transaction). */
@@ -205,7 +209,11 @@ async function payloadsOf(tx: SqlExecutor, taskRows: StartedRow[]): Promise<Atte
     taskRows.filter((t) => t[flag] === true || Number(t[flag]) === 1).map((t) => Number(t.id));
   const inputs = await stagedInputs(tx, having('has_inputs'));
   const outputs = await expectedOutputs(tx, having('has_outputs'));
-  const requested = await requestedMetadata(tx, having('has_requested'));
+  const requested = await requestedMetadata(
+    tx,
+    having('has_requested').filter((id) => !taskRows.some((t) => t.id === id && t.requested)),
+  );
+  for (const t of taskRows) if (t.requested) requested.set(Number(t.id), requestedOf(t.requested));
   return taskRows.map((t): AttemptPayload => {
     return {
       attemptId: Number(t.attempt_id),
@@ -308,6 +316,16 @@ async function expectedOutputs(
     }
   }
   return out;
+}
+
+/** Requested metadata from `[name, key, type, value]` rows (see {@link StartedRow.requested}). */
+function requestedOf(rows: NonNullable<StartedRow['requested']>): Record<string, TypedMetadata> {
+  const byName: Record<string, TypedMetadata> = {};
+  for (const [name, key, type, value] of rows) {
+    const m = (byName[name] ??= {});
+    if (key !== null) m[key] = decodeTypedValue(type, value);
+  }
+  return byName;
 }
 
 async function requestedMetadata(
@@ -536,7 +554,8 @@ export async function finishAttempts(
     for (const out of o.outputs)
       if (declared.some((p) => p.semantic_type === out.semanticType)) versionCount++;
   }
-  let nextVersion = await allocateIds(tx, 'version', versionCount);
+  const versionIds = await allocateIdList(tx, 'version', versionCount);
+  let nextVersion = 0;
   const versionRows: SqlParam[][] = [];
   const metaRows: SqlParam[][] = [];
   const notWritten = new Map<number, { productId: number; filename: string }[]>(); // task → optional outputs missing
@@ -546,7 +565,7 @@ export async function finishAttempts(
     for (const out of o.outputs) {
       const product = declared.find((p) => p.semantic_type === out.semanticType);
       if (!product) continue;
-      const vid = nextVersion++;
+      const vid = versionIds[nextVersion++]!;
       versionRows.push([vid, product.id, o.attemptId, out.sha256, out.size, passed ? 1 : 0, now]);
       for (const [k, v] of Object.entries(out.metadata ?? {})) {
         const enc = encodeTypedValue(v);
