@@ -17,6 +17,7 @@ const JOBS: Record<string, (arg: unknown) => Promise<unknown>> = {
     (await import('./scenarios/cluster-dag.js')).run(
       process.env.EAS_BENCH_QUEUE === 'sql' ? 'sql' : 'redis',
     ),
+  'web-views': async () => (await import('./scenarios/web-views.js')).run(),
   'submit-expand/ours': async (arg) =>
     (await import('./scenarios/submit-expand.js')).measureSubmit(arg as { tasks: number }),
   'submit-expand/raw-insert': async (arg) =>

@@ -23,6 +23,7 @@ const SCENARIOS = [
   'submit-expand',
   'bls-vs-astropy',
   'cluster-dag',
+  'web-views',
 ] as const;
 
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));

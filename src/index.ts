@@ -33,6 +33,7 @@ export {
   type ResolvedConfig,
   type ConfigOverrides,
   type EasConfigFile,
+  type KubernetesConfigFile,
   type Duration,
   type TypedValue,
   inheritedEnvironment,

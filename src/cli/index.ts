@@ -15,6 +15,8 @@ import { registerRun } from './commands/run.js';
 import { registerSubmit } from './commands/submit.js';
 import { registerStandalone } from './commands/standalone.js';
 import { registerReports } from './commands/reports.js';
+import { registerWeb } from './commands/web.js';
+import { registerK8s } from './commands/k8s.js';
 
 /** Version printed by `eas --version`. */
 const VERSION = '0.1.0';
@@ -53,6 +55,8 @@ export function buildProgram(ctx: CommandContext): Command {
   registerDb(program, ctx);
   registerDaemons(program, ctx);
   registerDemo(program, ctx);
+  registerWeb(program, ctx);
+  registerK8s(program, ctx);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -26,6 +26,10 @@ import type { JobQueue } from '../queue/index.js';
 import type { TaskTypeRegistry } from '../registry/index.js';
 import type { AttemptPayload, JobStatus, ReadyAttempt, TaskDatabase } from '../taskdb/index.js';
 import { planDeferred } from './deferred.js';
+// ── Autoscaling (src/control/scaling/) ──
+import { Autoscaler, type AutoscalerEvents } from './scaling/autoscaler.js';
+import type { AutoscalerSettings } from './scaling/options.js';
+import type { Scaler } from './scaling/scaler.js';
 
 /**
  * Lease of a control-flow task the controller expands: expansion is one transaction, so a
@@ -56,6 +60,15 @@ export interface ControllerOptions {
    * expired lease (its queue item was lost with its worker). @defaultValue 90000 (three default leases)
    */
   silentAfterMs?: number;
+  // ── Autoscaling (src/control/scaling/) ──
+  /**
+   * Scales worker containers to the demand while this controller runs (so, among several
+   * controllers, only the leader): `KubernetesScaler` in a cluster, `LocalProcessScaler` on one
+   * machine. The controller does not close it. @defaultValue none: no autoscaling
+   */
+  scaler?: Scaler;
+  /** How the autoscaler runs when `scaler` is given (interval, containers). @defaultValue every container, every second */
+  scaling?: AutoscalerSettings;
 }
 
 /** What a submission produced (the `eas submit --json` shape, plus the job id). */
@@ -92,6 +105,13 @@ export interface ControllerEvents {
   'attempt:stalled': [{ attemptIds: number[] }];
   'reconcile:done': [{ queued: number; released: number; countersFixed: number }];
   'worker:lost': [{ workerId: string; attempts: number }];
+  // ── Autoscaling (src/control/scaling/), emitted only with a `scaler` ──
+  /** Every scaling tick: the decision for each container, holds included. */
+  'scale:decided': AutoscalerEvents['scale:decided'];
+  /** The scaler changed a container's replicas (`from` → `to`, with the decision's reason). */
+  'scale:applied': AutoscalerEvents['scale:applied'];
+  /** The scaler failed to read or change a container's replicas; the next tick tries again. */
+  'scale:failed': AutoscalerEvents['scale:failed'];
 }
 
 /**
@@ -128,6 +148,8 @@ export class Controller extends TypedEmitter<ControllerEvents> {
   private controlAbort = new AbortController();
   /** The worker id under which the controller holds the control-flow tasks it expands. */
   readonly controllerId: string;
+  /** The autoscaling loop, when a `scaler` was given; it runs inside {@link run}. */
+  readonly autoscaler: Autoscaler | undefined;
 
   constructor(options: ControllerOptions) {
     super();
@@ -141,6 +163,19 @@ export class Controller extends TypedEmitter<ControllerEvents> {
     this.host = options.host ?? hostname();
     this.silentAfterMs = options.silentAfterMs ?? 90_000;
     this.controllerId = `${this.host}:${process.pid}:controller:${randomBytes(3).toString('hex')}`;
+    // ── Autoscaling (src/control/scaling/) ──
+    this.autoscaler = options.scaler
+      ? new Autoscaler({
+          ...options.scaling,
+          db: this.db,
+          registry: this.registry,
+          scaler: options.scaler,
+          logger: options.logger,
+        })
+      : undefined;
+    this.autoscaler?.on('scale:decided', (e) => this.emit('scale:decided', e));
+    this.autoscaler?.on('scale:applied', (e) => this.emit('scale:applied', e));
+    this.autoscaler?.on('scale:failed', (e) => this.emit('scale:failed', e));
   }
 
   /**
@@ -336,6 +371,12 @@ export class Controller extends TypedEmitter<ControllerEvents> {
       expandFailure = e;
       this.stop('expanding control tasks failed');
     });
+    // ── Autoscaling (src/control/scaling/): ends with the controller, like expansion ──
+    let scalingFailure: unknown;
+    const scaling = this.autoscaler?.run(this.controlAbort.signal).catch((e: unknown) => {
+      scalingFailure = e;
+      this.stop('autoscaling failed');
+    });
     let lastReconcile = Date.now();
     let failures = 0;
     try {
@@ -369,9 +410,11 @@ export class Controller extends TypedEmitter<ControllerEvents> {
       this.stopping = true;
       this.controlAbort.abort();
       await expanding;
+      await scaling;
       await this.db.stopWorker(this.controllerId).catch(() => undefined);
     }
     if (expandFailure !== undefined) throw expandFailure;
+    if (scalingFailure !== undefined) throw scalingFailure;
   }
 
   private controlTypes(): string[] {

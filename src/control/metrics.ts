@@ -24,7 +24,10 @@ export interface ControllerMetricsSources {
  * - `eas_controller_leader` — 1 while this controller leads, 0 on standby;
  * - `eas_attempts_stalled_total` — attempts the controller found stalled (expired lease or
  *   silent worker) and re-queued;
- * - `eas_jobs_finished_total{status}`.
+ * - `eas_jobs_finished_total{status}`;
+ * - with autoscaling (a controller with a `scaler`): `eas_desired_replicas{container}` (the
+ *   latest decision), `eas_replicas{container}` (what the scaler reported before it) and
+ *   `eas_scale_operations_total{container, direction}` (`up`/`down` changes applied).
  */
 export function registerControllerMetrics(
   registry: Registry,
@@ -88,4 +91,33 @@ export function registerControllerMetrics(
     registers: [registry],
   });
   controller.on('job:finished', ({ status }) => finished.inc({ status }));
+  // ── Autoscaling (src/control/scaling/) ──
+  const desired = new Gauge({
+    name: 'eas_desired_replicas',
+    help: 'Replicas the latest autoscaling decision wants, per container',
+    labelNames: ['container'],
+    registers: [registry],
+  });
+  const replicas = new Gauge({
+    name: 'eas_replicas',
+    help: 'Replicas the scaler reported at the latest autoscaling decision, per container',
+    labelNames: ['container'],
+    registers: [registry],
+  });
+  controller.on('scale:decided', ({ decisions }) => {
+    for (const d of decisions) {
+      desired.set({ container: d.container }, d.to);
+      replicas.set({ container: d.container }, d.from);
+    }
+  });
+  const scaled = new Counter({
+    name: 'eas_scale_operations_total',
+    help: 'Replica changes the autoscaler applied, per container and direction (up, down)',
+    labelNames: ['container', 'direction'],
+    registers: [registry],
+  });
+  controller.on('scale:applied', (a) => {
+    if (a.to !== a.from)
+      scaled.inc({ container: a.container, direction: a.to > a.from ? 'up' : 'down' });
+  });
 }

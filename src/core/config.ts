@@ -24,6 +24,84 @@ export interface EasConfigFile {
   queue?: { leaseMs?: number | string };
   /** Worker settings. */
   worker?: { concurrency?: number; heartbeatMs?: number | string };
+  /**
+   * The web dashboard (`eas web`). Its bearer tokens are never written here: they come from
+   * `EAS_WEB_TOKEN` / `EAS_WEB_WRITE_TOKEN` or their `*_FILE` variants (see `loadWebTokens`).
+   */
+  web?: {
+    /** Interface to bind. @defaultValue `'127.0.0.1'` */
+    host?: string;
+    /** Port; 0 picks a free one. @defaultValue 8080 */
+    port?: number;
+  };
+  /** How `eas k8s render` lays the pipeline out on Kubernetes (see {@link KubernetesConfigFile}). */
+  kubernetes?: KubernetesConfigFile;
+}
+
+/**
+ * The `kubernetes:` key of `eas.yaml`: what `eas k8s render` needs beyond the task-type registry
+ * to write manifests. Credentials are never written here: the manifests name Kubernetes Secrets
+ * (`secrets`), which the operator creates.
+ */
+export interface KubernetesConfigFile {
+  /** Namespace of every object. @defaultValue `'plato-eas'` */
+  namespace?: string;
+  /** Image of the controller and the dashboard. @defaultValue the image of container `eas-base` */
+  image?: string;
+  /** Image per registry container, overriding the registry's `image` (e.g. a private registry's copy). */
+  images?: Record<string, string>;
+  /** `imagePullPolicy` of every pod. @defaultValue Kubernetes' default for the tag */
+  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  /** Names of Secrets holding registry credentials for pulling images. @defaultValue none */
+  imagePullSecrets?: string[];
+  /** Job queue in the cluster: Redis (Secret `secrets.redis`) or the task database. @defaultValue `'redis'` */
+  queue?: 'redis' | 'sql';
+  /** Names of the Secrets the operator creates (each with one key, `url` or `token`). */
+  secrets?: {
+    /** Key `url`: `postgres://…` of the task database. @defaultValue `'eas-database'` */
+    database?: string;
+    /** Key `url`: `redis://…` of the job queue. @defaultValue `'eas-redis'` */
+    redis?: string;
+    /** Key `token`: bearer token of the dashboard. @defaultValue `'eas-web-token'` */
+    webToken?: string;
+  };
+  /** The file repository's volume: a PersistentVolumeClaim mounted by every pod. */
+  storage?: {
+    /** Requested size. @defaultValue `'10Gi'` */
+    size?: string;
+    /** StorageClass; one that offers ReadWriteMany (NFS, CephFS…). @defaultValue the cluster default */
+    storageClass?: string;
+    /** Access mode; ReadWriteOnce only on a one-node cluster. @defaultValue `'ReadWriteMany'` */
+    accessMode?: 'ReadWriteMany' | 'ReadWriteOnce';
+  };
+  /** The controller's Deployment. */
+  controller?: {
+    /** Replicas; more than one stand by for the leader. @defaultValue `1` */
+    replicas?: number;
+    /** CPUs requested. @defaultValue `'500m'` */
+    cpu?: number | string;
+    /** Memory requested (and limit). @defaultValue `'1Gi'` */
+    memory?: string;
+  };
+  /** The dashboard's Deployment and Service. */
+  web?: {
+    /** Render them. @defaultValue `true` */
+    enabled?: boolean;
+    /** CPUs requested. @defaultValue `'250m'` */
+    cpu?: number | string;
+    /** Memory requested (and limit). @defaultValue `'512Mi'` */
+    memory?: string;
+  };
+  /** Worker pods. */
+  workers?: {
+    /**
+     * How long a stopping worker lets running attempts finish (`eas worker --grace`). Unset: the
+     * longest `timeout` of the container's task types, at most `maxGrace`, else 30 s.
+     */
+    grace?: number | string;
+    /** Upper bound of a grace derived from timeouts. @defaultValue `'1h'` */
+    maxGrace?: number | string;
+  };
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -65,8 +143,69 @@ const configFileSchema = z
       .partial()
       .strict()
       .optional(),
+    web: z
+      .object({ host: z.string().min(1), port: z.number().int().min(0).max(65535) })
+      .partial()
+      .strict()
+      .optional(),
+    kubernetes: kubernetesSchema().optional(),
   })
   .strict();
+
+/** zod schema of the `kubernetes:` key; names and quantities are checked as Kubernetes checks them. */
+function kubernetesSchema() {
+  // DNS-1123 label (namespaces) and subdomain (Secrets, StorageClasses), as the API server checks them.
+  const label = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, {
+    error:
+      'must be a DNS-1123 label: lower-case letters, digits and "-", at most 63, e.g. "plato-eas"',
+  });
+  const subdomain = z
+    .string()
+    .max(253)
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
+      error:
+        'must be a DNS-1123 name: lower-case letters, digits, "-" and ".", e.g. "eas-database"',
+    });
+  const image = z
+    .string()
+    .regex(/^[^\s]+$/, { error: 'must be an image reference without blanks' });
+  const memory = z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/, {
+    error: 'must be a Kubernetes quantity such as "512Mi", "10Gi"',
+  });
+  const cpu = z.union([
+    z.number().positive(),
+    z.string().regex(/^\d+(\.\d+)?m?$/, { error: 'must be CPUs (0.5, 2) or millicores ("500m")' }),
+  ]);
+  return z
+    .object({
+      namespace: label,
+      image,
+      images: z.record(z.string(), image),
+      imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']),
+      imagePullSecrets: z.array(subdomain),
+      queue: z.enum(['redis', 'sql']),
+      secrets: z
+        .object({ database: subdomain, redis: subdomain, webToken: subdomain })
+        .partial()
+        .strict(),
+      storage: z
+        .object({
+          size: memory,
+          storageClass: subdomain,
+          accessMode: z.enum(['ReadWriteMany', 'ReadWriteOnce']),
+        })
+        .partial()
+        .strict(),
+      controller: z
+        .object({ replicas: z.number().int().min(0).max(5), cpu, memory })
+        .partial()
+        .strict(),
+      web: z.object({ enabled: z.boolean(), cpu, memory }).partial().strict(),
+      workers: z.object({ grace: durationSchema, maxGrace: durationSchema }).partial().strict(),
+    })
+    .partial()
+    .strict();
+}
 
 /** The configuration after defaults, file, environment and flags: what components receive. */
 export interface ResolvedConfig {
@@ -90,6 +229,10 @@ export interface ResolvedConfig {
   workerConcurrency: number;
   /** Heartbeat interval, ms. */
   heartbeatMs: number;
+  /** Where `eas web` listens (its tokens are read separately, by `loadWebTokens`). */
+  web: { host: string; port: number };
+  /** The `kubernetes:` key of `eas.yaml` as validated (defaults are applied by `eas k8s render`). */
+  kubernetes: KubernetesConfigFile | undefined;
 }
 
 /** Flags that override file and environment (the CLI passes its options here). */
@@ -100,6 +243,8 @@ export interface ConfigOverrides {
   registry?: string;
   logLevel?: string;
   workerConcurrency?: number;
+  webHost?: string;
+  webPort?: number;
 }
 
 /**
@@ -300,6 +445,19 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
     });
   }
 
+  const envWebHost = envValue('EAS_WEB_HOST');
+  const webHost = o.webHost ?? envWebHost ?? file.web?.host ?? DEFAULT_WEB_HOST;
+  let webPort = o.webPort ?? file.web?.port ?? DEFAULT_WEB_PORT;
+  const envWebPort = envValue('EAS_WEB_PORT');
+  if (o.webPort === undefined && envWebPort !== undefined) {
+    const n = Number(envWebPort);
+    if (!Number.isInteger(n) || n < 0 || n > 65535)
+      problems.push({ path: 'EAS_WEB_PORT', message: `"${envWebPort}" is not a port (0-65535)` });
+    else webPort = n;
+  }
+  if (!Number.isInteger(webPort) || webPort < 0 || webPort > 65535)
+    problems.push({ path: '--port', message: `${webPort} is not a port (0-65535)` });
+
   if (problems.length > 0)
     throw new InvalidInputError('CONFIG_INVALID', 'Configuration invalid', problems);
   return {
@@ -313,7 +471,77 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
     leaseMs,
     workerConcurrency,
     heartbeatMs,
+    web: { host: webHost, port: webPort },
+    kubernetes: file.kubernetes,
   };
+}
+
+/** Interface `eas web` binds by default: loopback only, so the dashboard is not on the network (DESIGN §8). */
+export const DEFAULT_WEB_HOST = '127.0.0.1';
+/** Port of `eas web` by default. */
+export const DEFAULT_WEB_PORT = 8080;
+/**
+ * Shortest bearer token `eas web` accepts: 16 characters of a random token (e.g.
+ * `openssl rand -hex 16` gives 32) cannot be guessed over the network.
+ */
+export const MIN_WEB_TOKEN_LENGTH = 16;
+
+/**
+ * The bearer tokens of the web dashboard. A request carrying `readToken` may read everything;
+ * one carrying `writeToken` may also cancel, rerun and reschedule jobs.
+ */
+export interface WebTokens {
+  readToken: string | undefined;
+  writeToken: string | undefined;
+}
+
+/**
+ * Reads the dashboard's bearer tokens from `EAS_WEB_TOKEN` (read scope) and
+ * `EAS_WEB_WRITE_TOKEN` (write scope, which includes read), or from the files named by
+ * `EAS_WEB_TOKEN_FILE` / `EAS_WEB_WRITE_TOKEN_FILE`. Tokens are never taken from flags (other
+ * users can read a command line) nor from `eas.yaml`.
+ *
+ * @throws InvalidInputError `CONFIG_INVALID` when a file cannot be read, a token is shorter than
+ *   {@link MIN_WEB_TOKEN_LENGTH} or holds blanks, or both tokens are the same.
+ */
+export function loadWebTokens(env: Record<string, string | undefined> = process.env): WebTokens {
+  const problems: Problem[] = [];
+  const read = (name: string): string | undefined => {
+    const direct = env[name];
+    let value: string | undefined;
+    if (direct !== undefined && direct !== '') value = direct;
+    else if (env[`${name}_FILE`]) {
+      const file = env[`${name}_FILE`]!;
+      try {
+        value = readFileSync(file, 'utf8').trim();
+      } catch (e) {
+        problems.push({
+          path: `${name}_FILE`,
+          message: `cannot read ${file}: ${(e as Error).message}`,
+        });
+      }
+    }
+    if (value === undefined) return undefined;
+    // Only the length is reported: a message must never carry the secret.
+    if (value.length < MIN_WEB_TOKEN_LENGTH || /\s/.test(value)) {
+      problems.push({
+        path: name,
+        message: `must be at least ${MIN_WEB_TOKEN_LENGTH} characters without blanks (got ${value.length}); make one with: openssl rand -hex 16`,
+      });
+      return undefined;
+    }
+    return value;
+  };
+  const readToken = read('EAS_WEB_TOKEN');
+  const writeToken = read('EAS_WEB_WRITE_TOKEN');
+  if (readToken !== undefined && readToken === writeToken)
+    problems.push({
+      path: 'EAS_WEB_WRITE_TOKEN',
+      message: 'is the same as EAS_WEB_TOKEN: give the write scope a token of its own',
+    });
+  if (problems.length > 0)
+    throw new InvalidInputError('CONFIG_INVALID', 'Configuration invalid', problems);
+  return { readToken, writeToken };
 }
 
 function normalizeDatabaseUrl(

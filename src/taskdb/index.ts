@@ -41,7 +41,41 @@ export type {
   ErrorEntry,
   ProductView,
 } from './queries/views.js';
+export {
+  dashboardProgress,
+  progressCounts,
+  progressOf,
+  progressFingerprint,
+  treeChildren,
+  taskPage,
+  logPage,
+  versionById,
+  productDirectories,
+  productPage,
+  timingTotals,
+  summarizeTimings,
+  outcomeCounts,
+  summarizeOutcomes,
+  plotRows,
+  workTypes,
+  recentActivity,
+  DASHBOARD_MAX_PAGE,
+  type DashboardPage,
+  type DashboardProgress,
+  type TaskListItem,
+  type DashboardLogLine,
+  type DownloadableVersion,
+  type ProductDirectory,
+  type DashboardProduct,
+  type ProgressCount,
+  type TimingSummary,
+  type TimingTotals,
+  type OutcomeSummary,
+  type PlotRow,
+  type ActivityItem,
+} from './queries/dashboard.js';
 export type { ReconcileResult } from './queries/reconcile.js';
+export type { TaskTypeDemand, RunningOnWorker } from './queries/scaling.js';
 export type { DeferredExpansion } from './queries/deferred.js';
 export type { ImportedFile } from './queries/import.js';
 export type { TimingRow, OutcomeRow } from './queries/reports.js';

@@ -33,6 +33,7 @@ import {
   type DeferredExpansion,
 } from './queries/deferred.js';
 import { submitJob } from './queries/submit.js';
+import { scalingDemand, type TaskTypeDemand } from './queries/scaling.js';
 import {
   findPassedVersion,
   listErrors,
@@ -440,6 +441,15 @@ export class TaskDatabase {
   /** `await using db = …` closes it. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /**
+   * The live attempts per task type with the workers running them: the demand the autoscaler
+   * turns into replicas per container (see {@link scalingDemand}). Queued attempts still in
+   * their retry backoff are counted apart as `delayed`.
+   */
+  scalingDemand(): Promise<TaskTypeDemand[]> {
+    return scalingDemand(this.sql, this.now());
   }
 }
 

@@ -171,6 +171,7 @@ describe('cluster daemons on SQLite', () => {
       [['worker', '--concurrency', '0'], '--concurrency must be an integer'],
       [['worker', '--container', 'nope'], '--container "nope" is not in the registry'],
       [['controller', '--listen', 'nowhere'], '--listen must be host:port'],
+      [['controller', '--scaler', 'yarn'], '--scaler must be none or kubernetes'],
       [
         ['controller', '--database', 'postgres://eas:hunter2@127.0.0.1:5432/x'],
         'carries a password on the command line',

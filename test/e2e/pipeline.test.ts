@@ -146,15 +146,17 @@ describe('eas demo <dir>', () => {
     expect(demo.code, demo.stderr).toBe(0);
     expect(demo.stdout).toContain('Finished in');
     const status = json<StatusJson>(await runEas(['status', '--json'], join(dir, 'here')));
-    // 8 tasks of the first part, then the detection grid: the loop, 5 iterations, 15 tasks.
-    expect(status.totals).toEqual(counts({ done: 27, failed: 1, blocked: 1 }));
-    expect(status.jobs.map((j) => [j.name, j.status, j.tasks])).toEqual([['demo', 'failed', 29]]);
-    // The science: the largest planet is found, the smallest is not (the threshold in between).
-    const outcomes = demo.stdout.match(/R_Earth\)\s+\S+ d\s+\S+\s+(PASS|FAIL)/g) ?? [];
-    expect(outcomes).toHaveLength(5);
-    expect(outcomes[0]).toMatch(/FAIL$/);
-    expect(outcomes[4]).toMatch(/PASS$/);
-    expect(demo.stdout).toContain('Detection threshold: between');
+    // 8 tasks of the first part, then the detection grid: the size loop, its 5 iterations,
+    // 5 period loops, their 15 iterations, 45 tasks.
+    expect(status.totals).toEqual(counts({ done: 77, failed: 1, blocked: 1 }));
+    expect(status.jobs.map((j) => [j.name, j.status, j.tasks])).toEqual([['demo', 'failed', 79]]);
+    // The science, as a size × period table: the largest planet is found on every orbit, the
+    // smallest on none.
+    const rows = demo.stdout.split('\n').filter((l) => /R_Earth\)/.test(l));
+    expect(rows).toHaveLength(5);
+    const outcomes = (row: string): string[] => row.match(/PASS|FAIL/g) ?? [];
+    expect(outcomes(rows[0]!)).toEqual(['FAIL', 'FAIL', 'FAIL']);
+    expect(outcomes(rows[4]!)).toEqual(['PASS', 'PASS', 'PASS']);
     expect(status.taskTypes.make_lightcurve).toEqual(counts({ done: 1 }));
     expect(status.taskTypes.measure_depth).toEqual(counts({ done: 1, blocked: 1 }));
     // What the demo suggests works there too.

@@ -8,7 +8,12 @@ import {
   type ProbeResult,
   type ResolvedConfig,
 } from '../../core/index.js';
-import { LeaderElection, registerControllerMetrics } from '../../control/index.js';
+import {
+  createKubernetesScaler,
+  LeaderElection,
+  registerControllerMetrics,
+  type Scaler,
+} from '../../control/index.js';
 import { createPipeline, type Pipeline } from '../../pipeline.js';
 import { registerWorkerMetrics } from '../../sdk/index.js';
 import { configOf, loggerOf, type CommandContext } from '../context.js';
@@ -89,15 +94,27 @@ export function registerDaemons(program: Command, ctx: CommandContext): void {
         'one leads among controllers sharing a database, the others stand by and take over',
     )
     .option('--listen <host:port>', 'serve /healthz, /readyz and /metrics (e.g. 0.0.0.0:9464)')
-    .action(async (opts: { listen?: string }) => {
+    .option(
+      '--scaler <kind>',
+      'autoscale worker containers: none, or kubernetes (their Deployments, from inside the cluster or the kubeconfig)',
+      'none',
+    )
+    .action(async (opts: { listen?: string; scaler: string }) => {
       if (opts.listen !== undefined) parseListen(opts.listen);
+      if (opts.scaler !== 'none' && opts.scaler !== 'kubernetes') {
+        throw new EasError('USAGE', `--scaler must be none or kubernetes, got "${opts.scaler}"`, {
+          where: '--scaler',
+        });
+      }
       const config = daemonConfig(ctx);
       const log = loggerOf(config);
       const p = await createPipeline({ config, logger: log });
       let ops: OpsServer | undefined;
+      let scaler: Scaler | undefined;
       let removeHandlers = (): void => undefined;
       try {
-        const controller = p.controller();
+        if (opts.scaler === 'kubernetes') scaler = await createKubernetesScaler({ logger: log });
+        const controller = p.controller(scaler ? { scaler } : {});
         const election = new LeaderElection({
           lock: p.db.sql.sessionLock('controller'),
           checkMs: Math.max(100, Math.min(1000, Math.floor(config.leaseMs / 3))),
@@ -133,6 +150,7 @@ export function registerDaemons(program: Command, ctx: CommandContext): void {
       } finally {
         removeHandlers();
         await ops?.close();
+        await scaler?.close();
         await p.close();
       }
     });

@@ -43,6 +43,9 @@ writeFileSync(process.env.EAS_RESULT_FILE, JSON.stringify({
 }));
 `;
 
+/** The grid's light-curve file name, from both loop indices. */
+const LIGHTCURVE = "'planet_{planet_size_index}_{orbital_period_index}.gz'.format(**metadata)";
+
 /** The demo's in-process handler: measures the transit depth in the light curve. */
 const ANALYSE = `// An in-process task handler (a JavaScript module named in registry.yaml). It reads the light
 // curve written by make_lightcurve and the metadata that task reported, and measures the depth.
@@ -111,37 +114,41 @@ const CHAIN = {
     },
     { task: 'measure_depth', name: 'measure_star_2', inputs: { lightcurve: 'star_2.gz' } },
     {
-      // The science: planets of five sizes around a Sun-like star, each light curve synthesised
-      // with PLATO-like noise, verified, and searched with box least squares.
+      // The science: planets of five sizes on three orbits around a Sun-like star, each light
+      // curve synthesised with PLATO-like noise, verified, and searched with box least squares.
       task: 'execution_for_loop',
       name: 'detection_grid',
       parameter: 'planet_size',
       values: [0.02, 0.05, 0.1, 0.2, 0.4],
       task_list: [
         {
-          task: 'synthesis_transit',
-          name: 'synthesis',
-          outputs: { lightcurve: "'planet_{planet_size_index}.gz'.format(**metadata)" },
-          specs: {
-            duration: 60,
-            planet_radius: "(metadata['planet_size'])",
-            orbital_period: 7.3,
-            semi_major_axis: 0.07,
-            t0: 2,
-            noise: '(constants.plato_noise)',
-            sampling_cadence: 900,
-          },
-        },
-        {
-          task: 'verify',
-          name: 'verify',
-          inputs: { lightcurve: "'planet_{planet_size_index}.gz'.format(**metadata)" },
-        },
-        {
-          task: 'transit_search_bls',
-          name: 'bls',
-          inputs: { lightcurve: "'planet_{planet_size_index}.gz'.format(**metadata)" },
-          lc_duration: 60,
+          task: 'execution_for_loop',
+          name: 'orbits',
+          parameter: 'orbital_period',
+          values: [3.1, 7.3, 12.9],
+          task_list: [
+            {
+              task: 'synthesis_transit',
+              name: 'synthesis',
+              outputs: { lightcurve: LIGHTCURVE },
+              specs: {
+                duration: 60,
+                planet_radius: "(metadata['planet_size'])",
+                orbital_period: "(metadata['orbital_period'])",
+                semi_major_axis: 0.07,
+                t0: 2,
+                noise: '(constants.plato_noise)',
+                sampling_cadence: 900,
+              },
+            },
+            { task: 'verify', name: 'verify', inputs: { lightcurve: LIGHTCURVE } },
+            {
+              task: 'transit_search_bls',
+              name: 'bls',
+              inputs: { lightcurve: LIGHTCURVE },
+              lc_duration: 60,
+            },
+          ],
         },
       ],
     },
@@ -189,7 +196,7 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
           'a second task that reads that file and its metadata, an instrument task that fails on purpose,',
         );
         o.out(
-          'and a grid of five planet sizes through transit synthesis, verification and a transit search.\n',
+          'and a grid of five planet sizes × three orbits through transit synthesis, verification and a transit search.\n',
         );
         const started = Date.now();
         await runUntil(pipeline, { workers: 4, untilIdle: true });
@@ -224,35 +231,36 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
           }
         }
         o.out(table(['id', 'state', 'task', 'result'], rows));
-        const outcomes = (await pipeline.db.outcomes({ jobId })).sort(
-          (a, b) => Number(a.metadata.planet_size?.value) - Number(b.metadata.planet_size?.value),
-        );
+        const outcomes = await pipeline.db.outcomes({ jobId });
         if (outcomes.length > 0) {
+          const value = (r: (typeof outcomes)[number], key: string): number =>
+            Number(r.metadata[key]?.value);
+          const sizes = [...new Set(outcomes.map((r) => value(r, 'planet_size')))].sort(
+            (a, b) => a - b,
+          );
+          const periods = [...new Set(outcomes.map((r) => value(r, 'orbital_period')))].sort(
+            (a, b) => a - b,
+          );
+          const cell = (size: number, period: number): string => {
+            const r = outcomes.find(
+              (x) => value(x, 'planet_size') === size && value(x, 'orbital_period') === period,
+            );
+            if (!r) return '-';
+            const sde = r.output.sde ? ` SDE ${Number(r.output.sde.value).toFixed(0)}` : '';
+            return `${r.outcome}${sde}`;
+          };
           o.out(
-            '\nDetection of a planet on a 7.3-day orbit, by size (box least squares on 60 days of data):',
+            '\nDetection by planet size and orbital period (box least squares on 60 days of data):',
           );
           o.out(
             table(
-              ['planet radius', 'found period', 'SDE', 'outcome'],
-              outcomes.map((r) => [
-                `${Number(r.metadata.planet_size?.value)} R_Jup (${(Number(r.metadata.planet_size?.value) * 11.2).toFixed(1)} R_Earth)`,
-                r.output.period ? `${Number(r.output.period.value).toFixed(3)} d` : '-',
-                r.output.sde ? Number(r.output.sde.value).toFixed(1) : '-',
-                r.outcome,
+              ['planet radius', ...periods.map((p) => `P = ${p} d`)],
+              sizes.map((size) => [
+                `${size} R_Jup (${(size * 11.2).toFixed(1)} R_Earth)`,
+                ...periods.map((p) => cell(size, p)),
               ]),
             ),
           );
-          const found = outcomes
-            .filter((r) => r.outcome === 'PASS')
-            .map((r) => Number(r.metadata.planet_size?.value));
-          const missed = outcomes
-            .filter((r) => r.outcome !== 'PASS')
-            .map((r) => Number(r.metadata.planet_size?.value));
-          if (found.length && missed.length) {
-            o.out(
-              `Detection threshold: between ${Math.max(...missed)} and ${Math.min(...found)} Jupiter radii at this noise level.`,
-            );
-          }
         }
         const s = await pipeline.db.status(jobId);
         o.out(
@@ -274,6 +282,9 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
         o.out('  npx eas logs             what the tasks printed');
         o.out('  npx eas products         files written, with checksums and QC');
         o.out('  npx eas pass-fail --csv  the detection grid as CSV, loop parameters as columns');
+        o.out(
+          '  npx eas web              the dashboard: progress, failures, the detection heat map',
+        );
         o.out('  npx eas timings          how long each task type took');
         o.out('  npx eas get demo/star_1.gz   copy a file out');
       } finally {

@@ -1,0 +1,181 @@
+// The dashboard's client side of the API: the session, requests with the bearer token (when one
+// is needed), downloads, the token form, the live-update stream and route helpers. Views import
+// this module; app.js (the router) imports the views.
+/* global TextDecoderStream, URLSearchParams, document, fetch, history, location, sessionStorage, setTimeout */
+import { h, replace, route } from './dom.js';
+
+const TOKEN_KEY = 'eas-web-token';
+
+let onTokenEntered = () => location.reload();
+
+/** What to do once the user has entered a token (app.js restarts the session). */
+export function whenTokenEntered(fn) {
+  onTokenEntered = fn;
+}
+
+/** The session: scope and whether write actions are shown. */
+export const session = { scope: 'read', writeActions: false, tokenRequired: false, jobs: [] };
+
+// A token may arrive in the URL fragment (#token=…): fragments never reach the server or its
+// logs. It is moved to sessionStorage and removed from the address bar at once.
+(function takeTokenFromFragment() {
+  const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (m) {
+    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
+    history.replaceState(null, '', `${location.pathname}#/`);
+  }
+})();
+
+function authHeaders() {
+  const t = sessionStorage.getItem(TOKEN_KEY);
+  return t ? { authorization: `Bearer ${t}` } : {};
+}
+
+/** An API error with its HTTP status. */
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** GET (or POST) an API path; resolves to its JSON. */
+export async function api(path, { method = 'GET' } = {}) {
+  const res = await fetch(path, { method, headers: authHeaders() });
+  if (res.status === 401) {
+    showTokenForm();
+    throw new ApiError(401, 'a bearer token is required');
+  }
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new ApiError(res.status, body.error ?? `HTTP ${res.status}`);
+  return body;
+}
+
+/** Downloads an API path as a file (the token goes in a header, so no plain link). */
+export async function download(path, filename) {
+  if (!session.tokenRequired) {
+    const a = h('a', { href: path, download: filename });
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    return;
+  }
+  const res = await fetch(path, { headers: authHeaders() });
+  if (!res.ok) throw new ApiError(res.status, `download failed: HTTP ${res.status}`);
+  const url = URL.createObjectURL(await res.blob());
+  const a = h('a', { href: url, download: filename });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function showTokenForm() {
+  const dialog = document.getElementById('token-dialog');
+  if (dialog.open) return;
+  const input = h('input', {
+    type: 'password',
+    name: 'token',
+    autocomplete: 'off',
+    'aria-label': 'token',
+  });
+  replace(
+    dialog,
+    h(
+      'form',
+      {
+        method: 'dialog',
+        onsubmit: (e) => {
+          e.preventDefault();
+          sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+          dialog.close();
+          onTokenEntered();
+        },
+      },
+      h('h2', {}, 'Bearer token'),
+      h(
+        'p',
+        {},
+        'This dashboard needs the token it was started with (EAS_WEB_TOKEN or EAS_WEB_WRITE_TOKEN).',
+      ),
+      input,
+      h('button', { type: 'submit' }, 'Open'),
+    ),
+  );
+  dialog.showModal();
+}
+
+// ---- live updates: server-sent events read with fetch (EventSource cannot send a token) ----
+
+const liveListeners = new Set();
+let lastProgress;
+
+/** Calls `fn(progress)` on every live progress event (and at once with the latest). */
+export function onProgress(fn) {
+  liveListeners.add(fn);
+  if (lastProgress) fn(lastProgress);
+  return () => liveListeners.delete(fn);
+}
+
+let liveStarted = false;
+/** Reads the live stream until the page closes, reconnecting after a failure. */
+export async function live() {
+  if (liveStarted) return;
+  liveStarted = true;
+  const status = document.getElementById('live');
+  for (;;) {
+    try {
+      const res = await fetch('/api/events', { headers: authHeaders() });
+      if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+      status.textContent = '● live';
+      status.className = 'live on';
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value;
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          let event = 'message';
+          let data = '';
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event: ')) event = line.slice(7);
+            else if (line.startsWith('data: ')) data += line.slice(6);
+          }
+          if (event === 'progress' && data) {
+            lastProgress = JSON.parse(data);
+            session.jobs = lastProgress.jobs;
+            for (const fn of liveListeners) fn(lastProgress);
+          }
+        }
+      }
+    } catch {
+      // fall through to the reconnect below
+    }
+    status.textContent = '○ reconnecting';
+    status.className = 'live off';
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+// ---- routing ----
+
+/** The current route: name, path argument and query parameters. */
+export function currentRoute() {
+  const hash = location.hash.replace(/^#\/?/, '');
+  const [path, query = ''] = hash.split('?');
+  const [name = 'progress', arg] = path.split('/');
+  return {
+    name: name || 'progress',
+    arg,
+    params: Object.fromEntries(new URLSearchParams(query)),
+  };
+}
+
+/** Navigates to a route, keeping the selected job unless told otherwise. */
+export function go(name, params = {}) {
+  location.hash = route(name, params);
+}

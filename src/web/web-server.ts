@@ -1,0 +1,166 @@
+import Fastify, { type FastifyRequest } from 'fastify';
+import {
+  DEFAULT_WEB_HOST,
+  EasError,
+  silentLogger,
+  type Logger,
+  type WebTokens,
+} from '../core/index.js';
+import type { FileRepository } from '../filestore/index.js';
+import type { JobQueue } from '../queue/index.js';
+import type { TaskDatabase } from '../taskdb/index.js';
+import { AggregateViews, registerApi, securityHeaders, sendError } from './api.js';
+import { AccessControl, type AccessScope } from './auth.js';
+import { FingerprintCache, LiveHub } from './live.js';
+import { readStatic, staticFiles } from './static.js';
+
+/** Options of {@link createWebServer}. */
+export interface WebServerOptions {
+  /** The task database the views read. */
+  db: TaskDatabase;
+  /** The file repository downloads stream from. */
+  files: FileRepository;
+  /** The job queue the write actions (cancel, rerun, reschedule) use. Without it they are off. */
+  queue?: JobQueue;
+  /** Interface to bind. @defaultValue `'127.0.0.1'` */
+  host?: string;
+  /** Port; 0 picks a free one (see {@link WebServer.port}). @defaultValue 0 */
+  port?: number;
+  /**
+   * Bearer tokens. Without any the server binds only to loopback and is read-only; with them
+   * every API request needs one, and the write token enables the write actions.
+   * @defaultValue none
+   */
+  tokens?: Partial<WebTokens>;
+  /** How often live updates look for progress, ms. @defaultValue 1000 */
+  liveIntervalMs?: number;
+  /** Logger; binds `{ component: 'web' }`. Never given tokens or request headers. @defaultValue silent */
+  logger?: Logger;
+}
+
+/** A running dashboard. */
+export interface WebServer extends AsyncDisposable {
+  /** The bound address. */
+  readonly host: string;
+  /** The bound port. */
+  readonly port: number;
+  /** `http://host:port/`. */
+  readonly url: string;
+  /** Whether API requests must carry a bearer token. */
+  readonly tokenRequired: boolean;
+  /** Stops accepting requests, ends live streams and closes connections (not the database). */
+  close(): Promise<void>;
+}
+
+/** Largest request body (the write actions take none). */
+const BODY_LIMIT = 64 * 1024;
+
+/**
+ * Starts the web dashboard (DESIGN §7): the JSON API over the task database and file
+ * repository under `/api/`, live progress as server-sent events at `/api/events`, and the
+ * browser UI (plain ES modules under `src/web/ui`, plotly from its npm package).
+ *
+ * Security: loopback by default; bound elsewhere it refuses to start without a bearer token;
+ * tokens are compared in constant time; every answer carries a strict CSP, `nosniff` and
+ * `frame-ancestors 'none'`. The database, queue and file repository stay the caller's to close.
+ *
+ * @example
+ * ```ts
+ * await using web = await createWebServer({ db, files, queue, port: 8080 });
+ * console.log(`dashboard on ${web.url}`);
+ * ```
+ * @throws EasError `USAGE` when bound beyond loopback without a token, or the address cannot
+ *   be bound.
+ */
+export async function createWebServer(options: WebServerOptions): Promise<WebServer> {
+  const host = options.host ?? DEFAULT_WEB_HOST;
+  const log = (options.logger ?? silentLogger()).child({ component: 'web' });
+  const access = new AccessControl(host, {
+    readToken: options.tokens?.readToken,
+    writeToken: options.tokens?.writeToken,
+  });
+  const files = staticFiles();
+  const bodies = new Map<string, Buffer>();
+  const scopes = new WeakMap<FastifyRequest, AccessScope>();
+  const cache = new FingerprintCache(options.db);
+  const views = new AggregateViews(options.db, cache);
+  const live = new LiveHub(cache, () => views.progress(), options.liveIntervalMs ?? 1000, log);
+
+  // Fastify's own logger stays off: request lines would carry nothing we need, and the
+  // Authorization header must never reach a log.
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT, trustProxy: false });
+
+  app.addHook('onRequest', async (req, reply) => {
+    for (const [k, v] of Object.entries(securityHeaders())) void reply.header(k, v);
+    if (!access.hostAllowed(req.headers.host)) {
+      return reply.code(421).send({
+        error: 'This dashboard answers only to a loopback host name (127.0.0.1, localhost).',
+      });
+    }
+    if (!req.url.startsWith('/api/')) return;
+    void reply.header('cache-control', 'no-store');
+    const scope = access.scopeOf(req.headers.authorization);
+    if (scope === undefined) {
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer realm="eas web"')
+        .send({ error: 'A bearer token is required: send "Authorization: Bearer <token>".' });
+    }
+    scopes.set(req, scope);
+  });
+
+  app.setErrorHandler((e, _req, reply) => sendError(reply, e, log));
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: `Nothing at ${req.method} ${req.url.split('?')[0]}` }),
+  );
+
+  registerApi(app, {
+    db: options.db,
+    files: options.files,
+    queue: options.queue,
+    live,
+    views,
+    scopeOf: (req) => scopes.get(req) ?? 'read',
+    tokenRequired: access.tokenRequired,
+    logger: log,
+  });
+
+  for (const [url, file] of files) {
+    app.get(url, async (_req, reply) =>
+      reply
+        .header('content-type', file.contentType)
+        .header('cache-control', file.immutable ? 'public, max-age=86400' : 'no-cache')
+        .send(readStatic(file, bodies)),
+    );
+  }
+
+  try {
+    await app.listen({ host, port: options.port ?? 0 });
+  } catch (e) {
+    live.close();
+    await app.close();
+    throw new EasError(
+      'USAGE',
+      `Cannot listen on ${host}:${options.port ?? 0}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { where: '--port', cause: e },
+    );
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : (options.port ?? 0);
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  log.info({ host, port, tokenRequired: access.tokenRequired }, 'dashboard listening');
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      live.close();
+      await app.close();
+    })());
+  return {
+    host,
+    port,
+    url: `http://${urlHost}:${port}/`,
+    tokenRequired: access.tokenRequired,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
