@@ -8,12 +8,18 @@ import {
   deserializeTypedMetadata,
   placeholders,
   type SqlExecutor,
-  type SqlParam,
   type TypedMetadata,
 } from '../../core/index.js';
 import { Conditions } from './conditions.js';
-import { chunks } from './ids.js';
-import { emptyCounts, listJobs, type JobSummary, type TaskSummary } from './views.js';
+import {
+  emptyCounts,
+  listJobs,
+  taskFromRow,
+  TASK_SUMMARY_COLUMNS,
+  type JobSummary,
+  type TaskSummary,
+} from './views.js';
+import { metadataOf } from './lifecycle.js';
 import { TASK_STATES, type StateCounts, type TaskState } from '../types.js';
 
 /** Largest page any dashboard list returns. */
@@ -140,29 +146,6 @@ export async function progressFingerprint(sql: SqlExecutor): Promise<string> {
   ].join('|');
 }
 
-const TASK_COLUMNS =
-  't.id, t.job_id, t.parent_id, t.position, t.path, t.name, t.type, t.working_directory, t.depth, t.state, t.unmet, t.control, t.attempt_count, t.reason';
-
-function taskFromRow(r: Record<string, unknown>): TaskSummary {
-  return {
-    id: Number(r.id),
-    jobId: Number(r.job_id),
-    parentId: numOrNull(r.parent_id),
-    position: Number(r.position),
-    path: String(r.path),
-    name: strOrNull(r.name),
-    type: String(r.type),
-    workingDirectory: String(r.working_directory),
-    depth: Number(r.depth),
-    state: r.state as TaskState,
-    unmet: Number(r.unmet),
-    control: Number(r.control) === 1,
-    attemptCount: Number(r.attempt_count),
-    reason: strOrNull(r.reason),
-    ...(r.child_count === undefined ? {} : { childCount: Number(r.child_count) }),
-  };
-}
-
 /**
  * One page of one level of the task tree: the children of `parentId` (the job's roots when
  * null) after sibling position `afterPosition`, each with its number of children. Served by the
@@ -179,7 +162,7 @@ export async function treeChildren(
   c.params.push(filter.parentId === null ? filter.jobId : filter.parentId);
   c.after('t.position', filter.afterPosition);
   const rows = await sql.all(
-    `SELECT ${TASK_COLUMNS}, (SELECT count(*) FROM eas_tasks c WHERE c.parent_id = t.id) AS child_count
+    `SELECT ${TASK_SUMMARY_COLUMNS}, (SELECT count(*) FROM eas_tasks c WHERE c.parent_id = t.id) AS child_count
      FROM eas_tasks t ${c.whereClause()} ORDER BY t.position LIMIT ?`,
     [...c.params, limit],
   );
@@ -218,7 +201,7 @@ export async function taskPage(
   const limit = pageSize(filter.limit);
   const select = (c: Conditions, n: number) =>
     sql.all(
-      `SELECT ${TASK_COLUMNS}, a.error FROM eas_tasks t LEFT JOIN eas_attempts a ON a.id = t.current_attempt_id
+      `SELECT ${TASK_SUMMARY_COLUMNS}, a.error FROM eas_tasks t LEFT JOIN eas_attempts a ON a.id = t.current_attempt_id
        ${c.whereClause()} ORDER BY t.id LIMIT ?`,
       [...c.params, n],
     );
@@ -465,7 +448,7 @@ export async function productPage(
         ids,
       )
     : [];
-  const meta = await metadataFor(
+  const meta = await metadataOf(
     sql,
     'version',
     versions.map((v) => Number(v.id)),
@@ -499,33 +482,6 @@ export async function productPage(
     limit,
     (p) => p.filename,
   );
-}
-
-async function metadataFor(
-  sql: SqlExecutor,
-  kind: 'task' | 'attempt' | 'version',
-  ids: readonly number[],
-  keys?: readonly string[],
-): Promise<Map<number, TypedMetadata>> {
-  const out = new Map<number, TypedMetadata>();
-  const keyFilter = keys && keys.length > 0 ? ` AND key IN (${placeholders(keys.length)})` : '';
-  for (const part of chunks(ids)) {
-    const rows = await sql.all<{
-      owner_id: number;
-      key: string;
-      type: string;
-      value: string | null;
-    }>(
-      `SELECT owner_id, key, type, value FROM eas_metadata WHERE owner_kind = ? AND owner_id IN (${placeholders(part.length)})${keyFilter}`,
-      [kind, ...part, ...(keyFilter ? (keys as SqlParam[]) : [])],
-    );
-    for (const r of rows) {
-      const m = out.get(Number(r.owner_id)) ?? {};
-      m[r.key] = decodeTypedValue(r.type, r.value);
-      out.set(Number(r.owner_id), m);
-    }
-  }
-  return out;
 }
 
 /** Timings of finished attempts of one task type and final state. */
@@ -720,7 +676,7 @@ export async function plotRows(
   );
   const all =
     filter.outputKeys === undefined
-      ? await metadataFor(
+      ? await metadataOf(
           sql,
           'attempt',
           rows

@@ -209,11 +209,14 @@ async function payloadsOf(tx: SqlExecutor, taskRows: StartedRow[]): Promise<Atte
     taskRows.filter((t) => t[flag] === true || Number(t[flag]) === 1).map((t) => Number(t.id));
   const inputs = await stagedInputs(tx, having('has_inputs'));
   const outputs = await expectedOutputs(tx, having('has_outputs'));
+  // The server's start brings requested metadata along; only the rest is looked up.
+  const brought = new Map<number, Record<string, TypedMetadata>>();
+  for (const t of taskRows) if (t.requested) brought.set(Number(t.id), requestedOf(t.requested));
   const requested = await requestedMetadata(
     tx,
-    having('has_requested').filter((id) => !taskRows.some((t) => t.id === id && t.requested)),
+    having('has_requested').filter((id) => !brought.has(id)),
   );
-  for (const t of taskRows) if (t.requested) requested.set(Number(t.id), requestedOf(t.requested));
+  for (const [id, m] of brought) requested.set(id, m);
   return taskRows.map((t): AttemptPayload => {
     return {
       attemptId: Number(t.attempt_id),
@@ -358,13 +361,16 @@ async function requestedMetadata(
   return out;
 }
 
-/** Typed metadata of many owners of one kind. */
+/** Typed metadata of many owners of one kind; with `keys`, only those keys. */
 export async function metadataOf(
   tx: SqlExecutor,
   kind: 'task' | 'attempt' | 'version',
   ids: readonly number[],
+  keys?: readonly string[],
 ): Promise<Map<number, TypedMetadata>> {
   const out = new Map<number, TypedMetadata>();
+  const only = keys && keys.length > 0 ? keys : undefined;
+  const keyFilter = only ? ` AND key IN (${placeholders(only.length)})` : '';
   for (const part of chunks(ids)) {
     const rows = await tx.all<{
       owner_id: number;
@@ -372,8 +378,8 @@ export async function metadataOf(
       type: string;
       value: string | null;
     }>(
-      `SELECT owner_id, key, type, value FROM eas_metadata WHERE owner_kind = ? AND owner_id IN (${placeholders(part.length)})`,
-      [kind, ...part],
+      `SELECT owner_id, key, type, value FROM eas_metadata WHERE owner_kind = ? AND owner_id IN (${placeholders(part.length)})${keyFilter}`,
+      [kind, ...part, ...(only ?? [])],
     );
     for (const r of rows) {
       const m = out.get(Number(r.owner_id)) ?? {};

@@ -112,10 +112,12 @@ export interface TaskSummary {
   childCount?: number;
 }
 
-const TASK_SUMMARY_COLUMNS =
+/** The columns {@link taskFromRow} reads, over `eas_tasks t`. */
+export const TASK_SUMMARY_COLUMNS =
   't.id, t.job_id, t.parent_id, t.position, t.path, t.name, t.type, t.working_directory, t.depth, t.state, t.unmet, t.control, t.attempt_count, t.reason';
 
-function taskFromRow(r: Record<string, unknown>): TaskSummary {
+/** A {@link TaskSummary} from a row of {@link TASK_SUMMARY_COLUMNS} (and `child_count`). */
+export function taskFromRow(r: Record<string, unknown>): TaskSummary {
   return {
     id: Number(r.id),
     jobId: Number(r.job_id),
