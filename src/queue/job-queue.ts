@@ -125,6 +125,30 @@ export class JobQueue implements AsyncDisposable {
   }
 
   /**
+   * Adds attempts `owner` already runs (started in the task database without a claim) as items
+   * leased by it until now + `leaseMs`: from then on they are the owner's like claimed items
+   * (extend, complete, fail; reclaimed when the lease runs out), and nobody can claim them. An
+   * attempt id already queued (ready, delayed or leased, by anyone) is left as it is and left
+   * out of the result. Emits no event and wakes no waiting claim: nothing became ready.
+   *
+   * Pick it over `enqueue` + `claim` when the worker has already started the attempts.
+   *
+   * @returns The attempt ids added, each once, in input order.
+   * @throws InvalidInputError `USAGE` for an empty owner, a bad item field or `leaseMs` ≤ 0
+   *   (nothing is added).
+   */
+  async adopt(owner: string, items: readonly QueueItem[], leaseMs: number): Promise<number[]> {
+    this.assertOpen('adopt');
+    parseArgument(ownerSchema, owner, 'adopt.owner');
+    parseArgument(queueItemsSchema, items, 'adopt.items');
+    parseArgument(leaseMsSchema, leaseMs, 'adopt.leaseMs');
+    if (items.length === 0) return [];
+    const adopted = await this.backend.adopt(owner, items, leaseMs);
+    if (adopted.length > 0) this.logger.debug({ owner, count: adopted.length }, 'items adopted');
+    return adopted;
+  }
+
+  /**
    * Leases up to `max` ready items of `types` to `owner` for `leaseMs`, fairly across the
    * types; waits up to `waitMs` for work when none is ready. Emits `item:claimed` when items
    * were claimed.

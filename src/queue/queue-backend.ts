@@ -66,6 +66,9 @@ export interface QueueCounts {
  * never throw for that. (Batch operations "return false" by leaving the id out of the ids they
  * return.) A lease that ran out is still held by its owner until `reclaimExpired` (or
  * `releaseOwner`, `remove`) takes the item: until then the owner may extend, complete or fail it.
+ * `adopt` adds items already leased by an owner that started the attempts itself: each is then
+ * exactly what `enqueue` followed by that owner's `claim` would have left, except that no
+ * claimer ever received it or was woken for it.
  *
  * Not part of the contract: the order among items of equal priority (roughly FIFO), retry
  * policy and backoff (the controller computes `availableAt`), task states (the task database
@@ -76,6 +79,25 @@ export interface QueueBackend {
   readonly name: string;
   /** Adds items; an attempt id already present is left as it is. */
   enqueue(items: readonly QueueItem[]): Promise<void>;
+  /**
+   * Adds items already leased by `owner`, with a lease ending at now + `leaseMs`: attempts a
+   * worker started itself in the task database, without claiming them from the queue. Each
+   * added item is stored exactly as if it had been enqueued and then claimed by `owner`, so
+   * `counts` shows it as leased, `has` finds it, the owner can `extend`, `complete` or `fail`
+   * it, and `reclaimExpired`, `releaseOwner`, `remove` and `removeJob` take it like any leased
+   * item. It is never claimable and wakes no waiting claimer (it is not ready).
+   *
+   * Idempotent like `enqueue`: an attempt id already present (ready, delayed or leased, by
+   * anyone, `owner` included) is left exactly as it is and left out of the result. An empty
+   * list returns `[]` without a round trip to the server or database. Large lists are split
+   * into several statements or scripts (safe, as the operation is idempotent per id).
+   *
+   * Pick it over `enqueue` + `claim` when the worker already runs the attempts: a claim could
+   * hand it other ready items instead, and an enqueue would wake idle claimers for nothing.
+   *
+   * @returns The attempt ids added, leased by `owner`, each once, in input order.
+   */
+  adopt(owner: string, items: readonly QueueItem[], leaseMs: number): Promise<number[]>;
   /** Leases up to `max` ready items of the given types to `owner`. */
   claim(request: ClaimRequest): Promise<LeasedItem[]>;
   /** Pushes the lease of the owner's items to now + `leaseMs`. Returns the ids still held. */

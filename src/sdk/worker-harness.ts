@@ -141,6 +141,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   private readonly modules = new Map<string, Promise<HandlerDefinition>>();
   private pending: { payload: AttemptPayload; outcome: AttemptOutcome; resolve: () => void }[] = [];
   private starting = 0;
+  /** Attempts this worker has run, numbering their scratch directories. */
+  private attemptSeq = 0;
   private readonly starts = new Set<Promise<void>>();
   private startFailure: Error | undefined;
   private commitsInFlight = 0;
@@ -279,6 +281,9 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
         }
       }
       await Promise.all(this.starts);
+      // A commit under way may still start the dependents it released: they run before the
+      // drain, which then waits for them too.
+      await this.flush();
       await this.drain();
     } finally {
       clearInterval(this.heartbeatTimer);
@@ -312,11 +317,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     const started = (async () => {
       try {
         const { payloads, stale } = await this.untilAvailable('starting attempts', () =>
-          this.o.db.startAttempts(attemptIds, {
-            id: this.workerId,
-            host: hostname(),
-            pid: process.pid,
-          }),
+          this.o.db.startAttempts(attemptIds, this.workerInfo()),
         );
         this.starting -= attemptIds.length;
         counted = false;
@@ -400,10 +401,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     const cpu0 = process.cpuUsage();
     const needsDir =
       type.runner.kind === 'command' || payload.inputs.length > 0 || payload.outputs.length > 0;
-    const workDir = join(
-      this.ownScratch,
-      `attempt-${payload.attemptId}-${randomBytes(3).toString('hex')}`,
-    );
+    // Unique within this worker's own scratch directory (an attempt id may come back to it).
+    const workDir = join(this.ownScratch, `attempt-${payload.attemptId}-${++this.attemptSeq}`);
     let task = this.taskFile(payload, workDir);
     let typedDescription = payload.description;
     const log = (level: LogLine['level'], stream: LogLine['stream'], message: string): void => {
@@ -481,6 +480,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
         }
       } else {
         const def = await this.handlerFor(type);
+        const harnessLog = this.log;
+        let handlerLogger: Logger | undefined;
         const handlerResult = await raceAbort(
           Promise.resolve().then(() =>
             def.run({
@@ -489,11 +490,14 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
               typedDescription,
               signal: abort.signal,
               log: (level, message) => log(level, 'handler', message),
-              logger: this.log.child({
-                attemptId: payload.attemptId,
-                taskId: payload.taskId,
-                jobId: payload.jobId,
-              }),
+              // Made when a handler asks for it: most never log through it.
+              get logger() {
+                return (handlerLogger ??= harnessLog.child({
+                  attemptId: payload.attemptId,
+                  taskId: payload.taskId,
+                  jobId: payload.jobId,
+                }));
+              },
             }),
           ),
           abort.signal,
@@ -629,18 +633,49 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     if (this.pending.length === 0 || this.commitsInFlight >= COMMITS_IN_FLIGHT) return;
     const batch = this.pending.splice(0, 500);
     this.commitsInFlight++;
+    // Free slots are held for the dependents this report releases: the task database starts
+    // them under this worker in the same transaction, so a dependent runs the moment its last
+    // provider is committed, without a trip through the queue. At most one slot per result
+    // reported (a report rarely releases more), so claims go on beside the commit.
+    let reserved = this.stopping
+      ? 0
+      : Math.max(0, Math.min(batch.length, this.o.concurrency - this.executing - this.starting));
+    this.starting += reserved;
     try {
       // Each step is retried alone while its server is away: the commit is refused as
       // stale if it had in fact gone through, and the queue steps are idempotent.
+      const take =
+        reserved > 0 ? { worker: this.workerInfo(), types: this.types, max: reserved } : undefined;
       const result = await this.untilAvailable('committing results', () =>
-        this.o.db.finishAttempts(batch.map((b) => b.outcome)),
+        this.o.db.finishAttempts(
+          batch.map((b) => b.outcome),
+          take,
+        ),
       );
-      // Released tasks are queued while the finished items are completed (on Redis the two
-      // calls share a round trip): a dependent's wait does not include the completion.
+      this.starting -= reserved;
+      reserved = 0;
+      for (const p of result.started) this.start(p);
+      // Released tasks are queued while the finished items are completed and the attempts
+      // started here are recorded as this worker's leases (on Redis the calls share a round
+      // trip): a dependent's wait does not include the completion.
       const committed = batch.map((b) => b.outcome.attemptId);
       await Promise.all([
         result.ready.length > 0 &&
           this.untilAvailable('queueing released tasks', () => this.o.queue.enqueue(result.ready)),
+        result.started.length > 0 &&
+          this.untilAvailable('leasing started tasks', () =>
+            this.o.queue.adopt(
+              this.workerId,
+              // A leased item's priority is never read: an item that leaves its lease is
+              // re-queued by the controller as a new attempt with its job's priority.
+              result.started.map((p) => ({
+                attemptId: p.attemptId,
+                taskType: p.taskType,
+                jobId: p.jobId,
+              })),
+              this.o.leaseMs,
+            ),
+          ),
         this.untilAvailable('completing queue items', () =>
           this.o.queue.complete(this.workerId, committed),
         ),
@@ -653,13 +688,20 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
       this.log.error({ err: e }, 'committing attempt results failed');
       this.emit('worker:error', e instanceof Error ? e : new Error(String(e)));
     } finally {
+      this.starting -= reserved;
       this.commitsInFlight--;
       for (const b of batch) b.resolve();
       this.scheduleCommit();
+      this.wakeClaimer();
       if (this.commitsInFlight === 0 && this.pending.length === 0) {
         for (const resolve of this.committedAll.splice(0)) resolve();
       }
     }
+  }
+
+  /** This worker as the task database records it on the attempts it starts. */
+  private workerInfo(): { id: string; host: string; pid: number } {
+    return { id: this.workerId, host: hostname(), pid: process.pid };
   }
 
   /** Waits out a transient backend error: logs it and sleeps a growing backoff. */

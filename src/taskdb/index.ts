@@ -108,6 +108,7 @@ export {
   type RetryPolicy,
   type AttemptOutcome,
   type FinishResult,
+  type TakeRequest,
   type StateCounts,
 } from './types.js';
 /** The id spaces the task database allocates from (its counters). */

@@ -14,6 +14,7 @@ import {
   heartbeat,
   startAttempts,
   stallAttempts,
+  takeReady,
 } from './queries/lifecycle.js';
 import {
   cancelJob,
@@ -62,6 +63,7 @@ import type {
   PlannedJob,
   ReadyAttempt,
   SubmitResult,
+  TakeRequest,
   TaskState,
   WorkerInfo,
 } from './types.js';
@@ -156,22 +158,33 @@ export class TaskDatabase {
     return this.sql.transaction((tx) => startAttempts(tx, attemptIds, worker, this.now()));
   }
 
-  /** Records finished attempts and moves their tasks on, in one transaction. */
-  async finishAttempts(outcomes: readonly AttemptOutcome[]): Promise<FinishResult> {
+  /**
+   * Records finished attempts and moves their tasks on, in one transaction. With `take`, up to
+   * `take.max` of the attempts this releases are started under the reporting worker in the same
+   * transaction and come back in `started` (see {@link TakeRequest}).
+   */
+  async finishAttempts(
+    outcomes: readonly AttemptOutcome[],
+    take?: TakeRequest,
+  ): Promise<FinishResult> {
     const now = this.now();
-    if (!this.sql.profile.serverLifecycle)
-      return this.sql.transaction((tx) => finishAttempts(tx, outcomes, now));
+    const general = (list: readonly AttemptOutcome[], t?: TakeRequest): Promise<FinishResult> =>
+      this.sql.transaction(async (tx) =>
+        takeReady(tx, await finishAttempts(tx, list, now), t, now),
+      );
+    if (!this.sql.profile.serverLifecycle) return general(outcomes, take);
     // The common case (succeeded, QC passed) in one round trip on the server; the rest, and a
     // batch the server hands back, through the general path. Each attempt's effects stay in
     // one transaction either way.
     const passed = outcomes.filter((o) => o.succeeded && o.qcPassed);
     const rest = outcomes.filter((o) => !(o.succeeded && o.qcPassed));
-    const fast = passed.length > 0 ? await finishPassedOnServer(this.sql, passed, now) : undefined;
-    if (passed.length > 0 && !fast)
-      return this.sql.transaction((tx) => finishAttempts(tx, outcomes, now));
+    const fast =
+      passed.length > 0 ? await finishPassedOnServer(this.sql, passed, now, take) : undefined;
+    if (passed.length > 0 && !fast) return general(outcomes, take);
     if (rest.length === 0) return fast!;
-    const general = await this.sql.transaction((tx) => finishAttempts(tx, rest, now));
-    return fast ? mergeFinishResults([fast, general]) : general;
+    const left = take && { ...take, max: take.max - (fast?.started.length ?? 0) };
+    const slow = await general(rest, left);
+    return fast ? mergeFinishResults([fast, slow]) : slow;
   }
 
   /**
@@ -486,5 +499,6 @@ function mergeFinishResults(results: readonly FinishResult[]): FinishResult {
     failed: results.flatMap((r) => r.failed),
     blocked: results.flatMap((r) => r.blocked),
     finishedJobs: [...jobs.values()],
+    started: results.flatMap((r) => r.started),
   };
 }

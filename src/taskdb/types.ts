@@ -193,6 +193,26 @@ export interface FinishResult {
   blocked: number[];
   /** Jobs that reached a final status. */
   finishedJobs: { jobId: number; status: JobStatus }[];
+  /**
+   * Released attempts started in the same transaction under the reporting worker (see
+   * {@link TakeRequest}): it runs them itself, and they are not in `ready`.
+   */
+  started: AttemptPayload[];
+}
+
+/**
+ * What a worker reporting results asks of the attempts its report releases: start up to `max`
+ * of those whose task type it runs, under itself, in the same transaction. A dependent then
+ * starts the moment its last provider is committed, without a trip through the queue; the rest
+ * are `ready` as usual.
+ */
+export interface TakeRequest {
+  /** The reporting worker. */
+  worker: WorkerInfo;
+  /** Task types it runs. */
+  types: readonly string[];
+  /** Most attempts to start (its free slots). */
+  max: number;
 }
 
 /** Counts of tasks per state. */

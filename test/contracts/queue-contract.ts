@@ -138,6 +138,210 @@ export function runQueueContract(
       });
     });
 
+    describe('adopt', () => {
+      it('adds items leased by the owner: counted as leased, present, claimable by nobody', async () => {
+        const q = await open();
+        expect(await q.adopt('w1', items(1, 3), LEASE)).toEqual([1, 2, 3]);
+        expect(await q.counts()).toEqual({ a: { ready: 0, delayed: 0, leased: 3 } });
+        for (const id of [1, 2, 3]) expect(await q.has(id)).toBe(true);
+        expect(await q.claim({ owner: 'w2', types: ['a'], max: 10, leaseMs: LEASE })).toEqual([]);
+        expect(
+          await q.claim({ owner: 'w2', types: ['a'], max: 10, leaseMs: LEASE, waitMs: 0 }),
+        ).toEqual([]);
+        expect(await q.claim({ owner: 'w1', types: ['a'], max: 10, leaseMs: LEASE })).toEqual([]);
+        expect(await q.counts()).toEqual({ a: { ready: 0, delayed: 0, leased: 3 } });
+      });
+
+      it('stores the item as claimed by the owner, lease ending at now + leaseMs, reclaimed after it', async () => {
+        const q = await open();
+        const availableAt = Date.now() - 5_000;
+        const before = Date.now();
+        expect(
+          await q.adopt(
+            'w1',
+            [{ attemptId: 7, taskType: 'a', jobId: 3, priority: 4, availableAt }],
+            1_000,
+          ),
+        ).toEqual([7]);
+        const after = Date.now();
+        expect(await q.reclaimExpired(before + 500)).toEqual([]);
+        const [item, ...rest] = await q.reclaimExpired(after + 1_001);
+        expect(rest).toEqual([]);
+        expect(item).toMatchObject({
+          attemptId: 7,
+          taskType: 'a',
+          jobId: 3,
+          priority: 4,
+          availableAt,
+          owner: 'w1',
+        });
+        expect(item!.leaseExpiresAt).toBeGreaterThanOrEqual(before + 1_000);
+        expect(item!.leaseExpiresAt).toBeLessThanOrEqual(after + 1_000);
+        expect(await q.has(7)).toBe(false);
+        expect(await q.counts()).toEqual({});
+        expect(await q.complete('w1', [7])).toEqual([]);
+      });
+
+      it('defaults priority to 0 and availableAt to now', async () => {
+        const q = await open();
+        const before = Date.now();
+        await q.adopt('w1', items(1, 1), LEASE);
+        const after = Date.now();
+        const [item] = await q.releaseOwner('w1');
+        expect(item).toMatchObject({ attemptId: 1, priority: 0, owner: 'w1' });
+        expect(item!.availableAt).toBeGreaterThanOrEqual(before);
+        expect(item!.availableAt).toBeLessThanOrEqual(after);
+      });
+
+      it('reclaimExpired returns adopted items once their lease ran out', async () => {
+        const q = await open();
+        await q.adopt('short', items(1, 2), 20);
+        await q.adopt('long', items(10, 1), LEASE);
+        await sleep(60);
+        const reclaimed = await q.reclaimExpired();
+        expect(sorted(ids(reclaimed))).toEqual([1, 2]);
+        expect(reclaimed.every((i) => i.owner === 'short')).toBe(true);
+        expect(await q.counts()).toEqual({ a: { ready: 0, delayed: 0, leased: 1 } });
+      });
+
+      it('lets the owner extend, complete and fail adopted items, and no other owner', async () => {
+        const q = await open();
+        await q.adopt('w1', items(1, 3), 1_000);
+        expect(await q.extend('w2', [1, 2, 3], 60_000)).toEqual([]);
+        expect(await q.complete('w2', [1, 2, 3])).toEqual([]);
+        expect(await q.fail('w2', [1, 2, 3])).toEqual([]);
+        expect((await q.counts()).a).toEqual({ ready: 0, delayed: 0, leased: 3 });
+        const before = Date.now();
+        expect(sorted(await q.extend('w1', [1, 2, 3], 60_000))).toEqual([1, 2, 3]);
+        expect(await q.reclaimExpired(before + 5_000)).toEqual([]);
+        expect(await q.complete('w1', [1])).toEqual([1]);
+        expect(await q.fail('w1', [2])).toEqual([2]);
+        expect(await q.has(1)).toBe(false);
+        expect(await q.has(2)).toBe(false);
+        expect((await q.counts()).a).toEqual({ ready: 0, delayed: 0, leased: 1 });
+        const reclaimed = await q.reclaimExpired(before + 120_000);
+        expect(ids(reclaimed)).toEqual([3]);
+        expect(reclaimed[0]!.leaseExpiresAt).toBeGreaterThanOrEqual(before + 60_000);
+      });
+
+      it('releaseOwner returns adopted items along with the owner’s claimed ones', async () => {
+        const q = await open();
+        await q.enqueue(items(1, 2));
+        const claimed = ids(await q.claim({ owner: 'w1', types: ['a'], max: 1, leaseMs: LEASE }));
+        await q.adopt('w1', items(10, 2, 'b'), LEASE);
+        await q.adopt('w2', items(20, 1, 'b'), LEASE);
+        const released = await q.releaseOwner('w1');
+        expect(sorted(ids(released))).toEqual(sorted([...claimed, 10, 11]));
+        expect(released.every((i) => i.owner === 'w1')).toBe(true);
+        expect(await q.counts()).toEqual({
+          a: { ready: 1, delayed: 0, leased: 0 },
+          b: { ready: 0, delayed: 0, leased: 1 },
+        });
+        expect(await q.releaseOwner('w1')).toEqual([]);
+      });
+
+      it('leaves an id already queued (ready, delayed or leased) as it is and does not return it', async () => {
+        const q = await open();
+        await q.enqueue([
+          { attemptId: 1, taskType: 'a', jobId: 1, priority: 2 },
+          { attemptId: 2, taskType: 'a', jobId: 1, availableAt: Date.now() + 60_000 },
+          { attemptId: 3, taskType: 'a', jobId: 1 },
+        ]);
+        const [held] = await q.claim({ owner: 'w2', types: ['a'], max: 1, leaseMs: LEASE });
+        expect(held!.attemptId).toBe(1);
+        await q.enqueue([{ attemptId: 4, taskType: 'a', jobId: 1 }]);
+        expect(await q.adopt('w1', items(1, 5, 'b', { jobId: 5, priority: 9 }), LEASE)).toEqual([
+          5,
+        ]);
+        expect(await q.counts()).toEqual({
+          a: { ready: 3, delayed: 1, leased: 1 },
+          b: { ready: 0, delayed: 0, leased: 1 },
+        });
+        expect(await q.complete('w1', [1, 2, 3, 4])).toEqual([]);
+        const claimed = await q.claim({ owner: 'w3', types: ['a', 'b'], max: 10, leaseMs: LEASE });
+        expect(claimed.map((i) => [i.attemptId, i.taskType, i.jobId, i.priority])).toEqual([
+          [3, 'a', 1, 0],
+          [4, 'a', 1, 0],
+        ]);
+        expect(await q.complete('w2', [1])).toEqual([1]);
+        // Adopting again, even by the holder itself, changes nothing and returns nothing.
+        expect(await q.adopt('w1', items(5, 1, 'b', { jobId: 5 }), LEASE)).toEqual([]);
+        expect(await q.adopt('w3', items(3, 1), LEASE)).toEqual([]);
+      });
+
+      it('adds an id repeated in one call once', async () => {
+        const q = await open();
+        expect(await q.adopt('w1', [...items(1, 2), ...items(1, 2)], LEASE)).toEqual([1, 2]);
+        expect(await q.counts()).toEqual({ a: { ready: 0, delayed: 0, leased: 2 } });
+      });
+
+      it('wakes no blocked claimer: a claim waiting on that type returns nothing', async () => {
+        const q = await open();
+        const claim = q.claim({ owner: 'w2', types: ['a'], max: 5, leaseMs: LEASE, waitMs: 300 });
+        await sleep(50);
+        expect(await q.adopt('w1', items(1, 3), LEASE)).toEqual([1, 2, 3]);
+        expect(await claim).toEqual([]);
+        expect(await q.counts()).toEqual({ a: { ready: 0, delayed: 0, leased: 3 } });
+      });
+
+      it('leaves a waiting claim waiting for real work, which it then receives', async () => {
+        const q = await open();
+        const claim = q.claim({
+          owner: 'w2',
+          types: ['a'],
+          max: 5,
+          leaseMs: LEASE,
+          waitMs: 10_000,
+        });
+        await sleep(50);
+        await q.adopt('w1', items(1, 3), LEASE);
+        await sleep(50);
+        await q.enqueue(items(10, 1));
+        expect(ids(await claim)).toEqual([10]);
+        expect(await q.complete('w1', [1, 2, 3])).toEqual([1, 2, 3]);
+      });
+
+      it('remove and removeJob remove adopted items', async () => {
+        const q = await open();
+        await q.adopt(
+          'w1',
+          [...items(1, 2, 'a', { jobId: 1 }), ...items(10, 2, 'a', { jobId: 2 })],
+          LEASE,
+        );
+        await q.removeJob(1);
+        expect(await q.has(1)).toBe(false);
+        expect(await q.has(2)).toBe(false);
+        expect(await q.has(10)).toBe(true);
+        expect(await q.complete('w1', [1, 2])).toEqual([]);
+        expect(await q.counts()).toEqual({ a: { ready: 0, delayed: 0, leased: 2 } });
+        await q.remove([10]);
+        expect(await q.has(10)).toBe(false);
+        expect(await q.extend('w1', [10], LEASE)).toEqual([]);
+        expect(sorted(ids(await q.releaseOwner('w1')))).toEqual([11]);
+        expect(await q.counts()).toEqual({});
+      });
+
+      it('accepts an empty list', async () => {
+        const q = await open();
+        expect(await q.adopt('w1', [], LEASE)).toEqual([]);
+        expect(await q.counts()).toEqual({});
+      });
+
+      it('handles batches larger than one statement, skipping the ids already queued', async () => {
+        const q = await open();
+        const queued = Array.from({ length: 25 }, (_, i) => 1 + i * 100);
+        await q.enqueue(queued.map((attemptId) => ({ attemptId, taskType: 'a', jobId: 1 })));
+        const adopted = await q.adopt('w', items(1, 2_500), LEASE);
+        const expected = items(1, 2_500)
+          .map((i) => i.attemptId)
+          .filter((id) => !queued.includes(id));
+        expect(adopted).toEqual(expected);
+        expect((await q.counts()).a).toEqual({ ready: 25, delayed: 0, leased: 2_475 });
+        expect(sorted(await q.complete('w', adopted))).toEqual(expected);
+        expect((await q.counts()).a).toEqual({ ready: 25, delayed: 0, leased: 0 });
+      });
+    });
+
     describe('claim', () => {
       it('leases items so a second claimer does not receive them', async () => {
         const q = await open();
@@ -570,6 +774,8 @@ export function runQueueContract(
         await q.close();
         await q.close();
         await expectClosed(q.enqueue(items(2, 1)));
+        await expectClosed(q.adopt('w', items(2, 1), LEASE));
+        await expectClosed(q.adopt('w', [], LEASE));
         await expectClosed(q.claim({ owner: 'w', types: ['a'], max: 1, leaseMs: LEASE }));
         await expectClosed(q.extend('w', [1], LEASE));
         await expectClosed(q.complete('w', [1]));

@@ -117,6 +117,28 @@ describe('createJobQueue', () => {
     expect(calls).toEqual(['enqueue', 'has', 'close']);
     await expect(inner.counts()).rejects.toMatchObject({ code: 'CLOSED' });
   });
+
+  it('forwards adopt to the backend, but not an empty list', async () => {
+    const inner = await createSqlQueueBackend({ sql: sqliteUrl() });
+    const calls: string[] = [];
+    const recording: QueueBackend = new Proxy(inner, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          calls.push(String(prop));
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const queue = await createJobQueue({ backend: recording });
+    cleanups.push(() => queue.close());
+    expect(await queue.adopt('w', [], LEASE)).toEqual([]);
+    expect(calls).toEqual([]);
+    expect(await queue.adopt('w', [{ attemptId: 1, taskType: 'a', jobId: 1 }], LEASE)).toEqual([1]);
+    expect(calls).toEqual(['adopt']);
+    expect(await queue.counts()).toEqual({ a: { ready: 0, delayed: 0, leased: 1 } });
+  });
 });
 
 describe('JobQueue validation', () => {
@@ -160,6 +182,24 @@ describe('JobQueue validation', () => {
     expect((await rejection(queue.fail('w', ['x' as unknown as number]))).code).toBe('USAGE');
     expect((await rejection(queue.reclaimExpired(undefined, 0))).code).toBe('USAGE');
     expect((await rejection(queue.removeJob(Number.NaN))).code).toBe('USAGE');
+  });
+
+  it('rejects a bad owner, item or lease length on adopt, naming each field, and adopts nothing', async () => {
+    const queue = await sqlQueue();
+    const good = { attemptId: 1, taskType: 'a', jobId: 1 };
+    const badItem = await rejection(
+      queue.adopt('w', [good, { attemptId: -1, taskType: '', jobId: 1 }], LEASE),
+    );
+    expect(badItem).toBeInstanceOf(InvalidInputError);
+    expect(badItem.code).toBe('USAGE');
+    expect((badItem as InvalidInputError).problems.map((p) => p.path)).toEqual([
+      'adopt.items.1.attemptId',
+      'adopt.items.1.taskType',
+    ]);
+    expect((await rejection(queue.adopt('', [good], LEASE))).code).toBe('USAGE');
+    const badLease = await rejection(queue.adopt('w', [good], 0));
+    expect((badLease as InvalidInputError).problems.map((p) => p.path)).toEqual(['adopt.leaseMs']);
+    expect(await queue.counts()).toEqual({});
   });
 });
 
@@ -241,6 +281,7 @@ describe('JobQueue close', () => {
     for (const call of [
       () => queue.enqueue([{ attemptId: 1, taskType: 'a', jobId: 1 }]),
       () => queue.claim({ owner: 'w', types: ['a'], max: 1, leaseMs: LEASE }),
+      () => queue.adopt('w', [], LEASE),
       () => queue.counts(),
       () => queue.clear(),
     ]) {

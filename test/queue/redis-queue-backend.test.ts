@@ -49,6 +49,42 @@ async function keysOf(prefix: string, url = REDIS_URL): Promise<string[]> {
   }
 }
 
+/**
+ * Every key under `prefix:` (named without the prefix) with its contents: hash fields, set
+ * members (sorted), sorted-set members in order (without scores), list entries.
+ */
+async function dumpKeys(prefix: string): Promise<Record<string, unknown>> {
+  const client = new Redis(REDIS_URL);
+  try {
+    const dump: Record<string, unknown> = {};
+    for (const key of await keysOf(prefix)) {
+      const name = key.slice(prefix.length + 1);
+      const type = await client.type(key);
+      if (type === 'hash') dump[name] = await client.hgetall(key);
+      else if (type === 'set') dump[name] = (await client.smembers(key)).sort();
+      else if (type === 'zset') dump[name] = await client.zrange(key, 0, -1);
+      else if (type === 'list') dump[name] = await client.lrange(key, 0, -1);
+      else dump[name] = `unexpected ${type}`;
+    }
+    return dump;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** The `leased` zset of the queue under `prefix`: attempt id and lease end. */
+async function leaseEnds(prefix: string): Promise<{ id: string; score: number }[]> {
+  const client = new Redis(REDIS_URL);
+  try {
+    const flat = await client.zrange(`${prefix}:leased`, 0, -1, 'WITHSCORES');
+    const out: { id: string; score: number }[] = [];
+    for (let i = 0; i < flat.length; i += 2) out.push({ id: flat[i]!, score: Number(flat[i + 1]) });
+    return out;
+  } finally {
+    client.disconnect();
+  }
+}
+
 async function deleteKeys(prefix: string, url = REDIS_URL): Promise<void> {
   const keys = await keysOf(prefix, url);
   if (keys.length === 0) return;
@@ -321,6 +357,33 @@ describe.skipIf(!redis)('Redis queue backend', () => {
     await q.claim({ owner: 'w', types: ['a'], max: 2, leaseMs: LEASE });
     await q.clear();
     expect(await keysOf(prefix)).toEqual([]);
+  });
+
+  it('adopt leaves the keys enqueue then claim leave (no wake token), and no key once finished', async () => {
+    const viaClaim = freshPrefix();
+    const viaAdopt = freshPrefix();
+    const claimed = await open(viaClaim);
+    const adopted = await open(viaAdopt);
+    const batch = [
+      ...items(1, 2, 'a', { jobId: 4, priority: 3, availableAt: 1_000 }),
+      ...items(10, 1, 'b', { jobId: 5, availableAt: 1_000 }),
+    ];
+    const before = Date.now();
+    await claimed.enqueue(batch);
+    expect(
+      await claimed.claim({ owner: 'w', types: ['a', 'b'], max: 10, leaseMs: LEASE }),
+    ).toHaveLength(3);
+    expect(await adopted.adopt('w', batch, LEASE)).toEqual([1, 2, 10]);
+    const after = Date.now();
+    const adoptedKeys = await dumpKeys(viaAdopt);
+    expect(Object.keys(adoptedKeys).filter((k) => k.startsWith('wake:'))).toEqual([]);
+    expect(adoptedKeys).toEqual(await dumpKeys(viaClaim));
+    for (const { score } of await leaseEnds(viaAdopt)) {
+      expect(score).toBeGreaterThanOrEqual(before + LEASE);
+      expect(score).toBeLessThanOrEqual(after + LEASE);
+    }
+    expect(await adopted.complete('w', [1, 2, 10])).toEqual([1, 2, 10]);
+    expect(await keysOf(viaAdopt)).toEqual([]);
   });
 
   it('claims every item exactly once with 4 concurrent claimers on their own connections (2,000 items)', async () => {

@@ -252,3 +252,87 @@ describe('float literals reach the science code as floats', () => {
     });
   });
 });
+
+describe('WorkerHarness runs the dependents its own report releases', () => {
+  const parentsWaitingForTwo = (n: number) => ({
+    task_list: [
+      {
+        task: 'execution_for_loop',
+        parameter: 'i',
+        values: Array.from({ length: n }, (_, i) => i),
+        task_list: [
+          { task: 'null', name: 'a' },
+          { task: 'null', name: 'b' },
+          { task: 'set_metadata', name: 'parent', requires_metadata_from: ['a', 'b'] },
+        ],
+      },
+    ],
+  });
+
+  it('starts them in the commit, within its concurrency, leased to it in the queue', async () => {
+    const p = await createTestPipeline({ concurrency: 2 });
+    open.push(p);
+    const { jobId } = await p.controller().submit({ chain: parentsWaitingForTwo(12) });
+    const worker = p.worker({ claimWaitMs: 20 });
+    let executing = 0;
+    let most = 0;
+    const taken: { attemptId: number; taskType: string }[] = [];
+    const leasedAfterCommit: number[] = [];
+    worker.on('attempt:started', () => (most = Math.max(most, ++executing)));
+    worker.on('attempt:finished', () => executing--);
+    worker.on('batch:committed', (r) => {
+      taken.push(...r.started.map((s) => ({ attemptId: s.attemptId, taskType: s.taskType })));
+      if (r.started.length > 0)
+        void p.queue.counts().then((c) => leasedAfterCommit.push(c.set_metadata?.leased ?? 0));
+    });
+    const finished = new Promise<void>((r) => worker.on('job:finished', () => r()));
+    const running = worker.run();
+    await finished;
+    worker.stop();
+    await running;
+
+    expect(most).toBeLessThanOrEqual(2);
+    // Some parents started in the commit of their last child, and only parents can be released.
+    expect(taken.length).toBeGreaterThan(0);
+    expect(new Set(taken.map((t) => t.taskType))).toEqual(new Set(['set_metadata']));
+    for (const t of taken) {
+      const d = await p.db.sql.get<{ state: string; qc: string; worker: string }>(
+        'SELECT state, qc, worker FROM eas_attempts WHERE id = ?',
+        [t.attemptId],
+      );
+      expect([d!.state, d!.qc, d!.worker]).toEqual(['succeeded', 'passed', worker.workerId]);
+    }
+    // Every task done once; nothing left in the queue, leased or ready.
+    const status = await p.db.status(jobId);
+    // 36 leaves, 12 loop iterations, the loop and the job's root.
+    expect(status.totals).toMatchObject({ done: 36 + 12 + 2, failed: 0, queued: 0 });
+    const attempts = await p.db.sql.get<{ n: number }>(
+      'SELECT count(*) AS n FROM eas_attempts WHERE job_id = ?',
+      [jobId!],
+    );
+    expect(Number(attempts!.n)).toBe(36);
+    const counts = await p.queue.counts();
+    for (const c of Object.values(counts)) expect(c).toMatchObject({ ready: 0, leased: 0 });
+  });
+
+  it('leaves dependents of a type it does not run to the queue', async () => {
+    const p = await createTestPipeline({ concurrency: 4 });
+    open.push(p);
+    await p.controller().submit({ chain: parentsWaitingForTwo(3) });
+    const worker = p.worker({ types: ['null'], claimWaitMs: 20 });
+    const taken: number[] = [];
+    const ready: string[] = [];
+    worker.on('batch:committed', (r) => {
+      taken.push(...r.started.map((s) => s.attemptId));
+      ready.push(...r.ready.map((a) => a.taskType));
+    });
+    const idle = new Promise<void>((r) => worker.on('worker:idle', () => r()));
+    const running = worker.run();
+    await idle;
+    worker.stop();
+    await running;
+    expect(taken).toEqual([]);
+    expect(ready).toEqual(['set_metadata', 'set_metadata', 'set_metadata']);
+    expect((await p.queue.counts()).set_metadata).toMatchObject({ ready: 3, leased: 0 });
+  });
+});

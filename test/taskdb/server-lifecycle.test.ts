@@ -132,23 +132,32 @@ interface Run {
   checksums: Record<string, { rows: number; sha256: string }>;
 }
 
-async function runJob(db: TaskDatabase): Promise<Run> {
+/**
+ * Runs the plans to the end. With `takeMax`, each report asks to start up to that many of the
+ * attempts it releases (`TakeRequest`), and those run in the next round without a start.
+ */
+async function runJob(db: TaskDatabase, takeMax = 0): Promise<Run> {
   const steps: unknown[] = [];
   let ready: number[] = [];
+  let taken: AttemptPayload[] = [];
   for (const tasks of plans()) {
     const seed = `seed${steps.length}`;
     steps.push(seed);
     const r = await db.submit({ name: 'j', workingDirectory: 'wd', chain: {}, tasks, seed });
     ready.push(...r.ready.map((a) => a.attemptId));
   }
+  const take = takeMax > 0 ? { worker: WORKER, types: ['null'], max: takeMax } : undefined;
   // Alternating batch shapes: everything at once, then one at a time.
-  for (let round = 0; ready.length > 0; round++) {
-    const { payloads, stale } = await db.startAttempts(ready, WORKER);
+  for (let round = 0; ready.length + taken.length > 0; round++) {
+    const { payloads, stale } =
+      ready.length > 0 ? await db.startAttempts(ready, WORKER) : { payloads: [], stale: [] };
     steps.push({ started: payloads, stale });
-    const outcomes = payloads.map(outcomeOf).sort((a, b) => a.attemptId - b.attemptId);
+    const outcomes = [...payloads, ...taken]
+      .map(outcomeOf)
+      .sort((a, b) => a.attemptId - b.attemptId);
     const results: FinishResult[] = [];
-    if (round % 2 === 0) results.push(await db.finishAttempts(outcomes));
-    else for (const o of outcomes) results.push(await db.finishAttempts([o]));
+    if (round % 2 === 0) results.push(await db.finishAttempts(outcomes, take));
+    else for (const o of outcomes) results.push(await db.finishAttempts([o], take));
     const norm = results.map((f) => ({
       ...f,
       ready: [...f.ready].sort((a, b) => a.attemptId - b.attemptId),
@@ -156,8 +165,9 @@ async function runJob(db: TaskDatabase): Promise<Run> {
     }));
     steps.push(norm);
     // A late, repeated report is refused as stale on both paths.
-    if (round === 0) steps.push(await db.finishAttempts(outcomes.slice(0, 1)));
+    if (round === 0) steps.push(await db.finishAttempts(outcomes.slice(0, 1), take));
     ready = results.flatMap((f) => f.ready.map((a) => a.attemptId)).sort((a, b) => a - b);
+    taken = results.flatMap((f) => f.started);
   }
   steps.push(await db.status());
   return { steps, checksums: await tableChecksums(db.sql) };
@@ -170,6 +180,8 @@ describe.skipIf(!pg)('PostgreSQL server-side lifecycle', () => {
   const dbs: TaskDatabase[] = [];
   let server: Run;
   let general: Run;
+  let serverTaking: Run;
+  let generalTaking: Run;
 
   async function open(): Promise<TaskDatabase> {
     const s = await freshPostgresSchema();
@@ -196,6 +208,18 @@ describe.skipIf(!pg)('PostgreSQL server-side lifecycle', () => {
     });
     expect(viaGeneral.sql.profile.serverLifecycle).toBe(false);
     general = await runJob(viaGeneral);
+    clock = 1_000;
+    serverTaking = await runJob(
+      new TaskDatabase((await open()).sql, { now: () => (clock += 10) }),
+      2,
+    );
+    clock = 1_000;
+    generalTaking = await runJob(
+      new TaskDatabase(generalPath((await open()).sql as SqlDatabase), {
+        now: () => (clock += 10),
+      }),
+      2,
+    );
   });
 
   afterAll(async () => {
@@ -224,6 +248,26 @@ describe.skipIf(!pg)('PostgreSQL server-side lifecycle', () => {
     const status = server.steps.at(-1) as { totals: Record<string, number> };
     // 2 roots + 8 + 2 leaves; t7 is blocked by the optional output t6 did not write.
     expect(status.totals).toMatchObject({ done: 11, blocked: 1, failed: 0, waiting: 0 });
+  });
+
+  it('starts released attempts for the reporting worker, the same on both paths', () => {
+    const started = serverTaking.steps
+      .flatMap((s) => (Array.isArray(s) ? (s as FinishResult[]) : []))
+      .flatMap((f) => f.started);
+    // Released dependents: t3 (after t1 and t2), t4, t8, k/t2 and t5's retry; at most two a report.
+    expect(started.length).toBeGreaterThanOrEqual(3);
+    expect(started.every((p) => p.taskType === 'null')).toBe(true);
+    // A taken attempt carries its payload: t3 gets its inputs and t1's metadata.
+    const t3 = started.find((p) => p.name === 't3');
+    expect(t3?.inputs.map((i) => i.filename).sort()).toEqual(['a.gz', 'b.gz']);
+    expect(Object.keys(t3?.requestedMetadata ?? {})).toEqual(['t1']);
+    expect(serverTaking.steps).toEqual(generalTaking.steps);
+    expect(serverTaking.checksums).toEqual(generalTaking.checksums);
+    // The same attempts ran and ended the same way as without taking.
+    expect(serverTaking.checksums.eas_attempts!.rows).toBe(10);
+    expect((serverTaking.steps.at(-1) as { totals: unknown }).totals).toEqual(
+      (server.steps.at(-1) as { totals: unknown }).totals,
+    );
   });
 
   it('leaves every table identical, row for row, to the general path', () => {

@@ -191,7 +191,7 @@ $fn$;
  * heartbeat tells the worker to stop it, and it runs again. What a start records (who runs
  * what since when) is worth no disk flush; a finish, which records results, keeps the flush.
  */
-const START = String.raw`
+export const START = String.raw`
 CREATE OR REPLACE FUNCTION eas_start_attempts(ids bigint[], now_ms bigint, worker_id text,
     worker_host text, worker_pid int)
 RETURNS TABLE (attempt_id bigint, number int, id bigint, job_id bigint, type text, name text,

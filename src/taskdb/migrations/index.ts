@@ -2,6 +2,7 @@ import type { Migration } from '../../core/index.js';
 import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-server-lifecycle.js';
 import * as m0003 from './0003-dashboard-indexes.js';
+import * as m0004 from './0004-run-what-you-release.js';
 
 /**
  * The task database's migrations, in order. Append-only: a released migration is never
@@ -11,4 +12,5 @@ export const TASKDB_MIGRATIONS: readonly Migration[] = [
   { name: '0001-initial', ...m0001 },
   { name: '0002-server-lifecycle', ...m0002 },
   { name: '0003-dashboard-indexes', ...m0003 },
+  { name: '0004-run-what-you-release', ...m0004 },
 ];

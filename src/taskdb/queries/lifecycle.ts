@@ -19,6 +19,7 @@ import type {
   JobStatus,
   ReadyAttempt,
   StagedInput,
+  TakeRequest,
   WorkerInfo,
 } from '../types.js';
 import { allocateIdList, chunks } from './ids.js';
@@ -465,6 +466,7 @@ export async function finishAttempts(
     failed: [],
     blocked: [],
     finishedJobs: [],
+    started: [],
   };
   if (outcomes.length === 0) return result;
   const rows = new Map<number, AttemptRow>();
@@ -728,6 +730,7 @@ export async function finishPassedOnServer(
   db: SqlExecutor,
   outcomes: readonly AttemptOutcome[],
   now: number,
+  take?: TakeRequest,
 ): Promise<FinishResult | undefined> {
   const batch = outcomes.map((o) => ({
     id: o.attemptId,
@@ -752,13 +755,32 @@ export async function finishPassedOnServer(
   }));
   const json = JSON.stringify(batch);
   if (json.includes('\\u0000')) return undefined;
-  const row = await db.get<{ r: ServerFinish }>(
-    'SELECT eas_finish_passed(CAST(? AS JSONB), CAST(? AS BIGINT)) AS r',
-    [json, now],
-  );
+  const row =
+    take && take.max > 0
+      ? await db.get<{ r: ServerFinish }>(
+          `SELECT eas_finish_take(CAST(? AS JSONB), CAST(? AS BIGINT), ?, ?, CAST(? AS INTEGER),
+             CAST(? AS TEXT[]), CAST(? AS INTEGER)) AS r`,
+          [
+            json,
+            now,
+            take.worker.id,
+            take.worker.host,
+            take.worker.pid,
+            textArray(take.types),
+            take.max,
+          ],
+        )
+      : await db.get<{ r: ServerFinish }>(
+          'SELECT eas_finish_passed(CAST(? AS JSONB), CAST(? AS BIGINT)) AS r',
+          [json, now],
+        );
   const r = row!.r;
   if (r.fallback) return undefined;
+  // The attempts started for the worker are committed: their payloads' file lookups read rows
+  // that no longer change.
+  const started = r.started?.length ? await payloadsOf(db, r.started) : [];
   return {
+    started,
     ready: r.ready.map((a) => ({
       attemptId: Number(a.attemptId),
       taskId: Number(a.taskId),
@@ -775,9 +797,45 @@ export async function finishPassedOnServer(
   };
 }
 
-/** What `eas_finish_passed` returns. */
+/**
+ * Starts, under the reporting worker, up to `take.max` of the attempts `result` released whose
+ * task type the worker runs (lowest attempt ids first), inside the caller's transaction: they
+ * move from `result.ready` to `result.started`. The general path's counterpart of
+ * `eas_finish_take`.
+ */
+export async function takeReady(
+  tx: SqlExecutor,
+  result: FinishResult,
+  take: TakeRequest | undefined,
+  now: number,
+): Promise<FinishResult> {
+  if (!take || take.max <= 0 || result.ready.length === 0) return result;
+  const types = new Set(take.types);
+  const ids = result.ready
+    .filter((a) => types.has(a.taskType))
+    .map((a) => a.attemptId)
+    .sort((a, b) => a - b)
+    .slice(0, take.max);
+  if (ids.length === 0) return result;
+  const rows = await markStarted(tx, ids, take.worker, now);
+  const taken = new Set(rows.map((r) => Number(r.attempt_id)));
+  return {
+    ...result,
+    ready: result.ready.filter((a) => !taken.has(a.attemptId)),
+    started: [...result.started, ...(await payloadsOf(tx, rows))],
+  };
+}
+
+/** A PostgreSQL text[] literal: each element double-quoted, its `"` and `\\` escaped. */
+function textArray(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/(["\\])/g, '\\$1')}"`).join(',')}}`;
+}
+
+/** What `eas_finish_passed` and `eas_finish_take` return. */
 interface ServerFinish {
   fallback?: boolean;
+  /** `eas_finish_take` only: start rows of the attempts it started for the worker. */
+  started?: StartedRow[];
   stale: number[];
   done: number[];
   ready: ReadyAttempt[];

@@ -178,6 +178,27 @@ export class RedisQueueBackend implements QueueBackend {
   }
 
   /**
+   * Adds items already leased by `owner` until now + `leaseMs` (one script per 1,000), as
+   * enqueue then claim would leave them; attempt ids already queued are left alone. Adds no
+   * wake token: the items are not ready. Returns the ids added, in input order.
+   */
+  adopt(owner: string, items: readonly QueueItem[], leaseMs: number): Promise<number[]> {
+    return this.op('adopt', async () => {
+      if (items.length === 0) return [];
+      const now = Date.now();
+      const leaseExpiresAt = now + leaseMs;
+      const added = new Set<number>();
+      for (const chunk of chunks(items, MAX_PER_CALL)) {
+        const args: (string | number)[] = [owner, leaseExpiresAt];
+        for (const item of chunk) args.push(item.attemptId, itemData(item, now));
+        const reply = (await this.run('adopt', 'easAdoptItems', args)) as string[];
+        for (const id of reply) added.add(Number(id));
+      }
+      return [...new Set(items.map((i) => i.attemptId))].filter((id) => added.has(id));
+    });
+  }
+
+  /**
    * Leases up to `max` ready items of `types` to `owner`, fairly across types (see the class
    * comment), returned in claim order. With `waitMs`, blocks for work as described there; an
    * aborted `signal` or `close()` ends the wait with what was claimed (nothing).

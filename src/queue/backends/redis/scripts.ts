@@ -11,6 +11,7 @@ import { LUA_SCRIPTS } from './lua.generated.js';
  */
 export const SCRIPT_FILES = {
   easEnqueueItems: 'enqueue-items-6.lua',
+  easAdoptItems: 'adopt-items-6.lua',
   easClaimItems: 'claim-items-6.lua',
   easExtendLeases: 'extend-leases-6.lua',
   easFinishLeases: 'finish-leases-6.lua',

@@ -36,9 +36,10 @@ const MAX_IDS_PER_STATEMENT = 1024;
 const MAX_ROWS_PER_INSERT = 512;
 
 /**
- * Enqueueing at least this many items at once refreshes PostgreSQL's statistics of the table
- * (profile flag `analyzeAfterBulk`): a plan chosen while `eas_queue` was empty stays a
- * sequential scan otherwise (DESIGN §5), and claims would slow down as the queue fills.
+ * Enqueueing (or adopting) at least this many items at once refreshes PostgreSQL's statistics
+ * of the table (profile flag `analyzeAfterBulk`): a plan chosen while `eas_queue` was empty
+ * stays a sequential scan otherwise (DESIGN §5), and claims (or the reaper's scan of leased
+ * rows) would slow down as the queue fills.
  */
 const ANALYZE_AFTER_ROWS = 5_000;
 
@@ -192,6 +193,51 @@ export class SqlQueueBackend implements QueueBackend {
         await this.sql.run('ANALYZE eas_queue');
       }
       this.wakeUps.notify(this.channel, new Set(items.map((i) => i.taskType)));
+    });
+  }
+
+  /**
+   * Inserts items already leased by `owner` until now + `leaseMs`, in one transaction (chunked
+   * INSERTs), as enqueue then claim would leave them; attempt ids already present are left
+   * alone. Wakes no waiting claim: the items are not ready. Returns the ids inserted, in input
+   * order.
+   */
+  adopt(owner: string, items: readonly QueueItem[], leaseMs: number): Promise<number[]> {
+    return this.op('adopt', async () => {
+      if (items.length === 0) return [];
+      const now = Date.now();
+      const leaseExpiresAt = now + leaseMs;
+      const rows = items.map((i): SqlParam[] => [
+        i.attemptId,
+        i.taskType,
+        i.jobId,
+        i.priority ?? 0,
+        i.availableAt ?? now,
+        owner,
+        leaseExpiresAt,
+        now,
+      ]);
+      const perRow = rows[0]!.length;
+      const max = Math.min(MAX_ROWS_PER_INSERT, Math.floor(this.sql.profile.maxParams / perRow));
+      const row = `(${placeholders(perRow)})`;
+      // RETURNING reports only the rows inserted: a conflicting row (already queued, or the
+      // padding's repeat of a row this statement inserted) hits DO NOTHING and is not returned.
+      const added = await this.sql.transaction(async (tx) => {
+        const inserted = new Set<number>();
+        for (const chunk of paddedChunks(rows, max)) {
+          const returned = await tx.all<{ attempt_id: number | string }>(
+            `INSERT INTO eas_queue (${LEASED_COLUMNS}, enqueued_at) VALUES ${chunk.map(() => row).join(', ')} ` +
+              'ON CONFLICT (attempt_id) DO NOTHING RETURNING attempt_id',
+            chunk.flat(),
+          );
+          for (const r of returned) inserted.add(Number(r.attempt_id));
+        }
+        return inserted;
+      });
+      if (this.sql.profile.analyzeAfterBulk && added.size >= ANALYZE_AFTER_ROWS) {
+        await this.sql.run('ANALYZE eas_queue');
+      }
+      return [...new Set(items.map((i) => i.attemptId))].filter((id) => added.has(id));
     });
   }
 

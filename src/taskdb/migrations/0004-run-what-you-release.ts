@@ -1,0 +1,124 @@
+import type { Knex } from 'knex';
+import { dialectOfKnex, DIALECT_PROFILES } from '../../core/index.js';
+import { START as START_OF_0002 } from './0002-server-lifecycle.js';
+
+/**
+ * A worker runs the dependents its own report releases (see `TakeRequest`), and the server-side
+ * lifecycle functions keep one generic plan each.
+ *
+ * - `eas_mark_started(ids, now_ms, worker, host, pid)` is the start of migration 0002 without
+ *   its asynchronous commit: it marks queued attempts running and returns the rows payloads are
+ *   built from. `eas_start_attempts` becomes that plus the asynchronous commit, so both share
+ *   one statement.
+ * - `eas_finish_take(outcomes, now_ms, worker, host, pid, types, max)` is `eas_finish_passed`
+ *   followed, in the same transaction, by the start of up to `max` of the attempts it released
+ *   whose task type is one of `types`, under the reporting worker. It returns the finish result
+ *   with those attempts moved from `ready` to `started` (their start rows). The finish keeps its
+ *   synchronous commit: the starts ride on it.
+ * - Each function runs with `plan_cache_mode = force_generic_plan`. Batches differ in size from
+ *   call to call, and with custom plans PostgreSQL planned every statement of every call again
+ *   (a batch of one spent half its time planning); their statements look rows up by id arrays,
+ *   which one generic plan serves at any size (`enable_seqscan` stays off, as in 0002).
+ */
+const MARK_STARTED = String.raw`
+CREATE OR REPLACE FUNCTION eas_mark_started(ids bigint[], now_ms bigint, worker_id text,
+    worker_host text, worker_pid int)
+RETURNS TABLE (attempt_id bigint, number int, id bigint, job_id bigint, type text, name text,
+    path text, working_directory text, description text, metadata text, job_name text,
+    job_seed text, has_inputs boolean, has_outputs boolean, has_requested boolean,
+    requested jsonb)
+LANGUAGE plpgsql SET enable_seqscan = off SET plan_cache_mode = force_generic_plan AS $fn$
+#variable_conflict use_column
+BEGIN
+  RETURN QUERY
+  WITH s AS (
+    UPDATE eas_attempts a SET state = 'running', started_at = now_ms, heartbeat_at = now_ms,
+        worker = worker_id, host = worker_host, pid = worker_pid
+      WHERE a.id = ANY (ids) AND a.state = 'queued'
+      RETURNING a.id, a.task_id, a.number
+  ), u AS (
+    UPDATE eas_tasks t SET state = 'running', updated_at = now_ms FROM s WHERE t.id = s.task_id
+      RETURNING t.*
+  )
+  SELECT s.id, s.number, t.id, t.job_id, t.type::text, t.name::text, t.path, t.working_directory,
+      t.description, t.metadata, j.name::text, j.seed::text,
+      EXISTS (SELECT 1 FROM eas_file_deps d WHERE d.consumer_task_id = t.id),
+      EXISTS (SELECT 1 FROM eas_products p WHERE p.producer_task_id = t.id),
+      EXISTS (SELECT 1 FROM eas_metadata_deps md WHERE md.consumer_task_id = t.id),
+      (SELECT jsonb_agg(jsonb_build_array(md.name, m.key, m.type, m.value))
+         FROM eas_metadata_deps md
+           JOIN eas_tasks pt ON pt.id = md.provider_task_id
+           LEFT JOIN eas_metadata m ON m.owner_kind = 'attempt' AND m.owner_id = pt.current_attempt_id
+         WHERE md.consumer_task_id = t.id)
+    FROM s JOIN u t ON t.id = s.task_id JOIN eas_jobs j ON j.id = t.job_id
+    ORDER BY s.id;
+END
+$fn$;
+`;
+
+const START = String.raw`
+CREATE OR REPLACE FUNCTION eas_start_attempts(ids bigint[], now_ms bigint, worker_id text,
+    worker_host text, worker_pid int)
+RETURNS TABLE (attempt_id bigint, number int, id bigint, job_id bigint, type text, name text,
+    path text, working_directory text, description text, metadata text, job_name text,
+    job_seed text, has_inputs boolean, has_outputs boolean, has_requested boolean,
+    requested jsonb)
+LANGUAGE plpgsql SET enable_seqscan = off SET plan_cache_mode = force_generic_plan AS $fn$
+BEGIN
+  PERFORM set_config('synchronous_commit', 'off', true);
+  RETURN QUERY SELECT * FROM eas_mark_started(ids, now_ms, worker_id, worker_host, worker_pid);
+END
+$fn$;
+`;
+
+const FINISH_TAKE = String.raw`
+CREATE OR REPLACE FUNCTION eas_finish_take(outcomes jsonb, now_ms bigint, worker_id text,
+    worker_host text, worker_pid int, take_types text[], take_max int) RETURNS jsonb
+LANGUAGE plpgsql SET enable_seqscan = off SET plan_cache_mode = force_generic_plan AS $fn$
+DECLARE
+  r jsonb;
+  take_ids bigint[];
+  started jsonb;
+BEGIN
+  r := eas_finish_passed(outcomes, now_ms);
+  IF take_max <= 0 OR r->'fallback' IS NOT NULL OR jsonb_array_length(r->'ready') = 0 THEN
+    RETURN r || jsonb_build_object('started', '[]'::jsonb);
+  END IF;
+  take_ids := ARRAY(SELECT (e->>'attemptId')::bigint FROM jsonb_array_elements(r->'ready') e
+                    WHERE e->>'taskType' = ANY (take_types)
+                    ORDER BY (e->>'attemptId')::bigint LIMIT take_max);
+  IF cardinality(take_ids) = 0 THEN
+    RETURN r || jsonb_build_object('started', '[]'::jsonb);
+  END IF;
+  SELECT coalesce(jsonb_agg(to_jsonb(s) ORDER BY s.attempt_id), '[]'::jsonb) INTO started
+    FROM eas_mark_started(take_ids, now_ms, worker_id, worker_host, worker_pid) s;
+  RETURN r || jsonb_build_object(
+    'ready', (SELECT coalesce(jsonb_agg(e ORDER BY n), '[]'::jsonb)
+                FROM jsonb_array_elements(r->'ready') WITH ORDINALITY AS x(e, n)
+                WHERE NOT (e->>'attemptId')::bigint = ANY (take_ids)),
+    'started', started);
+END
+$fn$;
+`;
+
+/** Creates the functions where the engine has a server-side lifecycle (PostgreSQL). */
+export async function up(knex: Knex): Promise<void> {
+  if (!DIALECT_PROFILES[dialectOfKnex(knex)].serverLifecycle) return;
+  await knex.raw(MARK_STARTED);
+  await knex.raw(START);
+  await knex.raw(FINISH_TAKE);
+  await knex.raw(
+    'ALTER FUNCTION eas_finish_passed(jsonb, bigint) SET plan_cache_mode = force_generic_plan',
+  );
+}
+
+/** Drops what {@link up} created and gives `eas_start_attempts` back its body of 0002. */
+export async function down(knex: Knex): Promise<void> {
+  if (!DIALECT_PROFILES[dialectOfKnex(knex)].serverLifecycle) return;
+  await knex.raw(
+    'DROP FUNCTION IF EXISTS eas_finish_take(jsonb, bigint, text, text, int, text[], int)',
+  );
+  await knex.raw(START_OF_0002);
+  await knex.raw('DROP FUNCTION IF EXISTS eas_mark_started(bigint[], bigint, text, text, int)');
+  await knex.raw('ALTER FUNCTION eas_finish_passed(jsonb, bigint) RESET plan_cache_mode');
+}
