@@ -141,6 +141,12 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   private readonly modules = new Map<string, Promise<HandlerDefinition>>();
   private pending: { payload: AttemptPayload; outcome: AttemptOutcome; resolve: () => void }[] = [];
   private starting = 0;
+  /** Claimed attempts whose start is under way. */
+  private readonly startingIds = new Set<number>();
+  /** Slots asked for by the claim under way (0 when none is). */
+  private claiming = 0;
+  /** The last `queue.adopt` under way: a completion of the queue items waits for it. */
+  private adopting: Promise<unknown> = Promise.resolve();
   /** Attempts this worker has run, numbering their scratch directories. */
   private attemptSeq = 0;
   private readonly starts = new Set<Promise<void>>();
@@ -260,14 +266,22 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
             await new Promise<void>((resolve) => (this.slotFreed = resolve));
             continue;
           }
-          const items = await this.o.queue.claim({
-            owner: this.workerId,
-            types: this.types,
-            max: free,
-            leaseMs: this.o.leaseMs,
-            waitMs: this.o.claimWaitMs,
-            signal: this.claimAbort.signal,
-          });
+          // The slots a claim asks for are spoken for until it returns: a commit meanwhile
+          // takes released attempts only into the rest.
+          this.claiming = free;
+          let items;
+          try {
+            items = await this.o.queue.claim({
+              owner: this.workerId,
+              types: this.types,
+              max: free,
+              leaseMs: this.o.leaseMs,
+              waitMs: this.o.claimWaitMs,
+              signal: this.claimAbort.signal,
+            });
+          } finally {
+            this.claiming = 0;
+          }
           failures = 0;
           if (items.length === 0) {
             if (this.running.size === 0 && this.pending.length === 0 && this.starting === 0)
@@ -286,6 +300,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
       await this.flush();
       await this.drain();
     } finally {
+      // Also after a fatal error: the commits flushed below start nothing new.
+      this.stopping = true;
       clearInterval(this.heartbeatTimer);
       await this.flush();
       await this.o.db.stopWorker(this.workerId).catch(() => undefined);
@@ -313,6 +329,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
    */
   private startClaimed(attemptIds: number[]): void {
     this.starting += attemptIds.length;
+    for (const id of attemptIds) this.startingIds.add(id);
     let counted = true;
     const started = (async () => {
       try {
@@ -332,6 +349,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
       }
     })().finally(() => {
       if (counted) this.starting -= attemptIds.length;
+      for (const id of attemptIds) this.startingIds.delete(id);
       this.starts.delete(started);
       this.wakeClaimer();
     });
@@ -639,22 +657,33 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     // reported (a report rarely releases more), so claims go on beside the commit.
     let reserved = this.stopping
       ? 0
-      : Math.max(0, Math.min(batch.length, this.o.concurrency - this.executing - this.starting));
+      : Math.max(
+          0,
+          Math.min(
+            batch.length,
+            this.o.concurrency - this.executing - this.starting - this.claiming,
+          ),
+        );
     this.starting += reserved;
     try {
       // Each step is retried alone while its server is away: the commit is refused as
       // stale if it had in fact gone through, and the queue steps are idempotent.
       const take =
         reserved > 0 ? { worker: this.workerInfo(), types: this.types, max: reserved } : undefined;
-      const result = await this.untilAvailable('committing results', () =>
-        this.o.db.finishAttempts(
+      let tries = 0;
+      const result = await this.untilAvailable('committing results', () => {
+        tries++;
+        return this.o.db.finishAttempts(
           batch.map((b) => b.outcome),
           take,
-        ),
-      );
+        );
+      });
       this.starting -= reserved;
       reserved = 0;
       for (const p of result.started) this.start(p);
+      // A commit tried again may have gone through the first time with its answer lost: the
+      // attempts it started for this worker then run nowhere. They are handed back at once.
+      if (tries > 1 && take) await this.handBackStrays();
       // Released tasks are queued while the finished items are completed and the attempts
       // started here are recorded as this worker's leases (on Redis the calls share a round
       // trip): a dependent's wait does not include the completion.
@@ -663,7 +692,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
         result.ready.length > 0 &&
           this.untilAvailable('queueing released tasks', () => this.o.queue.enqueue(result.ready)),
         result.started.length > 0 &&
-          this.untilAvailable('leasing started tasks', () =>
+          (this.adopting = this.untilAvailable('leasing started tasks', () =>
             this.o.queue.adopt(
               this.workerId,
               // A leased item's priority is never read: an item that leaves its lease is
@@ -675,9 +704,13 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
               })),
               this.o.leaseMs,
             ),
+          ).catch((e: unknown) => {
+            this.log.warn({ err: e }, 'recording started attempts as leases failed');
+          })),
+        this.afterAdopting(() =>
+          this.untilAvailable('completing queue items', () =>
+            this.o.queue.complete(this.workerId, committed),
           ),
-        this.untilAvailable('completing queue items', () =>
-          this.o.queue.complete(this.workerId, committed),
         ),
       ]);
       if (result.stale.length > 0)
@@ -700,17 +733,43 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   }
 
   /**
-   * Slots the claim loop leaves free for the dependents that results awaiting their commit may
-   * release (see {@link commitBatch}): one per such result, at most a third of the slots. The
+   * Slots the claim loop leaves free for the dependents that results waiting for their commit
+   * may release (see {@link commitBatch}): one per such result, at most a third of the slots. The
    * hold lasts only while a commit is under way, so it costs long attempts nothing; for short
    * ones it lets a dependent start in its provider's commit instead of queueing behind the
    * claims. Measured on the cluster DAG bench (2 workers × 32 slots): provider-to-dependent p99
-   * 15–18 ms with a third held, 25–28 ms with a quarter, 36–51 ms with none, throughput the
-   * same within the runs' spread.
+   * 15–23 ms with a third held, 14–20 ms with half (and up to a fifth less throughput), 36–51
+   * ms with none.
    */
   private heldForTakes(): number {
-    const awaiting = this.running.size - this.executing;
-    return Math.min(awaiting, Math.ceil(this.o.concurrency / 3));
+    // Results of a commit under way are not counted: that commit holds its own slots.
+    return Math.min(this.pending.length, Math.ceil(this.o.concurrency / 3));
+  }
+
+  /**
+   * Runs a queue call that removes this worker's items once the adopts sent before it have
+   * landed, so an item is never recorded as leased after its attempt was completed.
+   */
+  private async afterAdopting<T>(op: () => Promise<T>): Promise<T> {
+    await this.adopting;
+    return op();
+  }
+
+  /**
+   * Hands back attempts the task database has running under this worker that it does not run
+   * (started by a commit whose answer was lost): stalled without counting, and queued again.
+   */
+  private async handBackStrays(): Promise<void> {
+    const ours = await this.untilAvailable('finding lost starts', () =>
+      this.o.db.runningAttemptsOf([this.workerId]),
+    );
+    const strays = ours.filter((id) => !this.running.has(id) && !this.startingIds.has(id));
+    if (strays.length === 0) return;
+    this.log.warn({ attempts: strays }, 'a lost commit answer started attempts; handing them back');
+    const r = await this.untilAvailable('handing back lost starts', () =>
+      this.o.db.stallAttempts(strays, { handBack: true }),
+    );
+    await this.untilAvailable('queueing handed-back tasks', () => this.o.queue.enqueue(r.ready));
   }
 
   /** This worker as the task database records it on the attempts it starts. */
@@ -739,7 +798,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
 
   private async handBack(attemptId: number): Promise<void> {
     const result = await this.o.db.stallAttempts([attemptId], { handBack: true });
-    await this.o.queue.complete(this.workerId, [attemptId]);
+    await this.afterAdopting(() => this.o.queue.complete(this.workerId, [attemptId]));
     await this.o.queue.enqueue(result.ready);
   }
 

@@ -202,7 +202,8 @@ export interface FinishResult {
 
 /**
  * What a worker reporting results asks of the attempts its report releases: start up to `max`
- * of those whose task type it runs, under itself, in the same transaction. A dependent then
+ * of those whose task type it runs and that are due now (not a retry waiting out its backoff),
+ * under itself, in the same transaction. A dependent then
  * starts the moment its last provider is committed, without a trip through the queue; the rest
  * are `ready` as usual.
  */

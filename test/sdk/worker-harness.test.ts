@@ -1,8 +1,12 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it, expect, afterEach } from 'vitest';
+import { EasError } from '../../src/core/index.js';
+import { createJobQueue } from '../../src/queue/index.js';
+import type { TaskDatabase } from '../../src/taskdb/index.js';
 import { createTestPipeline, type TestPipeline } from '../../src/testing/index.js';
+import { REDIS_URL, redisAvailable } from '../helpers/services.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../fixtures/harness');
 const open: TestPipeline[] = [];
@@ -269,7 +273,7 @@ describe('WorkerHarness runs the dependents its own report releases', () => {
     ],
   });
 
-  it('starts them in the commit, within its concurrency, leased to it in the queue', async () => {
+  it('starts them in the commit, within its concurrency', async () => {
     const p = await createTestPipeline({ concurrency: 2 });
     open.push(p);
     const { jobId } = await p.controller().submit({ chain: parentsWaitingForTwo(12) });
@@ -277,13 +281,10 @@ describe('WorkerHarness runs the dependents its own report releases', () => {
     let executing = 0;
     let most = 0;
     const taken: { attemptId: number; taskType: string }[] = [];
-    const leasedAfterCommit: number[] = [];
     worker.on('attempt:started', () => (most = Math.max(most, ++executing)));
     worker.on('attempt:finished', () => executing--);
     worker.on('batch:committed', (r) => {
       taken.push(...r.started.map((s) => ({ attemptId: s.attemptId, taskType: s.taskType })));
-      if (r.started.length > 0)
-        void p.queue.counts().then((c) => leasedAfterCommit.push(c.set_metadata?.leased ?? 0));
     });
     const finished = new Promise<void>((r) => worker.on('job:finished', () => r()));
     const running = worker.run();
@@ -334,5 +335,155 @@ describe('WorkerHarness runs the dependents its own report releases', () => {
     expect(taken).toEqual([]);
     expect(ready).toEqual(['set_metadata', 'set_metadata', 'set_metadata']);
     expect((await p.queue.counts()).set_metadata).toMatchObject({ ready: 3, leased: 0 });
+  });
+  it('holds a taken attempt as its lease in the queue while it runs', async () => {
+    const p = await createTestPipeline({ concurrency: 2 });
+    open.push(p);
+    await p.controller().submit({
+      chain: {
+        task_list: [
+          { task: 'null', name: 'first' },
+          { task: 'null', name: 'second', sleep: 0.5, requires_metadata_from: ['first'] },
+        ],
+      },
+    });
+    const worker = p.worker({ claimWaitMs: 20 });
+    const seen = new Promise<{ id: number; counts: unknown; held: boolean }>((resolve) =>
+      worker.on('batch:committed', (r) => {
+        const second = r.started.find((s) => s.name === 'second');
+        if (second)
+          void Promise.all([p.queue.counts(), p.queue.has(second.attemptId)]).then(
+            ([counts, held]) => resolve({ id: second.attemptId, counts, held }),
+          );
+      }),
+    );
+    const finished = new Promise<void>((r) => worker.on('job:finished', () => r()));
+    const running = worker.run();
+    const got = await seen;
+    await finished;
+    worker.stop();
+    await running;
+    expect(got.held).toBe(true);
+    expect(got.counts).toMatchObject({ null: { ready: 0, leased: 1 } });
+    expect(await p.queue.has(got.id)).toBe(false);
+  });
+
+  it.each(['sql', 'redis'] as const)(
+    'never runs more attempts than its concurrency while claims and commits overlap (%s queue)',
+    async (backend) => {
+      if (backend === 'redis' && !(await redisAvailable())) return;
+      const p = await createTestPipeline({ concurrency: 4 });
+      open.push(p);
+      const queue =
+        backend === 'redis'
+          ? await createJobQueue({
+              backend: 'redis',
+              url: REDIS_URL,
+              prefix: `harness${randomBytes(4).toString('hex')}`,
+            })
+          : p.queue;
+      // 120 pairs: each first step releases a second one when its report is committed, while
+      // the claim loop keeps claiming the other first steps (on Redis, claims are round trips
+      // that overlap the commits).
+      await p.controller({ queue }).submit({
+        chain: {
+          task_list: [
+            {
+              task: 'execution_for_loop',
+              parameter: 'i',
+              values: Array.from({ length: 120 }, (_, i) => i),
+              task_list: [
+                { task: 'null', name: 'a' },
+                { task: 'null', name: 'b', requires_metadata_from: ['a'] },
+              ],
+            },
+          ],
+        },
+      });
+      const worker = p.worker({ queue, claimWaitMs: 20 });
+      let executing = 0;
+      let most = 0;
+      let taken = 0;
+      worker.on('attempt:started', () => (most = Math.max(most, ++executing)));
+      worker.on('attempt:finished', () => executing--);
+      worker.on('batch:committed', (r) => (taken += r.started.length));
+      const finished = new Promise<void>((r) => worker.on('job:finished', () => r()));
+      const running = worker.run();
+      await finished;
+      worker.stop();
+      await running;
+      if (backend === 'redis') {
+        await queue.clear();
+        await queue.close();
+      }
+      expect(taken).toBeGreaterThan(0);
+      expect(most).toBeLessThanOrEqual(4);
+    },
+  );
+
+  it('does not take a retry before its backoff is over', async () => {
+    const p = await pipeline({
+      taskTypes: {
+        flaky: {
+          command: ['/bin/sh', '-c', 'exit 1'],
+          retry: { maxAttempts: 2, backoff: '30s' },
+        },
+      },
+    });
+    await p.controller().submit({ chain: { task_list: [{ task: 'flaky' }] } });
+    const worker = p.worker({ claimWaitMs: 20 });
+    const committed = new Promise<{ started: number; ready: number[] }>((resolve) =>
+      worker.on('batch:committed', (r) =>
+        resolve({ started: r.started.length, ready: r.ready.map((a) => a.availableAt) }),
+      ),
+    );
+    const running = worker.run();
+    const r = await committed;
+    worker.stop();
+    await running;
+    expect(r.started).toBe(0);
+    expect(r.ready).toHaveLength(1);
+    expect(r.ready[0]!).toBeGreaterThan(Date.now() + 20_000);
+  });
+  it('hands back what a commit started when its answer was lost and the commit is retried', async () => {
+    const p = await createTestPipeline({ concurrency: 2 });
+    open.push(p);
+    const { jobId } = await p.controller().submit({
+      chain: {
+        task_list: [
+          { task: 'null', name: 'first' },
+          { task: 'null', name: 'second', requires_metadata_from: ['first'] },
+        ],
+      },
+    });
+    // The commit that starts `second` goes through, but its answer never arrives.
+    let lost = 0;
+    const db = Object.create(p.db, {
+      finishAttempts: {
+        value: async (...args: Parameters<TaskDatabase['finishAttempts']>) => {
+          const r = await p.db.finishAttempts(...args);
+          if (lost === 0 && r.started.length > 0) {
+            lost = r.started.length;
+            throw new EasError('BACKEND_UNAVAILABLE', 'connection lost before the answer');
+          }
+          return r;
+        },
+      },
+    }) as TaskDatabase;
+    const worker = p.worker({ db, claimWaitMs: 20 });
+    const finished = new Promise<void>((r) => worker.on('job:finished', () => r()));
+    const running = worker.run();
+    await finished;
+    worker.stop();
+    await running;
+    expect(lost).toBe(1);
+    const second = (await p.db.tasks({ jobId, type: 'null' })).find((t) => t.name === 'second')!;
+    const attempts = (await p.db.task(second.id))!.attempts;
+    // The start nobody ran was handed back (not counted as a stall) and ran again.
+    expect(attempts.map((a) => [a.kind, a.state, a.qc])).toEqual([
+      ['first', 'stalled', null],
+      ['stall', 'succeeded', 'passed'],
+    ]);
+    expect((await p.db.status(jobId)).totals).toMatchObject({ done: 3, failed: 0 });
   });
 });

@@ -799,7 +799,8 @@ export async function finishPassedOnServer(
 
 /**
  * Starts, under the reporting worker, up to `take.max` of the attempts `result` released whose
- * task type the worker runs (lowest attempt ids first), inside the caller's transaction: they
+ * task type the worker runs and that are due now (lowest attempt ids first), inside the
+ * caller's transaction: they
  * move from `result.ready` to `result.started`. The general path's counterpart of
  * `eas_finish_take`.
  */
@@ -811,8 +812,10 @@ export async function takeReady(
 ): Promise<FinishResult> {
   if (!take || take.max <= 0 || result.ready.length === 0) return result;
   const types = new Set(take.types);
+  // Retries waiting out a backoff are not taken; dependents released now and retries without
+  // a backoff are.
   const ids = result.ready
-    .filter((a) => types.has(a.taskType))
+    .filter((a) => types.has(a.taskType) && a.availableAt <= now)
     .map((a) => a.attemptId)
     .sort((a, b) => a - b)
     .slice(0, take.max);
