@@ -312,6 +312,7 @@ export async function run(queue: 'redis' | 'sql' = 'redis'): Promise<ScenarioRes
     notes: [
       `Same DAG on both sides: ${PARENTS} parents each waiting for two children, no-op work; ${WORKERS} worker processes with ${OUR_CONCURRENCY} task slots each (ours: children \`null\`, parents \`set_metadata\` without values, one \`eas worker --concurrency ${OUR_CONCURRENCY}\` claiming both types fairly, started before submission, which queues its tasks at its end; BullMQ: a Worker on the children's queue and one on the parents' queue, concurrency ${CONCURRENCY} each, started after the flows were added). Throughput = tasks / (last finish − first start), from each side's own timestamps (ms). Ours keeps the task database, attempts, QC and metadata on PostgreSQL; BullMQ keeps jobs in Redis only.`,
       "Latency: ours, the parent attempt's start (claim + start in the task database) − the later child attempt's end (before its commit); BullMQ, the parent's processedOn − the later child's finishedOn.",
+      "A parent the worker of its last child started in that child's report transaction records the time the transaction began; when the transaction waited for the other child's commit, that can precede the other child's end by a few ms (negative values, a few in 3,000).",
     ],
     warnings,
   };
