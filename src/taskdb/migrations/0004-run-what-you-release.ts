@@ -20,50 +20,31 @@ import { START as START_OF_0002 } from './0002-server-lifecycle.js';
  *   (a batch of one spent half its time planning); their statements look rows up by id arrays,
  *   which one generic plan serves at any size (`enable_seqscan` stays off, as in 0002).
  */
-const MARK_STARTED = String.raw`
-CREATE OR REPLACE FUNCTION eas_mark_started(ids bigint[], now_ms bigint, worker_id text,
-    worker_host text, worker_pid int)
-RETURNS TABLE (attempt_id bigint, number int, id bigint, job_id bigint, type text, name text,
-    path text, working_directory text, description text, metadata text, job_name text,
-    job_seed text, has_inputs boolean, has_outputs boolean, has_requested boolean,
-    requested jsonb)
-LANGUAGE plpgsql SET enable_seqscan = off SET plan_cache_mode = force_generic_plan AS $fn$
-#variable_conflict use_column
-BEGIN
-  RETURN QUERY
-  WITH s AS (
-    UPDATE eas_attempts a SET state = 'running', started_at = now_ms, heartbeat_at = now_ms,
-        worker = worker_id, host = worker_host, pid = worker_pid
-      WHERE a.id = ANY (ids) AND a.state = 'queued'
-      RETURNING a.id, a.task_id, a.number
-  ), u AS (
-    UPDATE eas_tasks t SET state = 'running', updated_at = now_ms FROM s WHERE t.id = s.task_id
-      RETURNING t.*
-  )
-  SELECT s.id, s.number, t.id, t.job_id, t.type::text, t.name::text, t.path, t.working_directory,
-      t.description, t.metadata, j.name::text, j.seed::text,
-      EXISTS (SELECT 1 FROM eas_file_deps d WHERE d.consumer_task_id = t.id),
-      EXISTS (SELECT 1 FROM eas_products p WHERE p.producer_task_id = t.id),
-      EXISTS (SELECT 1 FROM eas_metadata_deps md WHERE md.consumer_task_id = t.id),
-      (SELECT jsonb_agg(jsonb_build_array(md.name, m.key, m.type, m.value))
-         FROM eas_metadata_deps md
-           JOIN eas_tasks pt ON pt.id = md.provider_task_id
-           LEFT JOIN eas_metadata m ON m.owner_kind = 'attempt' AND m.owner_id = pt.current_attempt_id
-         WHERE md.consumer_task_id = t.id)
-    FROM s JOIN u t ON t.id = s.task_id JOIN eas_jobs j ON j.id = t.job_id
-    ORDER BY s.id;
-END
-$fn$;
-`;
+/** `text` with each `[from, to]` replaced once; throws when `from` is not there. */
+function edited(text: string, edits: [string, string][]): string {
+  for (const [from, to] of edits) {
+    if (!text.includes(from)) throw new Error(`migration 0004: "${from}" not found`);
+    text = text.replace(from, to);
+  }
+  return text;
+}
 
-const START = String.raw`
-CREATE OR REPLACE FUNCTION eas_start_attempts(ids bigint[], now_ms bigint, worker_id text,
-    worker_host text, worker_pid int)
-RETURNS TABLE (attempt_id bigint, number int, id bigint, job_id bigint, type text, name text,
-    path text, working_directory text, description text, metadata text, job_name text,
-    job_seed text, has_inputs boolean, has_outputs boolean, has_requested boolean,
-    requested jsonb)
-LANGUAGE plpgsql SET enable_seqscan = off SET plan_cache_mode = force_generic_plan AS $fn$
+const GENERIC_PLANS: [string, string] = [
+  'LANGUAGE plpgsql SET enable_seqscan = off AS',
+  'LANGUAGE plpgsql SET enable_seqscan = off SET plan_cache_mode = force_generic_plan AS',
+];
+
+/** 0002's start under a new name, without its asynchronous commit. */
+const MARK_STARTED = edited(START_OF_0002, [
+  ['FUNCTION eas_start_attempts(', 'FUNCTION eas_mark_started('],
+  ["  PERFORM set_config('synchronous_commit', 'off', true);\n", ''],
+  GENERIC_PLANS,
+]);
+
+/** 0002's start, its statement now that of `eas_mark_started`. */
+const START =
+  edited(START_OF_0002.slice(0, START_OF_0002.indexOf('$fn$') + '$fn$'.length), [GENERIC_PLANS]) +
+  String.raw`
 BEGIN
   PERFORM set_config('synchronous_commit', 'off', true);
   RETURN QUERY SELECT * FROM eas_mark_started(ids, now_ms, worker_id, worker_host, worker_pid);

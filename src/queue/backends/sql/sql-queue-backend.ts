@@ -168,30 +168,7 @@ export class SqlQueueBackend implements QueueBackend {
   enqueue(items: readonly QueueItem[]): Promise<void> {
     return this.op('enqueue', async () => {
       if (items.length === 0) return;
-      const now = Date.now();
-      const rows = items.map((i): SqlParam[] => [
-        i.attemptId,
-        i.taskType,
-        i.jobId,
-        i.priority ?? 0,
-        i.availableAt ?? now,
-        now,
-      ]);
-      const perRow = rows[0]!.length;
-      const max = Math.min(MAX_ROWS_PER_INSERT, Math.floor(this.sql.profile.maxParams / perRow));
-      const row = `(${placeholders(perRow)})`;
-      await this.sql.transaction(async (tx) => {
-        for (const chunk of paddedChunks(rows, max)) {
-          await tx.run(
-            `INSERT INTO eas_queue (${ITEM_COLUMNS}, enqueued_at) VALUES ${chunk.map(() => row).join(', ')} ` +
-              'ON CONFLICT (attempt_id) DO NOTHING',
-            chunk.flat(),
-          );
-        }
-      });
-      if (this.sql.profile.analyzeAfterBulk && items.length >= ANALYZE_AFTER_ROWS) {
-        await this.sql.run('ANALYZE eas_queue');
-      }
+      await this.insert(items);
       this.wakeUps.notify(this.channel, new Set(items.map((i) => i.taskType)));
     });
   }
@@ -205,40 +182,51 @@ export class SqlQueueBackend implements QueueBackend {
   adopt(owner: string, items: readonly QueueItem[], leaseMs: number): Promise<number[]> {
     return this.op('adopt', async () => {
       if (items.length === 0) return [];
-      const now = Date.now();
-      const leaseExpiresAt = now + leaseMs;
-      const rows = items.map((i): SqlParam[] => [
-        i.attemptId,
-        i.taskType,
-        i.jobId,
-        i.priority ?? 0,
-        i.availableAt ?? now,
-        owner,
-        leaseExpiresAt,
-        now,
-      ]);
-      const perRow = rows[0]!.length;
-      const max = Math.min(MAX_ROWS_PER_INSERT, Math.floor(this.sql.profile.maxParams / perRow));
-      const row = `(${placeholders(perRow)})`;
-      // RETURNING reports only the rows inserted: a conflicting row (already queued, or the
-      // padding's repeat of a row this statement inserted) hits DO NOTHING and is not returned.
-      const added = await this.sql.transaction(async (tx) => {
-        const inserted = new Set<number>();
-        for (const chunk of paddedChunks(rows, max)) {
-          const returned = await tx.all<{ attempt_id: number | string }>(
-            `INSERT INTO eas_queue (${LEASED_COLUMNS}, enqueued_at) VALUES ${chunk.map(() => row).join(', ')} ` +
-              'ON CONFLICT (attempt_id) DO NOTHING RETURNING attempt_id',
-            chunk.flat(),
-          );
-          for (const r of returned) inserted.add(Number(r.attempt_id));
-        }
-        return inserted;
-      });
-      if (this.sql.profile.analyzeAfterBulk && added.size >= ANALYZE_AFTER_ROWS) {
-        await this.sql.run('ANALYZE eas_queue');
-      }
+      const added = await this.insert(items, { owner, leaseMs });
       return [...new Set(items.map((i) => i.attemptId))].filter((id) => added.has(id));
     });
+  }
+
+  /**
+   * Inserts items, ready or (with `lease`) leased, in one transaction of chunked INSERTs, and
+   * returns the attempt ids inserted. RETURNING reports only the rows inserted: a conflicting
+   * row (already queued, or the padding's repeat of a row this statement inserted) hits DO
+   * NOTHING and is not returned.
+   */
+  private async insert(
+    items: readonly QueueItem[],
+    lease?: { owner: string; leaseMs: number },
+  ): Promise<Set<number>> {
+    const now = Date.now();
+    const rows = items.map((i): SqlParam[] => [
+      i.attemptId,
+      i.taskType,
+      i.jobId,
+      i.priority ?? 0,
+      i.availableAt ?? now,
+      ...(lease ? [lease.owner, now + lease.leaseMs] : []),
+      now,
+    ]);
+    const perRow = rows[0]!.length;
+    const max = Math.min(MAX_ROWS_PER_INSERT, Math.floor(this.sql.profile.maxParams / perRow));
+    const row = `(${placeholders(perRow)})`;
+    const columns = lease ? LEASED_COLUMNS : ITEM_COLUMNS;
+    const added = await this.sql.transaction(async (tx) => {
+      const inserted = new Set<number>();
+      for (const chunk of paddedChunks(rows, max)) {
+        const returned = await tx.all<{ attempt_id: number | string }>(
+          `INSERT INTO eas_queue (${columns}, enqueued_at) VALUES ${chunk.map(() => row).join(', ')} ` +
+            'ON CONFLICT (attempt_id) DO NOTHING RETURNING attempt_id',
+          chunk.flat(),
+        );
+        for (const r of returned) inserted.add(Number(r.attempt_id));
+      }
+      return inserted;
+    });
+    if (this.sql.profile.analyzeAfterBulk && added.size >= ANALYZE_AFTER_ROWS) {
+      await this.sql.run('ANALYZE eas_queue');
+    }
+    return added;
   }
 
   /**
