@@ -333,12 +333,20 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     let counted = true;
     const started = (async () => {
       try {
-        const { payloads, stale } = await this.untilAvailable('starting attempts', () =>
-          this.o.db.startAttempts(attemptIds, this.workerInfo()),
-        );
+        let tries = 0;
+        const { payloads, stale } = await this.untilAvailable('starting attempts', () => {
+          tries++;
+          return this.o.db.startAttempts(attemptIds, this.workerInfo());
+        });
         this.starting -= attemptIds.length;
         counted = false;
         for (const p of payloads) this.start(p);
+        // A start tried again may have gone through the first time with its answer lost: its
+        // attempts then come back stale here, yet run under this worker in the record.
+        if (tries > 1) {
+          for (const id of attemptIds) this.startingIds.delete(id);
+          await this.handBackStrays();
+        }
         if (stale.length > 0)
           await this.untilAvailable('completing stale items', () =>
             this.o.queue.complete(this.workerId, stale),
@@ -757,7 +765,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
 
   /**
    * Hands back attempts the task database has running under this worker that it does not run
-   * (started by a commit whose answer was lost): stalled without counting, and queued again.
+   * (started by a start or commit whose answer was lost): stalled without counting, and queued
+   * again.
    */
   private async handBackStrays(): Promise<void> {
     const ours = await this.untilAvailable('finding lost starts', () =>

@@ -486,4 +486,36 @@ describe('WorkerHarness runs the dependents its own report releases', () => {
     ]);
     expect((await p.db.status(jobId)).totals).toMatchObject({ done: 3, failed: 0 });
   });
+  it('hands back what a start began when its answer was lost and the start is retried', async () => {
+    const p = await createTestPipeline({ concurrency: 2 });
+    open.push(p);
+    const { jobId } = await p.controller().submit({
+      chain: { task_list: [{ task: 'null', name: 'only' }] },
+    });
+    let lost = 0;
+    const db = Object.create(p.db, {
+      startAttempts: {
+        value: async (...args: Parameters<TaskDatabase['startAttempts']>) => {
+          const r = await p.db.startAttempts(...args);
+          if (lost === 0 && r.payloads.length > 0) {
+            lost = r.payloads.length;
+            throw new EasError('BACKEND_UNAVAILABLE', 'connection lost before the answer');
+          }
+          return r;
+        },
+      },
+    }) as TaskDatabase;
+    const worker = p.worker({ db, claimWaitMs: 20 });
+    const finished = new Promise<void>((r) => worker.on('job:finished', () => r()));
+    const running = worker.run();
+    await finished;
+    worker.stop();
+    await running;
+    expect(lost).toBe(1);
+    const [only] = await p.db.tasks({ jobId, type: 'null' });
+    expect((await p.db.task(only!.id))!.attempts.map((a) => [a.kind, a.state])).toEqual([
+      ['first', 'stalled'],
+      ['stall', 'succeeded'],
+    ]);
+  });
 });
