@@ -282,16 +282,29 @@ const BACKEND_FACTORIES: {
     createRedisQueueBackend({ ...options, logger: options.logger ?? logger }),
 };
 
-function isQueueBackend(value: unknown): value is QueueBackend {
+/** Every method of {@link QueueBackend}, for checking a backend built by the caller. */
+const BACKEND_METHODS = [
+  'enqueue',
+  'adopt',
+  'claim',
+  'extend',
+  'complete',
+  'fail',
+  'reclaimExpired',
+  'releaseOwner',
+  'remove',
+  'removeJob',
+  'counts',
+  'has',
+  'clear',
+  'close',
+] as const satisfies readonly (keyof QueueBackend)[];
+
+/** The methods of {@link QueueBackend} an object lacks, or undefined when it is no backend at all. */
+function missingBackendMethods(value: unknown): string[] | undefined {
   const v = value as Partial<QueueBackend> | null;
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    typeof v.name === 'string' &&
-    (['enqueue', 'claim', 'extend', 'complete', 'fail', 'reclaimExpired', 'close'] as const).every(
-      (m) => typeof v[m] === 'function',
-    )
-  );
+  if (typeof v !== 'object' || v === null || typeof v.name !== 'string') return undefined;
+  return BACKEND_METHODS.filter((m) => typeof v[m] !== 'function');
 }
 
 /**
@@ -316,8 +329,15 @@ export async function createJobQueue(
   if (choice === 'sql') backend = await BACKEND_FACTORIES.sql(target as SqlJobQueueTarget, context);
   else if (choice === 'redis')
     backend = await BACKEND_FACTORIES.redis(target as RedisJobQueueTarget, context);
-  else if (isQueueBackend(choice)) backend = choice;
-  else {
+  else if (missingBackendMethods(choice)?.length === 0) backend = choice as QueueBackend;
+  else if (missingBackendMethods(choice)) {
+    throw new EasError(
+      'USAGE',
+      `The job-queue backend ${JSON.stringify((choice as QueueBackend).name)} lacks ` +
+        `${missingBackendMethods(choice)!.join(', ')}: a backend implements every method of QueueBackend.`,
+      { where: 'queue.backend' },
+    );
+  } else {
     throw new EasError(
       'USAGE',
       `Unknown job-queue backend ${JSON.stringify(typeof choice === 'string' ? choice : typeof choice)}: ` +

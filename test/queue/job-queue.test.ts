@@ -95,6 +95,40 @@ describe('createJobQueue', () => {
     expect(error.message).toContain('"mysql"');
   });
 
+  it('refuses a backend built by the caller that lacks methods, naming them', async () => {
+    const inner = await createSqlQueueBackend({ sql: sqliteUrl() });
+    cleanups.push(() => inner.close());
+    const old = {
+      name: 'old',
+      ...Object.fromEntries(
+        [
+          'enqueue',
+          'claim',
+          'extend',
+          'complete',
+          'fail',
+          'reclaimExpired',
+          'releaseOwner',
+          'remove',
+          'removeJob',
+          'counts',
+          'has',
+          'clear',
+          'close',
+        ].map((m) => [
+          m,
+          (...args: unknown[]) =>
+            (inner as unknown as Record<string, (...a: unknown[]) => unknown>)[m]!(...args),
+        ]),
+      ),
+    };
+    const error = await rejection(createJobQueue({ backend: old as unknown as QueueBackend }));
+    expect(error.code).toBe('USAGE');
+    expect(error.message).toBe(
+      'The job-queue backend "old" lacks adopt: a backend implements every method of QueueBackend.',
+    );
+  });
+
   it('wraps a backend built by the caller and closes it on close', async () => {
     const inner = await createSqlQueueBackend({ sql: sqliteUrl() });
     const calls: string[] = [];
