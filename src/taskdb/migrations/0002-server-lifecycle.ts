@@ -22,7 +22,7 @@ import { dialectOfKnex, DIALECT_PROFILES } from '../../core/index.js';
  * Locks are taken in id order (attempts, then dependents), as the general path does, so two
  * batches that share rows wait for each other instead of deadlocking.
  */
-const FINISH_PASSED = String.raw`
+export const FINISH_PASSED = String.raw`
 CREATE OR REPLACE FUNCTION eas_finish_passed(outcomes jsonb, now_ms bigint) RETURNS jsonb
 LANGUAGE plpgsql SET enable_seqscan = off AS $fn$
 DECLARE

@@ -1,6 +1,9 @@
 import type { Knex } from 'knex';
 import { dialectOfKnex, DIALECT_PROFILES } from '../../core/index.js';
-import { START as START_OF_0002 } from './0002-server-lifecycle.js';
+import {
+  FINISH_PASSED as FINISH_PASSED_OF_0002,
+  START as START_OF_0002,
+} from './0002-server-lifecycle.js';
 
 /**
  * A worker runs the dependents its own report releases (see `TakeRequest`), and the server-side
@@ -52,6 +55,29 @@ END
 $fn$;
 `;
 
+/**
+ * 0002's finish, which looked for a live task of each job it touched after every batch (an
+ * index probe per live state that, mid-run, wades through the entries of tasks that have just
+ * left that state). A job one of whose dependents this batch counted down still has that
+ * dependent live (waiting, or queued now), so only the other jobs are looked at.
+ */
+const FINISH_PASSED = edited(FINISH_PASSED_OF_0002, [
+  ['  ready_ids bigint[];\n', '  ready_ids bigint[];\n  live_jobs bigint[];\n'],
+  [
+    '      RETURNING t.id, t.unmet\n  )\n',
+    '      RETURNING t.id, t.unmet, t.job_id\n  ), k AS (\n    SELECT array_agg(DISTINCT u.job_id) AS jobs FROM u\n  )\n',
+  ],
+  [
+    "  SELECT coalesce(array_agg(u.id ORDER BY u.id), '{}') INTO ready_ids FROM u WHERE u.unmet <= 0;",
+    "  SELECT coalesce(array_agg(u.id ORDER BY u.id) FILTER (WHERE u.unmet <= 0), '{}'),\n      coalesce((SELECT jobs FROM k), '{}')\n    INTO ready_ids, live_jobs FROM u;",
+  ],
+  [
+    "        AND j.status = 'running'\n",
+    "        AND j.status = 'running'\n        AND NOT j.id = ANY (live_jobs)\n",
+  ],
+  GENERIC_PLANS,
+]);
+
 const FINISH_TAKE = String.raw`
 CREATE OR REPLACE FUNCTION eas_finish_take(outcomes jsonb, now_ms bigint, worker_id text,
     worker_host text, worker_pid int, take_types text[], take_max int) RETURNS jsonb
@@ -87,10 +113,8 @@ export async function up(knex: Knex): Promise<void> {
   if (!DIALECT_PROFILES[dialectOfKnex(knex)].serverLifecycle) return;
   await knex.raw(MARK_STARTED);
   await knex.raw(START);
+  await knex.raw(FINISH_PASSED);
   await knex.raw(FINISH_TAKE);
-  await knex.raw(
-    'ALTER FUNCTION eas_finish_passed(jsonb, bigint) SET plan_cache_mode = force_generic_plan',
-  );
 }
 
 /** Drops what {@link up} created and gives `eas_start_attempts` back its body of 0002. */
@@ -101,5 +125,5 @@ export async function down(knex: Knex): Promise<void> {
   );
   await knex.raw(START_OF_0002);
   await knex.raw('DROP FUNCTION IF EXISTS eas_mark_started(bigint[], bigint, text, text, int)');
-  await knex.raw('ALTER FUNCTION eas_finish_passed(jsonb, bigint) RESET plan_cache_mode');
+  await knex.raw(FINISH_PASSED_OF_0002);
 }
