@@ -87,6 +87,9 @@ export {
 } from './queries/jobs.js';
 export {
   TASK_STATES,
+  LOG_LEVELS,
+  levelsFrom,
+  type LogLevel,
   TERMINAL_TASK_STATES,
   type TaskState,
   type AttemptState,

@@ -130,10 +130,22 @@ export interface OutputVersion {
   metadata?: TypedMetadata;
 }
 
+/** Log severities, least severe first. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+/** A log severity. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The severities at `minLevel` or above; all of them for a level that is not one. */
+export function levelsFrom(minLevel: string): readonly LogLevel[] {
+  const i = LOG_LEVELS.indexOf(minLevel as LogLevel);
+  return LOG_LEVELS.slice(Math.max(0, i));
+}
+
 /** A log line of an attempt. */
 export interface LogLine {
   ts: number;
-  level: 'debug' | 'info' | 'warn' | 'error';
+  level: LogLevel;
   stream: 'stdout' | 'stderr' | 'harness' | 'handler';
   message: string;
 }

@@ -6,6 +6,7 @@ import { cancelJob, rerunJob } from '../control/index.js';
 import type { FileRepository } from '../filestore/index.js';
 import type { JobQueue } from '../queue/index.js';
 import {
+  LOG_LEVELS,
   TASK_STATES,
   logPage,
   plotRows,
@@ -314,7 +315,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
         job: optionalId,
         task: optionalId,
         attempt: optionalId,
-        level: z.enum(['debug', 'info', 'warn', 'error']).optional(),
+        level: z.enum(LOG_LEVELS).optional(),
         before: optionalId,
         limit,
       }),

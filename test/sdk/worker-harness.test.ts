@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { describe, it, expect, afterEach } from 'vitest';
 import { EasError } from '../../src/core/index.js';
 import { createJobQueue } from '../../src/queue/index.js';
+import type { WorkerHarness } from '../../src/sdk/index.js';
 import type { TaskDatabase } from '../../src/taskdb/index.js';
 import { createTestPipeline, type TestPipeline } from '../../src/testing/index.js';
 import { REDIS_URL, redisAvailable } from '../helpers/services.js';
@@ -257,6 +258,44 @@ describe('float literals reach the science code as floats', () => {
   });
 });
 
+/** Runs a worker until a job it works on finishes, then stops it gracefully. */
+async function runUntilJobFinished(worker: WorkerHarness): Promise<void> {
+  const finished = new Promise<void>((r) => worker.on('job:finished', () => r()));
+  const running = worker.run();
+  await finished;
+  worker.stop();
+  await running;
+}
+
+/**
+ * The task database, except that the first call of `method` that handles items (`count` of its
+ * result above 0) goes through and then fails as if the connection dropped before the answer.
+ * `lost()` tells how many items that call handled.
+ */
+function losingFirstAnswer<M extends 'startAttempts' | 'finishAttempts'>(
+  real: TaskDatabase,
+  method: M,
+  count: (result: Awaited<ReturnType<TaskDatabase[M]>>) => number,
+): { db: TaskDatabase; lost: () => number } {
+  let lost = 0;
+  const call = real[method].bind(real) as (
+    ...args: unknown[]
+  ) => Promise<Awaited<ReturnType<TaskDatabase[M]>>>;
+  const db = Object.create(real, {
+    [method]: {
+      value: async (...args: unknown[]) => {
+        const r = await call(...args);
+        if (lost === 0 && count(r) > 0) {
+          lost = count(r);
+          throw new EasError('BACKEND_UNAVAILABLE', 'connection lost before the answer');
+        }
+        return r;
+      },
+    },
+  }) as TaskDatabase;
+  return { db, lost: () => lost };
+}
+
 describe('WorkerHarness runs the dependents its own report releases', () => {
   const parentsWaitingForTwo = (n: number) => ({
     task_list: [
@@ -286,11 +325,7 @@ describe('WorkerHarness runs the dependents its own report releases', () => {
     worker.on('batch:committed', (r) => {
       taken.push(...r.started.map((s) => ({ attemptId: s.attemptId, taskType: s.taskType })));
     });
-    const finished = new Promise<void>((r) => worker.on('job:finished', () => r()));
-    const running = worker.run();
-    await finished;
-    worker.stop();
-    await running;
+    await runUntilJobFinished(worker);
 
     expect(most).toBeLessThanOrEqual(2);
     // Some parents started in the commit of their last child, and only parents can be released.
@@ -407,11 +442,7 @@ describe('WorkerHarness runs the dependents its own report releases', () => {
       worker.on('attempt:started', () => (most = Math.max(most, ++executing)));
       worker.on('attempt:finished', () => executing--);
       worker.on('batch:committed', (r) => (taken += r.started.length));
-      const finished = new Promise<void>((r) => worker.on('job:finished', () => r()));
-      const running = worker.run();
-      await finished;
-      worker.stop();
-      await running;
+      await runUntilJobFinished(worker);
       if (backend === 'redis') {
         await queue.clear();
         await queue.close();
@@ -457,26 +488,10 @@ describe('WorkerHarness runs the dependents its own report releases', () => {
       },
     });
     // The commit that starts `second` goes through, but its answer never arrives.
-    let lost = 0;
-    const db = Object.create(p.db, {
-      finishAttempts: {
-        value: async (...args: Parameters<TaskDatabase['finishAttempts']>) => {
-          const r = await p.db.finishAttempts(...args);
-          if (lost === 0 && r.started.length > 0) {
-            lost = r.started.length;
-            throw new EasError('BACKEND_UNAVAILABLE', 'connection lost before the answer');
-          }
-          return r;
-        },
-      },
-    }) as TaskDatabase;
+    const { db, lost } = losingFirstAnswer(p.db, 'finishAttempts', (r) => r.started.length);
     const worker = p.worker({ db, claimWaitMs: 20 });
-    const finished = new Promise<void>((r) => worker.on('job:finished', () => r()));
-    const running = worker.run();
-    await finished;
-    worker.stop();
-    await running;
-    expect(lost).toBe(1);
+    await runUntilJobFinished(worker);
+    expect(lost()).toBe(1);
     const second = (await p.db.tasks({ jobId, type: 'null' })).find((t) => t.name === 'second')!;
     const attempts = (await p.db.task(second.id))!.attempts;
     // The start nobody ran was handed back (not counted as a stall) and ran again.
@@ -492,26 +507,10 @@ describe('WorkerHarness runs the dependents its own report releases', () => {
     const { jobId } = await p.controller().submit({
       chain: { task_list: [{ task: 'null', name: 'only' }] },
     });
-    let lost = 0;
-    const db = Object.create(p.db, {
-      startAttempts: {
-        value: async (...args: Parameters<TaskDatabase['startAttempts']>) => {
-          const r = await p.db.startAttempts(...args);
-          if (lost === 0 && r.payloads.length > 0) {
-            lost = r.payloads.length;
-            throw new EasError('BACKEND_UNAVAILABLE', 'connection lost before the answer');
-          }
-          return r;
-        },
-      },
-    }) as TaskDatabase;
+    const { db, lost } = losingFirstAnswer(p.db, 'startAttempts', (r) => r.payloads.length);
     const worker = p.worker({ db, claimWaitMs: 20 });
-    const finished = new Promise<void>((r) => worker.on('job:finished', () => r()));
-    const running = worker.run();
-    await finished;
-    worker.stop();
-    await running;
-    expect(lost).toBe(1);
+    await runUntilJobFinished(worker);
+    expect(lost()).toBe(1);
     const [only] = await p.db.tasks({ jobId, type: 'null' });
     expect((await p.db.task(only!.id))!.attempts.map((a) => [a.kind, a.state])).toEqual([
       ['first', 'stalled'],

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { EasError } from '../../core/index.js';
-import { TASK_STATES, type TaskSummary } from '../../taskdb/index.js';
+import { LOG_LEVELS, TASK_STATES, type TaskSummary } from '../../taskdb/index.js';
 import type { Pipeline } from '../../pipeline.js';
 import { parseId, withPipeline, type CommandContext } from '../context.js';
 import {
@@ -14,8 +14,6 @@ import {
   time,
   bytes,
 } from '../format.js';
-
-const LEVELS = ['debug', 'info', 'warn', 'error'];
 
 /** `status`, `tree`, `task`, `logs`, `errors`. */
 export function registerInspect(program: Command, ctx: CommandContext): void {
@@ -176,7 +174,7 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
     .option('--job <id>', 'only this job')
     .option('--task <id>', 'only this task')
     .option('--attempt <id>', 'only this attempt')
-    .option('--level <level>', `minimum severity: ${LEVELS.join(', ')}`)
+    .option('--level <level>', `minimum severity: ${LOG_LEVELS.join(', ')}`)
     .option('-n, --limit <n>', 'most lines', '200')
     .option('--json', 'print as JSON')
     .action(
@@ -188,10 +186,10 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
         limit: string;
         json?: boolean;
       }) => {
-        if (opts.level !== undefined && !LEVELS.includes(opts.level)) {
+        if (opts.level !== undefined && !(LOG_LEVELS as readonly string[]).includes(opts.level)) {
           throw new EasError(
             'USAGE',
-            `--level must be one of ${LEVELS.join(', ')}, got "${opts.level}"`,
+            `--level must be one of ${LOG_LEVELS.join(', ')}, got "${opts.level}"`,
             { where: '--level' },
           );
         }

@@ -419,29 +419,32 @@ export function renderManifests(input: RenderInput): RenderedManifests {
   });
 
   // ── Services ────────────────────────────────────────────────────────────────────────────
-  objects.push({
+  // ClusterIP only: reachable inside the cluster (kubectl port-forward from outside), DESIGN §8.
+  const service = (
+    name: string,
+    component: string,
+    port: { name: string; port: number; targetPort: string },
+  ) => ({
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: meta(OBJECT_NAMES.controller, 'controller'),
+    metadata: meta(name, component),
     spec: {
       type: 'ClusterIP',
-      selector: { 'app.kubernetes.io/part-of': PART_OF, [COMPONENT_LABEL]: 'controller' },
-      ports: [{ name: 'metrics', port: PORTS.controller, targetPort: 'ops' }],
+      selector: { 'app.kubernetes.io/part-of': PART_OF, [COMPONENT_LABEL]: component },
+      ports: [port],
     },
   });
-  if (s.web.enabled) {
-    objects.push({
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: meta(OBJECT_NAMES.web, 'web'),
-      spec: {
-        // Reachable inside the cluster only (kubectl port-forward from outside): DESIGN §8.
-        type: 'ClusterIP',
-        selector: { 'app.kubernetes.io/part-of': PART_OF, [COMPONENT_LABEL]: 'web' },
-        ports: [{ name: 'http', port: PORTS.web, targetPort: 'http' }],
-      },
-    });
-  }
+  objects.push(
+    service(OBJECT_NAMES.controller, 'controller', {
+      name: 'metrics',
+      port: PORTS.controller,
+      targetPort: 'ops',
+    }),
+  );
+  if (s.web.enabled)
+    objects.push(
+      service(OBJECT_NAMES.web, 'web', { name: 'http', port: PORTS.web, targetPort: 'http' }),
+    );
 
   // ── Controller ──────────────────────────────────────────────────────────────────────────
   const controllerSelector = {

@@ -20,7 +20,7 @@ import {
   type TaskSummary,
 } from './views.js';
 import { metadataOf } from './lifecycle.js';
-import { TASK_STATES, type StateCounts, type TaskState } from '../types.js';
+import { LOG_LEVELS, levelsFrom, TASK_STATES, type StateCounts, type TaskState } from '../types.js';
 
 /** Largest page any dashboard list returns. */
 export const DASHBOARD_MAX_PAGE = 1000;
@@ -272,8 +272,6 @@ export interface DashboardLogLine {
   message: string;
 }
 
-const LEVELS = ['debug', 'info', 'warn', 'error'];
-
 /**
  * Log lines, newest first, at `minLevel` or above, by job, task or attempt, before id
  * `beforeId` (keyset, newest page first).
@@ -290,10 +288,7 @@ export async function logPage(
   },
 ): Promise<DashboardPage<DashboardLogLine>> {
   const limit = pageSize(filter.limit, 200);
-  const levels =
-    filter.minLevel && LEVELS.includes(filter.minLevel)
-      ? LEVELS.slice(LEVELS.indexOf(filter.minLevel))
-      : LEVELS;
+  const levels = levelsFrom(filter.minLevel ?? LOG_LEVELS[0]);
   // By job alone: one read per level on the (job_id, level) index, whose entries are in id
   // order within a level, merged; an old job's newest lines are then found without walking
   // back through every later job's lines.
@@ -306,7 +301,7 @@ export async function logPage(
           .equals('job_id', filter.jobId)
           .equals('task_id', filter.taskId)
           .equals('attempt_id', filter.attemptId)
-          .among('level', levels.length < LEVELS.length ? levels : undefined),
+          .among('level', levels.length < LOG_LEVELS.length ? levels : undefined),
       ];
   let rows: Record<string, unknown>[] = [];
   for (const c of reads) {

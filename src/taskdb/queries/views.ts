@@ -7,6 +7,7 @@ import {
 } from '../../core/index.js';
 import { Conditions } from './conditions.js';
 import {
+  levelsFrom,
   TASK_STATES,
   type AttemptLogLine,
   type JobStatus,
@@ -393,8 +394,6 @@ export interface StoredLogLine extends AttemptLogLine {
   id: number;
 }
 
-const LEVEL_ORDER = ['debug', 'info', 'warn', 'error'];
-
 /** Log lines, oldest first, filtered by job, task, attempt and minimum level. */
 export async function readLogs(
   sql: SqlExecutor,
@@ -411,12 +410,7 @@ export async function readLogs(
     .equals('job_id', filter.jobId)
     .equals('task_id', filter.taskId)
     .equals('attempt_id', filter.attemptId)
-    .among(
-      'level',
-      filter.minLevel
-        ? LEVEL_ORDER.slice(Math.max(0, LEVEL_ORDER.indexOf(filter.minLevel)))
-        : undefined,
-    )
+    .among('level', filter.minLevel ? levelsFrom(filter.minLevel) : undefined)
     .after('id', filter.afterId);
   const rows = await sql.all(
     `SELECT id, attempt_id, task_id, job_id, ts, level, stream, message FROM eas_log_lines
