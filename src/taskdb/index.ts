@@ -38,6 +38,7 @@ export type {
   AttemptDetail,
   VersionDetail,
   StoredLogLine,
+  LogFilter,
   ErrorEntry,
   ProductView,
 } from './queries/views.js';

@@ -17,6 +17,7 @@ import {
   taskFromRow,
   TASK_SUMMARY_COLUMNS,
   type JobSummary,
+  type LogFilter,
   type TaskSummary,
 } from './views.js';
 import { metadataOf } from './lifecycle.js';
@@ -278,14 +279,7 @@ export interface DashboardLogLine {
  */
 export async function logPage(
   sql: SqlExecutor,
-  filter: {
-    jobId?: number;
-    taskId?: number;
-    attemptId?: number;
-    minLevel?: string;
-    beforeId?: number;
-    limit?: number;
-  },
+  filter: LogFilter & { beforeId?: number },
 ): Promise<DashboardPage<DashboardLogLine>> {
   const limit = pageSize(filter.limit, 200);
   const levels = levelsFrom(filter.minLevel ?? LOG_LEVELS[0]);

@@ -394,17 +394,19 @@ export interface StoredLogLine extends AttemptLogLine {
   id: number;
 }
 
+/** Which log lines to read: by job, task or attempt, at a minimum level, how many. */
+export interface LogFilter {
+  jobId?: number;
+  taskId?: number;
+  attemptId?: number;
+  minLevel?: string;
+  limit?: number;
+}
+
 /** Log lines, oldest first, filtered by job, task, attempt and minimum level. */
 export async function readLogs(
   sql: SqlExecutor,
-  filter: {
-    jobId?: number;
-    taskId?: number;
-    attemptId?: number;
-    minLevel?: string;
-    limit?: number;
-    afterId?: number;
-  },
+  filter: LogFilter & { afterId?: number },
 ): Promise<StoredLogLine[]> {
   const c = new Conditions()
     .equals('job_id', filter.jobId)
