@@ -109,10 +109,10 @@ const STARTS_IN_FLIGHT = 1;
  * Batch commits a worker keeps under way at once. Two: a result that ends while a commit is
  * under way commits at once beside it (a dependent released by it starts without waiting for
  * the other commit), and the database still gets batches, not single results. On the cluster
- * DAG bench (2 workers × 32 slots, PostgreSQL on the same 2 cores) three in flight cost a fifth
- * of the throughput for no gain in latency: smaller batches, each paying a statement's fixed
- * cost, and more transactions waiting for each other's locks. On SQLite, where writers queue
- * for one lock, commits simply wait their turn.
+ * DAG bench (2 workers × 32 slots, PostgreSQL on the same 2 cores) three in flight cost about a
+ * sixth of the throughput for no gain in latency: smaller batches, each paying a statement's
+ * fixed cost, and more transactions waiting for each other's locks. On SQLite, where writers
+ * queue for one lock, commits simply wait their turn.
  */
 const COMMITS_IN_FLIGHT = 2;
 

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   ensureBuilt,
   json,
@@ -43,6 +43,10 @@ describe('SIGTERM to eas run', () => {
     const exited = new Promise<number | null>((resolve) =>
       child.once('exit', (code) => resolve(code)),
     );
+    // A failure before the SIGTERM below must not leave `eas run` behind.
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
     const deadline = Date.now() + 20_000;
     for (;;) {
       await new Promise((r) => setTimeout(r, 20));
