@@ -281,6 +281,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
             3 * this.o.concurrency - this.running.size - this.starting,
           );
           if (free <= 0 || this.starts.size >= STARTS_IN_FLIGHT) {
+            if (free <= 0) freeSince = undefined;
             await new Promise<void>((resolve) => (this.slotFreed = resolve));
             continue;
           }
