@@ -117,17 +117,7 @@ describe('createJobQueue', () => {
   it('wraps a backend built by the caller and closes it on close', async () => {
     const inner = await createSqlQueueBackend({ sql: sqliteUrl() });
     const calls: string[] = [];
-    const recording: QueueBackend = new Proxy(inner, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        if (prop === 'name') return 'recording';
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          calls.push(String(prop));
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
-    });
+    const recording = recordingCalls(inner, calls, 'recording');
     const queue = await createJobQueue({ backend: recording });
     expect(queue.backendName).toBe('recording');
     await queue.enqueue([{ attemptId: 1, taskType: 'a', jobId: 1 }]);
@@ -140,16 +130,7 @@ describe('createJobQueue', () => {
   it('forwards adopt to the backend, but not an empty list', async () => {
     const inner = await createSqlQueueBackend({ sql: sqliteUrl() });
     const calls: string[] = [];
-    const recording: QueueBackend = new Proxy(inner, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          calls.push(String(prop));
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
-    });
+    const recording = recordingCalls(inner, calls);
     const queue = await createJobQueue({ backend: recording });
     cleanups.push(() => queue.close());
     expect(await queue.adopt('w', [], LEASE)).toEqual([]);
@@ -159,6 +140,21 @@ describe('createJobQueue', () => {
     expect(await queue.counts()).toEqual({ a: { ready: 0, delayed: 0, leased: 1 } });
   });
 });
+
+/** `inner` with each method call's name pushed to `calls`, and `name` in place of its own. */
+function recordingCalls(inner: QueueBackend, calls: string[], name?: string): QueueBackend {
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (prop === 'name' && name !== undefined) return name;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls.push(String(prop));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
 
 describe('JobQueue validation', () => {
   it('rejects a claim with no task types, max < 1 or leaseMs ≤ 0, naming each field', async () => {

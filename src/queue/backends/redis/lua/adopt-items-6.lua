@@ -23,12 +23,8 @@ for i = 8, #ARGV, 2 do
   local id, data = ARGV[i], ARGV[i + 1]
   if redis.call('HSETNX', K_ITEMS, id, data) == 1 then
     local job, _, _, task_type = parse_item(data)
-    redis.call('HSET', K_HOLDERS, id, owner)
-    redis.call('ZADD', K_LEASED, lease_end, id)
-    redis.call('SADD', owner_key, id)
-    redis.call('SADD', P_JOB .. job, id)
-    redis.call('SADD', K_JOBS, job)
-    redis.call('SADD', K_TYPES, task_type)
+    lease_item(id, owner, owner_key, lease_end)
+    track_item(id, job, task_type)
     leased_added[task_type] = (leased_added[task_type] or 0) + 1
     out[#out + 1] = id
   end

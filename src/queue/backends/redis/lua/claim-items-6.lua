@@ -68,9 +68,7 @@ while remaining > 0 and #active > 0 do
       local n = #popped / 2
       for j = 1, #popped, 2 do
         local id = id_of_ready_member(popped[j])
-        redis.call('HSET', K_HOLDERS, id, owner)
-        redis.call('ZADD', K_LEASED, lease_end, id)
-        redis.call('SADD', owner_key, id)
+        lease_item(id, owner, owner_key, lease_end)
         out[#out + 1] = id
         out[#out + 1] = redis.call('HGET', K_ITEMS, id)
       end

@@ -29,9 +29,7 @@ for i = 8, #ARGV, 2 do
       redis.call('ZADD', P_DELAYED .. task_type, available_at, id)
       delayed_added[task_type] = true
     end
-    redis.call('SADD', P_JOB .. job, id)
-    redis.call('SADD', K_JOBS, job)
-    redis.call('SADD', K_TYPES, task_type)
+    track_item(id, job, task_type)
     added = added + 1
   end
 end

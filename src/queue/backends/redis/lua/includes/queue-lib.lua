@@ -72,6 +72,22 @@ local function push_tokens(task_type, n, cap)
   end
 end
 
+-- Records a new item in its job's set and the job and type sets (drop() undoes it). The item's
+-- data is already in K_ITEMS; where it waits (ready, delayed, leased) is the caller's business.
+local function track_item(id, job, task_type)
+  redis.call('SADD', P_JOB .. job, id)
+  redis.call('SADD', K_JOBS, job)
+  redis.call('SADD', K_TYPES, task_type)
+end
+
+-- Leases an item to `owner` until `lease_end` (drop() undoes it). The caller counts the lease
+-- in K_LEASED_COUNTS, once per task type.
+local function lease_item(id, owner, owner_key, lease_end)
+  redis.call('HSET', K_HOLDERS, id, owner)
+  redis.call('ZADD', K_LEASED, lease_end, id)
+  redis.call('SADD', owner_key, id)
+end
+
 -- Task types an item was dropped from during this call; see prune_types().
 local touched_types = {}
 
