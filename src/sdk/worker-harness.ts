@@ -177,6 +177,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   private claimAbort = new AbortController();
   private slotFreed: (() => void) | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private scratchPath: string | undefined;
+  private readonly host = hostname();
 
   constructor(options: WorkerHarnessOptions) {
     super();
@@ -221,7 +223,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
 
   /** This worker's own scratch directory: one per worker, so a dead worker's leftovers are known. */
   private get ownScratch(): string {
-    return join(this.o.scratchDir, scratchName(this.workerId));
+    return (this.scratchPath ??= join(this.o.scratchDir, scratchName(this.workerId)));
   }
 
   /**
@@ -829,7 +831,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
 
   /** This worker as the task database records it on the attempts it starts. */
   private workerInfo(): { id: string; host: string; pid: number } {
-    return { id: this.workerId, host: hostname(), pid: process.pid };
+    return { id: this.workerId, host: this.host, pid: process.pid };
   }
 
   /** Waits out a transient backend error: logs it and sleeps a growing backoff. */
@@ -1035,24 +1037,26 @@ function isLeaseLost(reason: unknown): boolean {
   return reason instanceof EasError && reason.code === 'LEASE_LOST';
 }
 
-/** Resolves or rejects with `promise`, or rejects as soon as `signal` aborts. */
-let cpuReadingMs: number | undefined;
+let cpuReading: { ms: number; at: number } | undefined;
 
 /**
- * The process's CPU time (user + system, ms), read at most once per turn of the event loop:
- * attempts that start or end in the same turn share one reading. In-process handlers share the
- * process, so their CPU figure is the process's over the attempt either way; the reading is a
- * system call that cost tens of µs a call on the 2-core bench machine, twice per attempt.
+ * The process's CPU time (user + system, ms), read again only when the last reading is more
+ * than 1 ms old: attempts that start or end close together share one reading, so a figure is
+ * at most 1 ms short. In-process handlers share the process, so their CPU figure is the
+ * process's over the attempt either way; the reading is a system call that cost tens of µs a
+ * call on the 2-core bench machine, twice per attempt, and under load a turn of the event loop
+ * is often shorter than that.
  */
 function processCpuMs(): number {
-  if (cpuReadingMs === undefined) {
+  const now = performance.now();
+  if (cpuReading === undefined || now - cpuReading.at > 1) {
     const u = process.cpuUsage();
-    cpuReadingMs = (u.user + u.system) / 1000;
-    setImmediate(() => (cpuReadingMs = undefined));
+    cpuReading = { ms: (u.user + u.system) / 1000, at: now };
   }
-  return cpuReadingMs;
+  return cpuReading.ms;
 }
 
+/** Resolves or rejects with `promise`, or rejects as soon as `signal` aborts. */
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<T>((resolve, reject) => {

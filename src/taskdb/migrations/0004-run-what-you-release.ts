@@ -61,7 +61,7 @@ $fn$;
  * left that state). A job one of whose dependents this batch counted down still has that
  * dependent live (waiting, or queued now), so only the other jobs are looked at.
  */
-const FINISH_PASSED = edited(FINISH_PASSED_OF_0002, [
+export const FINISH_PASSED = edited(FINISH_PASSED_OF_0002, [
   ['  ready_ids bigint[];\n', '  ready_ids bigint[];\n  live_jobs bigint[];\n'],
   [
     '      RETURNING t.id, t.unmet\n  )\n',
@@ -78,7 +78,7 @@ const FINISH_PASSED = edited(FINISH_PASSED_OF_0002, [
   GENERIC_PLANS,
 ]);
 
-const FINISH_TAKE = String.raw`
+export const FINISH_TAKE = String.raw`
 CREATE OR REPLACE FUNCTION eas_finish_take(outcomes jsonb, now_ms bigint, worker_id text,
     worker_host text, worker_pid int, take_types text[], take_max int) RETURNS jsonb
 LANGUAGE plpgsql SET enable_seqscan = off SET plan_cache_mode = force_generic_plan AS $fn$

@@ -3,6 +3,7 @@ import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-server-lifecycle.js';
 import * as m0003 from './0003-dashboard-indexes.js';
 import * as m0004 from './0004-run-what-you-release.js';
+import * as m0005 from './0005-take-in-one-write.js';
 
 /**
  * The task database's migrations, in order. Append-only: a released migration is never
@@ -13,4 +14,5 @@ export const TASKDB_MIGRATIONS: readonly Migration[] = [
   { name: '0002-server-lifecycle', ...m0002 },
   { name: '0003-dashboard-indexes', ...m0003 },
   { name: '0004-run-what-you-release', ...m0004 },
+  { name: '0005-take-in-one-write', ...m0005 },
 ];
