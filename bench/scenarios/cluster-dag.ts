@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/core/index.js';
 import { createPipeline } from '../../src/pipeline.js';
+import { builtCli } from '../lib/built-cli.js';
 import { machineFacts } from '../lib/machine.js';
 import { figure, type ScenarioResult } from '../lib/report.js';
 import { distribution, round } from '../lib/stats.js';
@@ -19,7 +20,6 @@ const CONCURRENCY = 16;
 const OUR_CONCURRENCY = 2 * CONCURRENCY;
 const PG_URL = process.env.EAS_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.EAS_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const EAS_CLI = fileURLToPath(new URL('../lib/eas-cli.ts', import.meta.url));
 const BULLMQ_WORKER = fileURLToPath(new URL('../lib/bullmq-worker.mjs', import.meta.url));
 
 interface SideResult {
@@ -100,10 +100,11 @@ async function ours(queue: 'redis' | 'sql'): Promise<SideResult> {
       // queues its ready tasks at its end, so the run still begins on a full queue, as
       // BullMQ's does (its flows are added before its small worker script starts).
       const childEnv = { ...process.env, ...env };
+      const cli = builtCli();
       for (let w = 0; w < WORKERS; w++) {
         children.push(
           await startProcess(
-            [...process.execArgv, EAS_CLI, 'worker', '--concurrency', String(OUR_CONCURRENCY)],
+            [...cli.argv, 'worker', '--concurrency', String(OUR_CONCURRENCY)],
             childEnv,
             /worker: claiming/,
           ),

@@ -34,6 +34,7 @@ import type {
   TaskDatabase,
 } from '../taskdb/index.js';
 import { EVALUATE_AT_START, evaluateAtStart, ExpressionResolver } from '../chain/index.js';
+import { AttemptAbort, raceAbort } from './attempt-abort.js';
 import { defaultQc } from './qc.js';
 import { resolveWorkerHarnessSettings } from './options.js';
 import { runCommand } from './runners/command.js';
@@ -89,7 +90,7 @@ export interface WorkerHarnessEvents {
 
 interface Running {
   payload: AttemptPayload;
-  abort: AbortController;
+  abort: AttemptAbort;
   logs: LogLine[];
   done: Promise<void>;
   /** The code has ended: its slot is free for the next claim while its result commits. */
@@ -418,7 +419,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   }
 
   private start(payload: AttemptPayload): void {
-    const abort = new AbortController();
+    const abort = new AttemptAbort();
     const entry: Running = {
       payload,
       abort,
@@ -532,8 +533,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
           traceback = r.stderrTail || undefined;
           error =
             r.spawnError ??
-            (abort.signal.aborted
-              ? String((abort.signal.reason as Error | undefined)?.message ?? 'aborted')
+            (abort.aborted
+              ? String((abort.reason as Error | undefined)?.message ?? 'aborted')
               : r.signal
                 ? `killed by ${r.signal}`
                 : `exit code ${r.exitCode}`);
@@ -550,7 +551,10 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
               task,
               typedMetadata: payload.metadata,
               typedDescription,
-              signal: abort.signal,
+              // Made when a handler asks for it (see AttemptAbort).
+              get signal() {
+                return abort.signal;
+              },
               log: (level, message) => log(level, 'handler', message),
               // Made when a handler asks for it: most never log through it.
               get logger() {
@@ -562,7 +566,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
               },
             }),
           ),
-          abort.signal,
+          abort,
         );
         result = handlerResult ?? {};
         succeeded = true;
@@ -581,8 +585,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     } finally {
       clearTimeout(timeout);
     }
-    if (abort.signal.aborted && this.stopping && isHandBack(abort.signal.reason)) handedBack = true;
-    if (abort.signal.aborted && isLeaseLost(abort.signal.reason)) {
+    if (abort.aborted && this.stopping && isHandBack(abort.reason)) handedBack = true;
+    if (abort.aborted && isLeaseLost(abort.reason)) {
       // The lease is gone: the task database would refuse the report; drop it.
       await this.cleanup(workDir, needsDir, false);
       return;
@@ -880,7 +884,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
           this.log.debug({ attemptId: id }, 'queue lost the lease; the attempt goes on');
         if (!alive.has(id)) {
           const r = this.running.get(id);
-          if (r && !r.abort.signal.aborted) {
+          if (r && !r.abort.aborted) {
             this.log.warn({ attemptId: id }, 'lease lost; stopping the attempt');
             this.emit('lease:lost', { attemptId: id });
             r.abort.abort(new EasError('LEASE_LOST', 'lease lost'));
@@ -1054,23 +1058,4 @@ function processCpuMs(): number {
     cpuReading = { ms: (u.user + u.system) / 1000, at: now };
   }
   return cpuReading.ms;
-}
-
-/** Resolves or rejects with `promise`, or rejects as soon as `signal` aborts. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }
