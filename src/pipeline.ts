@@ -106,7 +106,15 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     registry,
     logger,
     controller: (o = {}) =>
-      new Controller({ db, queue: q, registry, logger, silentAfterMs: 3 * config.leaseMs, ...o }),
+      new Controller({
+        db,
+        queue: q,
+        registry,
+        logger,
+        silentAfterMs: 3 * config.leaseMs,
+        unleasedAfterMs: config.leaseMs,
+        ...o,
+      }),
     worker: (o = {}) =>
       new WorkerHarness({
         db,

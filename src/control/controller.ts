@@ -60,6 +60,14 @@ export interface ControllerOptions {
    * expired lease (its queue item was lost with its worker). @defaultValue 90000 (three default leases)
    */
   silentAfterMs?: number;
+  /**
+   * A running attempt the queue does not hold (no lease, no item) with no heartbeat for this
+   * long is stalled without waiting for `silentAfterMs`: its worker died between the commit
+   * that started it and the queue call that leased it, or the queue lost the item. A live
+   * worker heartbeats every third of a lease, and an attempt whose lease it still holds is left
+   * to lease expiry. @defaultValue 30000 (one default lease)
+   */
+  unleasedAfterMs?: number;
   // ── Autoscaling (src/control/scaling/) ──
   /**
    * Scales worker containers to the demand while this controller runs (so, among several
@@ -142,6 +150,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
   private readonly reconcileIntervalMs: number;
   private readonly host: string;
   private readonly silentAfterMs: number;
+  private readonly unleasedAfterMs: number;
   private stopping = false;
   private queueShortBefore = false;
   private wake: (() => void) | undefined;
@@ -162,6 +171,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
     this.reconcileIntervalMs = options.reconcileIntervalMs ?? 60_000;
     this.host = options.host ?? hostname();
     this.silentAfterMs = options.silentAfterMs ?? 90_000;
+    this.unleasedAfterMs = Math.min(options.unleasedAfterMs ?? 30_000, this.silentAfterMs);
     this.controllerId = `${this.host}:${process.pid}:controller:${randomBytes(3).toString('hex')}`;
     // ── Autoscaling (src/control/scaling/) ──
     this.autoscaler = options.scaler
@@ -291,12 +301,23 @@ export class Controller extends TypedEmitter<ControllerEvents> {
   /**
    * Re-queues running attempts nobody heartbeats for `silentAfterMs`, whatever their queue
    * item says: their worker died with the item lost (a queue that lost its data), or started
-   * them in a commit whose answer never arrived. One query on the live attempts (a partial
-   * index), so it runs with every reap.
+   * them in a commit whose answer never arrived. Those silent for `unleasedAfterMs` already go
+   * too when the queue does not hold them: their worker died between the commit that started
+   * them and the queue call that leased them, and no lease will ever expire for them. One
+   * query on the live attempts (a partial index) in the common case, so it runs with every
+   * reap.
    */
   async stallSilent(): Promise<number> {
-    const silent = await this.db.silentAttempts(this.silentAfterMs);
+    let silent = await this.db.silentAttempts(this.unleasedAfterMs);
     if (silent.length === 0) return 0;
+    if (this.unleasedAfterMs < this.silentAfterMs) {
+      const longSilent = new Set(await this.db.silentAttempts(this.silentAfterMs));
+      const unleased: number[] = [];
+      for (const id of silent)
+        if (longSilent.has(id) || !(await this.queue.has(id))) unleased.push(id);
+      silent = unleased;
+      if (silent.length === 0) return 0;
+    }
     const stalled = await this.db.stallAttempts(silent);
     await this.enqueue(stalled.ready);
     this.log.warn({ attempts: silent.length }, 'running attempts without heartbeats re-queued');

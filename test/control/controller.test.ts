@@ -305,6 +305,39 @@ describe('Controller recovery', () => {
     expect((await p.queue.counts()).null?.ready).toBe(1);
   });
 
+  it('stalls a silent running attempt the queue does not hold after one lease, and leaves a leased one to its lease', async () => {
+    const p = await pipeline();
+    const c = p.controller({ silentAfterMs: 600_000, unleasedAfterMs: 50 });
+    const { jobId } = await c.submit({
+      chain: {
+        task_list: [
+          { task: 'null', name: 'unleased' },
+          { task: 'null', name: 'leased' },
+        ],
+      },
+    });
+    const items = await p.queue.claim({ owner: 'gone', types: ['null'], max: 2, leaseMs: 600_000 });
+    expect(items).toHaveLength(2);
+    await p.db.startAttempts(
+      items.map((i) => i.attemptId),
+      { id: 'gone', host: 'elsewhere', pid: 1 },
+    );
+    // The worker died after the commit that started the first, before the queue leased it.
+    const [unleased, leased] = items.map((i) => i.attemptId).sort((a, b) => a - b);
+    await p.queue.complete('gone', [unleased!]);
+    expect(await c.stallSilent()).toBe(0); // both heartbeats are fresh
+    await new Promise((r) => setTimeout(r, 80));
+    expect(await c.stallSilent()).toBe(1);
+    const states = new Map<number, string>();
+    for (const t of await p.db.tasks({ jobId, type: 'null' })) {
+      for (const a of (await p.db.task(t.id))!.attempts) states.set(a.id, a.state);
+    }
+    expect(states.get(unleased!)).toBe('stalled');
+    expect(states.get(leased!)).toBe('running');
+    expect(await p.queue.has(leased!)).toBe(true);
+    expect((await p.queue.counts()).null).toMatchObject({ ready: 1, leased: 1 });
+  });
+
   it('reconcile rebuilds an emptied queue from the database', async () => {
     const p = await pipeline();
     const c = p.controller();
