@@ -65,6 +65,26 @@ export async function withPipeline<T>(
   }
 }
 
+/**
+ * What to tell the user after queueing work: the worker daemons that will run it (those that
+ * heartbeat within three leases and run task types, not only control flow), or, when none
+ * does, how to run it here.
+ */
+export async function runHint(p: Pipeline): Promise<string> {
+  const since = Date.now() - 3 * p.config.leaseMs;
+  const workers = (await p.db.workers('running')).filter(
+    (w) => w.lastSeenAt >= since && w.types.some((t) => !p.registry.isControlFlow(t)),
+  );
+  if (workers.length === 0) return 'Run it with: eas run --until-idle';
+  const hosts = new Set(workers.map((w) => w.host)).size;
+  const slots = workers.reduce((n, w) => n + w.concurrency, 0);
+  const count = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+  return (
+    `${count(workers.length, 'worker')} on ${count(hosts, 'host')} (${count(slots, 'slot')}) ` +
+    `will run it. Follow it with: eas status`
+  );
+}
+
 /** Parses an id argument. @throws EasError `USAGE` */
 export function parseId(value: string, what: string): number {
   const n = Number(value);

@@ -6,9 +6,11 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTaskDatabase } from '../../src/taskdb/index.js';
 import {
   CHAINS,
   counts,
+  dbFile,
   dropEasVariables,
   ensureBuilt,
   json,
@@ -165,6 +167,41 @@ describe('eas submit --dry-run in a directory without a pipeline', () => {
       expect(readdirSync(empty.dir)).toEqual([]);
     } finally {
       empty.remove();
+    }
+  });
+});
+
+describe('eas submit says who runs the job', () => {
+  it('names the live worker daemons that run task types, else eas run', async () => {
+    const d = tempDir('run-hint');
+    try {
+      writeE2eConfig(d.dir);
+      const first = await runMain(['submit', PAIR_CHAIN], d.dir);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toContain('Run it with: eas run --until-idle');
+
+      const db = await createTaskDatabase({ url: `sqlite:${dbFile(d.dir)}` });
+      try {
+        const worker = { host: 'node-a', pid: 1, types: ['null', 'produce'], concurrency: 8 };
+        await db.registerWorker({ id: 'live', ...worker });
+        await db.registerWorker({ id: 'gone', ...worker, host: 'node-b' });
+        await db.sql.run("UPDATE eas_worker_hosts SET last_seen_at = 0 WHERE id = 'gone'");
+        await db.registerWorker({
+          id: 'controller',
+          host: 'node-c',
+          pid: 2,
+          types: ['execution_chain', 'execution_for_loop'],
+          concurrency: 1,
+        });
+      } finally {
+        await db.close();
+      }
+      const second = await runMain(['submit', PAIR_CHAIN], d.dir);
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.stdout).toContain('1 worker on 1 host (8 slots) will run it.');
+      expect(second.stdout).not.toContain('eas run');
+    } finally {
+      d.remove();
     }
   });
 });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { cancelJob, deleteJob, rerunJob } from '../../control/index.js';
 import type { CancelResult } from '../../taskdb/index.js';
-import { parseId, withPipeline, type CommandContext } from '../context.js';
+import { parseId, runHint, withPipeline, type CommandContext } from '../context.js';
 import { printJson } from '../format.js';
 
 function plural(n: number, word: string): string {
@@ -72,7 +72,7 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
           ctx.output.out(
             `${plural(r.stillBlocked.length, 'task')} stay blocked: an input's producer is done but did not write it. See: eas errors --job ${r.jobId}`,
           );
-        if (r.status === 'running') ctx.output.out('Run it with: eas run --until-idle');
+        if (r.status === 'running') ctx.output.out(await runHint(p));
       });
     });
 

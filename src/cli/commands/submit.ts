@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EasError, type ResolvedConfig } from '../../core/index.js';
-import { configOf, withPipeline, type CommandContext } from '../context.js';
+import { configOf, runHint, withPipeline, type CommandContext } from '../context.js';
 import { printJson, table } from '../format.js';
 
 /** `eas submit <chain> [--dry-run] [--json] [--priority N]`. */
@@ -70,7 +70,7 @@ export function registerSubmit(program: Command, ctx: CommandContext): void {
               );
             } else {
               ctx.output.out(
-                `\nSubmitted job ${summary.jobId} "${summary.jobName}": ${summary.tasks} tasks, ${summary.ready} ready now.\nRun it with: eas run --until-idle`,
+                `\nSubmitted job ${summary.jobId} "${summary.jobName}": ${summary.tasks} tasks, ${summary.ready} ready now.\n${await runHint(p)}`,
               );
             }
           },
