@@ -19,7 +19,8 @@ function newestUnder(dir: string): number {
  * The `eas` command as an operator runs it (`bin/eas.js` over the built `dist/`), with the
  * Node flags to start it: the profiler's when the scenario runs under `--cpu-prof`, never the
  * TypeScript loader's. `dist/` is built first when it is missing or older than a file of
- * `src/` (tsup, about 15 s), so the figures are those of the code in the tree.
+ * `src/` (the Lua generator, then tsup: about 15 s), so the figures are those of the code in
+ * the tree.
  *
  * Daemons in a bench run from the build because the loader changes what is measured: it wraps
  * every function the code creates in a naming helper, and that cost the no-op workers of
@@ -28,10 +29,13 @@ function newestUnder(dir: string): number {
 export function builtCli(): { argv: string[] } {
   if (!existsSync(ENTRY) || statSync(ENTRY).mtimeMs < newestUnder(join(ROOT, 'src'))) {
     process.stderr.write('  building dist/ for the daemons (src/ is newer)…\n');
-    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'tsup', 'dist', 'cli-default.js')], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    // As `npm run build` does: the Redis scripts are bundled from the generated module.
+    for (const step of [
+      [join(ROOT, 'scripts', 'generate-lua.mjs')],
+      [join(ROOT, 'node_modules', 'tsup', 'dist', 'cli-default.js')],
+    ]) {
+      execFileSync(process.execPath, step, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    }
   }
   const profDir = process.execArgv.find((a) => a.startsWith('--cpu-prof-dir='));
   return { argv: [...(profDir ? ['--cpu-prof', profDir] : []), join(ROOT, 'bin', 'eas.js')] };

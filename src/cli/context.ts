@@ -66,14 +66,15 @@ export async function withPipeline<T>(
 }
 
 /**
- * What to tell the user after queueing work: the worker daemons that will run it (those that
- * heartbeat within three leases and run task types, not only control flow), or, when none
- * does, how to run it here.
+ * What to tell the user after queueing work of `taskTypes`: the worker daemons that will run it
+ * (those that heartbeat within three leases and claim one of those types), or, when none does,
+ * how to run it here.
  */
-export async function runHint(p: Pipeline): Promise<string> {
+export async function runHint(p: Pipeline, taskTypes: Iterable<string>): Promise<string> {
+  const wanted = new Set([...taskTypes].filter((t) => !p.registry.isControlFlow(t)));
   const since = Date.now() - 3 * p.config.leaseMs;
   const workers = (await p.db.workers('running')).filter(
-    (w) => w.lastSeenAt >= since && w.types.some((t) => !p.registry.isControlFlow(t)),
+    (w) => w.lastSeenAt >= since && w.types.some((t) => wanted.has(t)),
   );
   if (workers.length === 0) return 'Run it with: eas run --until-idle';
   const hosts = new Set(workers.map((w) => w.host)).size;

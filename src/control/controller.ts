@@ -63,9 +63,11 @@ export interface ControllerOptions {
   /**
    * A running attempt the queue does not hold (no lease, no item) with no heartbeat for this
    * long is stalled without waiting for `silentAfterMs`: its worker died between the commit
-   * that started it and the queue call that leased it, or the queue lost the item. A live
-   * worker heartbeats every third of a lease, and an attempt whose lease it still holds is left
-   * to lease expiry. @defaultValue 30000 (one default lease)
+   * that started it and the queue call that leased it, or the queue lost the item. It must
+   * exceed the workers' heartbeat interval (a third of a lease by default) plus the clock
+   * difference between their hosts and the controller's (heartbeats carry the worker's
+   * clock); an attempt whose lease the queue still holds is left to lease expiry.
+   * `createPipeline` passes one lease. @defaultValue a third of `silentAfterMs`
    */
   unleasedAfterMs?: number;
   // ── Autoscaling (src/control/scaling/) ──
@@ -171,7 +173,10 @@ export class Controller extends TypedEmitter<ControllerEvents> {
     this.reconcileIntervalMs = options.reconcileIntervalMs ?? 60_000;
     this.host = options.host ?? hostname();
     this.silentAfterMs = options.silentAfterMs ?? 90_000;
-    this.unleasedAfterMs = Math.min(options.unleasedAfterMs ?? 30_000, this.silentAfterMs);
+    this.unleasedAfterMs = Math.min(
+      options.unleasedAfterMs ?? this.silentAfterMs / 3,
+      this.silentAfterMs,
+    );
     this.controllerId = `${this.host}:${process.pid}:controller:${randomBytes(3).toString('hex')}`;
     // ── Autoscaling (src/control/scaling/) ──
     this.autoscaler = options.scaler
@@ -313,8 +318,17 @@ export class Controller extends TypedEmitter<ControllerEvents> {
     if (this.unleasedAfterMs < this.silentAfterMs) {
       const longSilent = new Set(await this.db.silentAttempts(this.silentAfterMs));
       const unleased: number[] = [];
-      for (const id of silent)
-        if (longSilent.has(id) || !(await this.queue.has(id))) unleased.push(id);
+      // After a database outage every running attempt is silent: ask the queue in chunks of
+      // concurrent calls (one round trip each on Redis), not one call after the other.
+      for (let i = 0; i < silent.length; i += 200) {
+        const chunk = silent.slice(i, i + 200);
+        const held = await Promise.all(
+          chunk.map((id) => (longSilent.has(id) ? false : this.queue.has(id))),
+        );
+        chunk.forEach((id, k) => {
+          if (!held[k]) unleased.push(id);
+        });
+      }
       silent = unleased;
       if (silent.length === 0) return 0;
     }

@@ -172,7 +172,7 @@ describe('eas submit --dry-run in a directory without a pipeline', () => {
 });
 
 describe('eas submit says who runs the job', () => {
-  it('names the live worker daemons that run task types, else eas run', async () => {
+  it("names the live worker daemons that run the job's task types, else eas run", async () => {
     const d = tempDir('run-hint');
     try {
       writeE2eConfig(d.dir);
@@ -184,6 +184,7 @@ describe('eas submit says who runs the job', () => {
       try {
         const worker = { host: 'node-a', pid: 1, types: ['null', 'produce'], concurrency: 8 };
         await db.registerWorker({ id: 'live', ...worker });
+        await db.registerWorker({ id: 'other-types', ...worker, types: ['error'] });
         await db.registerWorker({ id: 'gone', ...worker, host: 'node-b' });
         await db.sql.run("UPDATE eas_worker_hosts SET last_seen_at = 0 WHERE id = 'gone'");
         await db.registerWorker({

@@ -72,7 +72,8 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
           ctx.output.out(
             `${plural(r.stillBlocked.length, 'task')} stay blocked: an input's producer is done but did not write it. See: eas errors --job ${r.jobId}`,
           );
-        if (r.status === 'running') ctx.output.out(await runHint(p));
+        if (r.status === 'running')
+          ctx.output.out(await runHint(p, new Set(r.ready.map((a) => a.taskType))));
       });
     });
 

@@ -70,7 +70,7 @@ export function registerSubmit(program: Command, ctx: CommandContext): void {
               );
             } else {
               ctx.output.out(
-                `\nSubmitted job ${summary.jobId} "${summary.jobName}": ${summary.tasks} tasks, ${summary.ready} ready now.\n${await runHint(p)}`,
+                `\nSubmitted job ${summary.jobId} "${summary.jobName}": ${summary.tasks} tasks, ${summary.ready} ready now.\n${await runHint(p, Object.keys(summary.byType))}`,
               );
             }
           },

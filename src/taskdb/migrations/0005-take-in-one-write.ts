@@ -167,13 +167,14 @@ BEGIN
     RETURN;
   END IF;
 
-  -- Locked in id order; the counters read under the lock decide which dependents are ready.
+  -- Every dependent locked in id order, whatever its state (one a rerun is reopening is waited
+  -- for); then the counters and states read under the lock decide which are ready.
+  PERFORM 1 FROM eas_tasks WHERE id = ANY (rel_ids) ORDER BY id FOR UPDATE;
   SELECT coalesce(array_agg(t.id ORDER BY t.id) FILTER (WHERE t.unmet - r.n <= 0), '{}'),
       coalesce(array_agg(DISTINCT t.job_id), '{}')
     INTO ready_ids, live_jobs
-    FROM (SELECT x.id, x.unmet, x.job_id FROM eas_tasks x WHERE x.id = ANY (rel_ids)
-            AND x.state = 'waiting' ORDER BY x.id FOR UPDATE) t
-      JOIN unnest(rel_ids, rel_ns) AS r(id, n) ON r.id = t.id;
+    FROM eas_tasks t JOIN unnest(rel_ids, rel_ns) AS r(id, n) ON r.id = t.id
+    WHERE t.id = ANY (rel_ids) AND t.state = 'waiting';
 
   n_ready := cardinality(ready_ids);
   IF n_ready > 0 THEN
@@ -269,7 +270,7 @@ DECLARE
 BEGIN
   SELECT * INTO rec FROM eas_record_passed(outcomes, now_ms);
   IF rec.fallback THEN
-    RETURN jsonb_build_object('fallback', true);
+    RETURN jsonb_build_object('fallback', true, 'started', '[]'::jsonb);
   END IF;
   IF cardinality(rec.valid_ids) = 0 THEN
     RETURN jsonb_build_object('stale', to_jsonb(rec.stale_ids), 'done', '[]'::jsonb,
