@@ -4,6 +4,7 @@ import {
   FINISH_PASSED as FINISH_PASSED_OF_0002,
   START as START_OF_0002,
 } from './0002-server-lifecycle.js';
+import { edited } from './sql-text.js';
 
 /**
  * A worker runs the dependents its own report releases (see `TakeRequest`), and the server-side
@@ -23,15 +24,6 @@ import {
  *   (a batch of one spent half its time planning); their statements look rows up by id arrays,
  *   which one generic plan serves at any size (`enable_seqscan` stays off, as in 0002).
  */
-/** `text` with each `[from, to]` replaced once; throws when `from` is not there. */
-function edited(text: string, edits: [string, string][]): string {
-  for (const [from, to] of edits) {
-    if (!text.includes(from)) throw new Error(`migration 0004: "${from}" not found`);
-    text = text.replace(from, to);
-  }
-  return text;
-}
-
 const GENERIC_PLANS: [string, string] = [
   'LANGUAGE plpgsql SET enable_seqscan = off AS',
   'LANGUAGE plpgsql SET enable_seqscan = off SET plan_cache_mode = force_generic_plan AS',

@@ -4,6 +4,7 @@ import {
   FINISH_PASSED as FINISH_PASSED_OF_0004,
   FINISH_TAKE as FINISH_TAKE_OF_0004,
 } from './0004-run-what-you-release.js';
+import { between, edited } from './sql-text.js';
 
 /**
  * Fewer row versions per task on the server-side finish (PostgreSQL).
@@ -26,7 +27,15 @@ import {
  * Results, rows and ids are those of 0004: the server-lifecycle tests compare every step and
  * every table with the general path.
  */
-const RECORD_PASSED = String.raw`
+/**
+ * `eas_record_passed(outcomes, now_ms)`: 0004's finish up to its dependents (the attempts, their
+ * outputs, metadata and log lines, the tasks `done`), its statements derived from 0004's text,
+ * each of the three optional inserts behind a test that the batch carries such rows. Returns
+ * the valid attempts and their tasks, the stale ids, and whether the batch needs the general
+ * path.
+ */
+const RECORD_PASSED =
+  String.raw`
 CREATE OR REPLACE FUNCTION eas_record_passed(outcomes jsonb, now_ms bigint,
     OUT valid_ids bigint[], OUT valid_tasks bigint[], OUT stale_ids bigint[], OUT fallback boolean)
 LANGUAGE plpgsql SET enable_seqscan = off SET plan_cache_mode = force_generic_plan AS $fn$
@@ -36,110 +45,45 @@ DECLARE
   version_ids bigint[];
 BEGIN
   fallback := false;
-  -- Ids as an array first: joined to a set-returning function, the planner would scan the
-  -- whole attempts table; an array is looked up through the primary key.
-  all_ids := ARRAY(SELECT (e->>'id')::bigint FROM jsonb_array_elements(outcomes) e);
-  PERFORM 1 FROM eas_attempts WHERE id = ANY (all_ids) ORDER BY id FOR UPDATE;
-
-  SELECT array_agg(a.id ORDER BY a.id), array_agg(a.task_id ORDER BY a.id)
-    INTO valid_ids, valid_tasks
-    FROM eas_attempts a JOIN jsonb_to_recordset(outcomes) AS o(id bigint, worker text) ON o.id = a.id
-    WHERE a.id = ANY (all_ids) AND a.state = 'running' AND a.worker = o.worker;
-  stale_ids := ARRAY(SELECT x FROM unnest(all_ids) x
-                     WHERE valid_ids IS NULL OR NOT x = ANY (valid_ids));
-  IF valid_ids IS NULL THEN
-    valid_ids := '{}';
-    valid_tasks := '{}';
-    RETURN;
-  END IF;
-
-  -- A declared output that was not written blocks dependents: the general path's business.
-  IF EXISTS (
-    SELECT 1 FROM jsonb_to_recordset(outcomes) AS o(id bigint, outputs jsonb)
-      JOIN eas_attempts a ON a.id = o.id
-      JOIN eas_products p ON p.producer_task_id = a.task_id
-    WHERE a.id = ANY (valid_ids)
-      AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(o.outputs) w WHERE w->>'st' = p.semantic_type)
-  ) THEN
-    fallback := true;
-    RETURN;
-  END IF;
-
-  UPDATE eas_attempts a SET state = 'succeeded', qc = 'passed', ended_at = o.ended_at,
-      started_at = coalesce(a.started_at, o.started_at), wall_ms = o.wall_ms, cpu_ms = o.cpu_ms,
-      cpu_children_ms = o.cpu_children_ms, exit_code = o.exit_code, signal = o.signal,
-      error = o.error, traceback = o.traceback
-    FROM jsonb_to_recordset(outcomes) AS o(id bigint, ended_at bigint, started_at bigint,
-      wall_ms float8, cpu_ms float8, cpu_children_ms float8, exit_code int, signal text,
-      error text, traceback text)
-    WHERE a.id = o.id AND a.id = ANY (valid_ids);
-
-  -- Output versions (ids from the counter, one block), then their metadata.
-  IF jsonb_path_exists(outcomes, '$[*].outputs[*]') THEN
-    SELECT count(*) INTO n_versions
-      FROM jsonb_to_recordset(outcomes) AS o(id bigint, outputs jsonb)
-        JOIN eas_attempts a ON a.id = o.id
-        CROSS JOIN LATERAL jsonb_to_recordset(o.outputs) AS x(st text)
-        JOIN eas_products p ON p.producer_task_id = a.task_id AND p.semantic_type = x.st
-      WHERE a.id = ANY (valid_ids);
-    IF n_versions > 0 THEN
-      version_ids := ARRAY(SELECT nextval('eas_versions_id_seq') FROM generate_series(1, n_versions));
-      WITH w AS (
-        SELECT p.id AS product_id, a.id AS attempt_id, x.sha256, x.size, x.meta,
-               row_number() OVER (ORDER BY a.id, p.id) AS k
-          FROM jsonb_to_recordset(outcomes) AS o(id bigint, outputs jsonb)
-            JOIN eas_attempts a ON a.id = o.id
-            CROSS JOIN LATERAL jsonb_to_recordset(o.outputs) AS x(st text, sha256 text, size bigint, meta jsonb)
-            JOIN eas_products p ON p.producer_task_id = a.task_id AND p.semantic_type = x.st
-          WHERE a.id = ANY (valid_ids)
-      ), v AS (
-        INSERT INTO eas_versions (id, product_id, attempt_id, sha256, size, passed_qc, created_at)
-          SELECT version_ids[k], product_id, attempt_id, sha256, size, 1, now_ms FROM w
-          ON CONFLICT (product_id, attempt_id) DO NOTHING
-          RETURNING id
-      )
-      INSERT INTO eas_metadata (owner_kind, owner_id, key, type, value)
-        SELECT 'version', version_ids[w.k], m->>0, m->>1, m->>2
-          FROM w CROSS JOIN LATERAL jsonb_array_elements(coalesce(w.meta, '[]'::jsonb)) m
-          WHERE version_ids[w.k] IN (SELECT id FROM v)
-        ON CONFLICT (owner_kind, owner_id, key) DO NOTHING;
-    END IF;
-  END IF;
-
-  IF jsonb_path_exists(outcomes, '$[*].meta[*]') THEN
-    INSERT INTO eas_metadata (owner_kind, owner_id, key, type, value)
-      SELECT 'attempt', o.id, m->>0, m->>1, m->>2
-        FROM jsonb_to_recordset(outcomes) AS o(id bigint, meta jsonb)
-          CROSS JOIN LATERAL jsonb_array_elements(coalesce(o.meta, '[]'::jsonb)) m
-        WHERE o.id = ANY (valid_ids)
-      ON CONFLICT (owner_kind, owner_id, key) DO NOTHING;
-  END IF;
-
-  IF jsonb_path_exists(outcomes, '$[*].logs[*]') THEN
-    INSERT INTO eas_log_lines (attempt_id, task_id, job_id, ts, level, stream, message)
-      SELECT a.id, a.task_id, a.job_id, (l.v->>0)::bigint, l.v->>1, l.v->>2, l.v->>3
-        FROM jsonb_to_recordset(outcomes) AS o(id bigint, logs jsonb)
-          JOIN eas_attempts a ON a.id = o.id
-          CROSS JOIN LATERAL jsonb_array_elements(coalesce(o.logs, '[]'::jsonb)) WITH ORDINALITY AS l(v, n)
-        WHERE a.id = ANY (valid_ids)
-        ORDER BY a.id, l.n;
-  END IF;
-
-  UPDATE eas_tasks SET state = 'done', finished_at = now_ms, updated_at = now_ms, reason = NULL
-    WHERE id = ANY (valid_tasks);
-END
+` +
+  edited(between(FINISH_PASSED_OF_0004, '  -- Ids as an array first', '  -- Dependents:'), [
+    [
+      "    RETURN jsonb_build_object('stale', to_jsonb(stale_ids), 'done', '[]'::jsonb,\n      'ready', '[]'::jsonb, 'finished', '[]'::jsonb);\n",
+      "    valid_ids := '{}';\n    valid_tasks := '{}';\n    RETURN;\n",
+    ],
+    ["    RETURN jsonb_build_object('fallback', true);\n", '    fallback := true;\n    RETURN;\n'],
+    [
+      '  SELECT count(*) INTO n_versions',
+      "  IF NOT jsonb_path_exists(outcomes, '$[*].outputs[*]') THEN\n    n_versions := 0;\n  ELSE\n  SELECT count(*) INTO n_versions",
+    ],
+    [
+      '    WHERE a.id = ANY (valid_ids);\n  IF n_versions > 0 THEN',
+      '    WHERE a.id = ANY (valid_ids);\n  END IF;\n  IF n_versions > 0 THEN',
+    ],
+    [
+      "  INSERT INTO eas_metadata (owner_kind, owner_id, key, type, value)\n    SELECT 'attempt'",
+      "  IF jsonb_path_exists(outcomes, '$[*].meta[*]') THEN\n  INSERT INTO eas_metadata (owner_kind, owner_id, key, type, value)\n    SELECT 'attempt'",
+    ],
+    [
+      '    ON CONFLICT (owner_kind, owner_id, key) DO NOTHING;\n\n  INSERT INTO eas_log_lines',
+      "    ON CONFLICT (owner_kind, owner_id, key) DO NOTHING;\n  END IF;\n\n  IF jsonb_path_exists(outcomes, '$[*].logs[*]') THEN\n  INSERT INTO eas_log_lines",
+    ],
+    ['      ORDER BY a.id, l.n;\n', '      ORDER BY a.id, l.n;\n  END IF;\n'],
+  ]) +
+  String.raw`END
 $fn$;
 `;
 
 /**
- * `eas_release(done_tasks, now_ms, worker…, take_types, take_max)`: one less unmet dependency
+ * `eas_release(valid_tasks, now_ms, worker…, take_types, take_max)`: one less unmet dependency
  * per edge from a task now done; a dependent at zero gets its first attempt, `running` under
  * the worker when it is one of the first `take_max` (by task id, so by attempt id) whose type
  * is in `take_types`, `queued` otherwise. Returns the queued ones as `ready` (in attempt id
  * order), the taken attempts' ids, and the jobs of every dependent counted down (still live).
  */
-const RELEASE = String.raw`
-CREATE OR REPLACE FUNCTION eas_release(done_tasks bigint[], now_ms bigint, worker_id text,
+const RELEASE =
+  String.raw`
+CREATE OR REPLACE FUNCTION eas_release(valid_tasks bigint[], now_ms bigint, worker_id text,
     worker_host text, worker_pid int, take_types text[], take_max int,
     OUT ready jsonb, OUT taken bigint[], OUT live_jobs bigint[])
 LANGUAGE plpgsql SET enable_seqscan = off SET plan_cache_mode = force_generic_plan AS $fn$
@@ -152,24 +96,16 @@ DECLARE
 BEGIN
   ready := '[]'::jsonb;
   taken := '{}';
-  SELECT coalesce(array_agg(e.id ORDER BY e.id), '{}'), coalesce(array_agg(e.n ORDER BY e.id), '{}')
-    INTO rel_ids, rel_ns
-    FROM (
-      SELECT c.id, count(*)::int AS n FROM (
-        SELECT d.consumer_task_id AS id FROM eas_file_deps d JOIN eas_products p ON p.id = d.product_id
-          WHERE p.producer_task_id = ANY (done_tasks) AND d.met = 0
-        UNION ALL
-        SELECT md.consumer_task_id FROM eas_metadata_deps md WHERE md.provider_task_id = ANY (done_tasks)
-      ) c GROUP BY c.id
-    ) e;
-  IF cardinality(rel_ids) = 0 THEN
-    live_jobs := '{}';
+  live_jobs := '{}';
+` +
+  // 0004's dependents and their locks: every one in id order, whatever its state (one a rerun
+  // is reopening is waited for).
+  between(FINISH_PASSED_OF_0004, '  -- Dependents:', '  WITH u AS (') +
+  String.raw`  IF cardinality(rel_ids) = 0 THEN
     RETURN;
   END IF;
 
-  -- Every dependent locked in id order, whatever its state (one a rerun is reopening is waited
-  -- for); then the counters and states read under the lock decide which are ready.
-  PERFORM 1 FROM eas_tasks WHERE id = ANY (rel_ids) ORDER BY id FOR UPDATE;
+  -- The counters and states read under the lock decide which dependents are ready.
   SELECT coalesce(array_agg(t.id ORDER BY t.id) FILTER (WHERE t.unmet - r.n <= 0), '{}'),
       coalesce(array_agg(DISTINCT t.job_id), '{}')
     INTO ready_ids, live_jobs
@@ -222,30 +158,25 @@ $fn$;
 `;
 
 /**
- * `eas_settle_jobs(attempt_ids, live_jobs, now_ms)`: ends the running jobs of the given
+ * `eas_settle_jobs(valid_ids, live_jobs, now_ms)`: ends the running jobs of the given
  * attempts that have no live task left (`failed` when one failed or is blocked, else `done`);
  * `live_jobs` are known to have one. Returns `[{jobId, status}]`.
  */
-const SETTLE_JOBS = String.raw`
-CREATE OR REPLACE FUNCTION eas_settle_jobs(attempt_ids bigint[], live_jobs bigint[], now_ms bigint)
+const SETTLE_JOBS =
+  String.raw`
+CREATE OR REPLACE FUNCTION eas_settle_jobs(valid_ids bigint[], live_jobs bigint[], now_ms bigint)
 RETURNS jsonb
 LANGUAGE plpgsql SET enable_seqscan = off SET plan_cache_mode = force_generic_plan AS $fn$
 DECLARE
   finished jsonb;
 BEGIN
-  WITH s AS (
-    UPDATE eas_jobs j SET finished_at = now_ms,
-        status = CASE WHEN EXISTS (SELECT 1 FROM eas_tasks x WHERE x.job_id = j.id AND x.state IN ('failed', 'blocked'))
-                      THEN 'failed' ELSE 'done' END
-      WHERE j.id IN (SELECT DISTINCT job_id FROM eas_attempts WHERE id = ANY (attempt_ids))
-        AND j.status = 'running'
-        AND NOT j.id = ANY (live_jobs)
-        AND NOT EXISTS (SELECT 1 FROM eas_tasks x WHERE x.job_id = j.id
-                          AND x.state IN ('waiting', 'queued', 'running', 'stalled'))
-      RETURNING j.id, j.status
-  )
-  SELECT coalesce(jsonb_agg(jsonb_build_object('jobId', s.id, 'status', s.status)), '[]'::jsonb)
-    INTO finished FROM s;
+` +
+  between(
+    FINISH_PASSED_OF_0004,
+    '  WITH s AS (\n    UPDATE eas_jobs',
+    '\n  RETURN jsonb_build_object(',
+  ) +
+  String.raw`
   RETURN finished;
 END
 $fn$;
