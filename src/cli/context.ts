@@ -6,7 +6,7 @@ import {
   type ResolvedConfig,
 } from '../core/index.js';
 import { createPipeline, type Pipeline } from '../pipeline.js';
-import type { Output } from './format.js';
+import { plural, type Output } from './format.js';
 
 /** Options every command accepts (set on the program). */
 export interface GlobalOptions {
@@ -79,9 +79,8 @@ export async function runHint(p: Pipeline, taskTypes: Iterable<string>): Promise
   if (workers.length === 0) return 'Run it with: eas run --until-idle';
   const hosts = new Set(workers.map((w) => w.host)).size;
   const slots = workers.reduce((n, w) => n + w.concurrency, 0);
-  const count = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
   return (
-    `${count(workers.length, 'worker')} on ${count(hosts, 'host')} (${count(slots, 'slot')}) ` +
+    `${plural(workers.length, 'worker')} on ${plural(hosts, 'host')} (${plural(slots, 'slot')}) ` +
     `will run it. Follow it with: eas status`
   );
 }

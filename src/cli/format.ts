@@ -18,6 +18,11 @@ export function processOutput(): Output {
   };
 }
 
+/** `1 worker`, `2 workers`: a count and its word, with an `s` unless the count is 1. */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 /** Prints a value as indented JSON. */
 export function printJson(o: Output, value: unknown): void {
   o.out(JSON.stringify(value, null, 2));

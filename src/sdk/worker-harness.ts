@@ -1079,10 +1079,10 @@ let cpuReading: { ms: number; at: number } | undefined;
 /**
  * The process's CPU time (user + system, ms), read again only when the last reading is more
  * than 1 ms old: attempts that start or end close together share one reading, so a figure is
- * off by the process CPU of about 1 ms of wall time, either way. In-process handlers share the process, so their CPU figure is the
- * process's over the attempt either way; the reading is a system call that cost tens of µs a
- * call on the 2-core bench machine, twice per attempt, and under load a turn of the event loop
- * is often shorter than that.
+ * off by the process CPU of about 1 ms of wall time, either way. In-process handlers share the
+ * process, so their CPU figure is the process's over the attempt either way; the reading is a
+ * system call that cost tens of µs a call on the 2-core bench machine, twice per attempt, and
+ * under load a turn of the event loop is often shorter than that.
  */
 function processCpuMs(): number {
   const now = performance.now();

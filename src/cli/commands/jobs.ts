@@ -2,11 +2,7 @@ import type { Command } from 'commander';
 import { cancelJob, deleteJob, rerunJob } from '../../control/index.js';
 import type { CancelResult } from '../../taskdb/index.js';
 import { parseId, runHint, withPipeline, type CommandContext } from '../context.js';
-import { printJson } from '../format.js';
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
+import { plural, printJson } from '../format.js';
 
 function cancelLine(r: CancelResult): string {
   const byState = Object.entries(r.tasks)

@@ -13,7 +13,10 @@ export function edited(text: string, edits: readonly (readonly [string, string])
   return text;
 }
 
-/** The part of `text` from the first `from` up to (not including) the next `to`; throws when either is missing. */
+/**
+ * The part of `text` from the first `from` up to (not including) the next `to`; throws when
+ * either is missing.
+ */
 export function between(text: string, from: string, to: string): string {
   const start = text.indexOf(from);
   const end = start < 0 ? -1 : text.indexOf(to, start + from.length);
