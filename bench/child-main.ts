@@ -1,12 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { childrenCpuMs } from './lib/child.js';
 import { cpuTimes, otherWork, type MachineFacts } from './lib/machine.js';
+import { processCpuMs } from './lib/proc-cpu.js';
 
 /**
  * Entry of a bench child process: `child-main.ts <job> <result file> <JSON argument>`. Runs one
  * job and writes `{ result, cpuMs }` to the file (stdout and stderr stay free for progress);
- * `cpuMs` is this process's CPU time and its children's, so the parent can tell its own work
- * from other processes' on the machine.
+ * `cpuMs` is this process's CPU time and its descendants', and the servers' a scenario reports
+ * (`serverCpuMs`), so the parent can tell its own work from other processes' on the machine.
  */
 const JOBS: Record<string, (arg: unknown) => Promise<unknown>> = {
   'embedded-throughput': async () => (await import('./scenarios/embedded-throughput.js')).run(),
@@ -34,11 +35,20 @@ if (!fn || !out) {
 }
 const machine0 = cpuTimes();
 const cpu0 = process.cpuUsage();
+const tree0 = processCpuMs(process.pid, true);
 const t0 = performance.now();
 const result = await fn(argText ? (JSON.parse(argText) as unknown) : null);
 const cpu = process.cpuUsage(cpu0);
-const cpuMs = (cpu.user + cpu.system) / 1000 + childrenCpuMs();
-const facts = (result as { machine?: MachineFacts } | null)?.machine;
+const tree = processCpuMs(process.pid, true);
+const scenario = result as { machine?: MachineFacts; serverCpuMs?: number } | null;
+// From /proc, every process this one started and waited for counts (worker daemons, Python),
+// not only the bench children that report their own.
+const ownMs =
+  tree0 !== undefined && tree !== undefined
+    ? tree - tree0
+    : (cpu.user + cpu.system) / 1000 + childrenCpuMs();
+const cpuMs = ownMs + (scenario?.serverCpuMs ?? 0);
+const facts = scenario?.machine;
 if (facts) facts.otherWork = otherWork(machine0, cpuMs, performance.now() - t0);
 writeFileSync(out, JSON.stringify({ result, cpuMs }));
 process.exit(0);

@@ -42,6 +42,11 @@ export interface ScenarioResult {
   details: Record<string, unknown>;
   /** What a reader must know to read the figures right. */
   notes: string[];
+  /**
+   * CPU ms that servers outside the bench's process tree (PostgreSQL, Redis) spent on this
+   * scenario: counted as its own work, not as other work on the machine.
+   */
+  serverCpuMs?: number;
   /** Engine behaviour that looked wrong (tasks not ending done, duplicates, outliers…). */
   warnings: string[];
 }

@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/core/index.js';
 import { createPipeline } from '../../src/pipeline.js';
 import { builtCli } from '../lib/built-cli.js';
 import { machineFacts } from '../lib/machine.js';
+import { cpuWindow, pidsNamed } from '../lib/proc-cpu.js';
 import { figure, type ScenarioResult } from '../lib/report.js';
 import { distribution, round } from '../lib/stats.js';
 
@@ -20,6 +21,8 @@ const CONCURRENCY = 16;
 const OUR_CONCURRENCY = 2 * CONCURRENCY;
 const PG_URL = process.env.EAS_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.EAS_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** How often each side is asked whether its DAG is done; the CPU window closes then. */
+const POLL_MS = 200;
 const BULLMQ_WORKER = fileURLToPath(new URL('../lib/bullmq-worker.mjs', import.meta.url));
 
 interface SideResult {
@@ -28,6 +31,20 @@ interface SideResult {
   runSeconds: number;
   tasksPerSecond: number;
   latencyMs: ReturnType<typeof distribution>;
+  /** CPU ms a task over the run, by process group (from `/proc`), and their sum. */
+  cpuPerTaskMs: Record<string, number>;
+}
+
+/** CPU ms a task by group, rounded, with their sum as `total`. */
+function perTask(cpu: Record<string, number>, tasks: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let total = 0;
+  for (const [group, ms] of Object.entries(cpu)) {
+    out[group] = round(ms / tasks, 3);
+    total += ms;
+  }
+  out.total = round(total / tasks, 3);
+  return out;
 }
 
 async function pgQuery<T>(url: string, sql: string): Promise<T[]> {
@@ -90,6 +107,7 @@ async function ours(queue: 'redis' | 'sql'): Promise<SideResult> {
   };
   if (queue === 'redis') env.EAS_REDIS_URL = `${REDIS_URL}/${redisDb}`;
   const children: ChildProcess[] = [];
+  let runCpu: ReturnType<typeof cpuWindow> | undefined;
   try {
     const config = loadConfig({ cwd: dir, env });
     const p = await createPipeline({ config });
@@ -134,6 +152,13 @@ async function ours(queue: 'redis' | 'sql'): Promise<SideResult> {
     } finally {
       await p.close();
     }
+    // The workers were idle until the submission queued its tasks at its end: their CPU from
+    // here on is the run's, as is the servers'.
+    runCpu = cpuWindow({
+      workers: () => children.map((c) => c.pid!),
+      postgresql: () => pidsNamed('postgres'),
+      redis: () => (queue === 'redis' ? pidsNamed('redis-server') : []),
+    });
     const submitSeconds = (performance.now() - t0) / 1000;
     const total = 3 * PARENTS;
     for (;;) {
@@ -142,8 +167,9 @@ async function ours(queue: 'redis' | 'sql'): Promise<SideResult> {
         "SELECT count(*)::int AS n FROM eas_tasks WHERE control = 0 AND state = 'done'",
       );
       if (r!.n >= total) break;
-      await new Promise((res) => setTimeout(res, 200));
+      await new Promise((res) => setTimeout(res, POLL_MS));
     }
+    const cpu = runCpu!.close();
     const [span] = await pgQuery<{ first: number; last: number; n: number }>(
       url,
       `SELECT min(a.started_at)::float8 AS first, max(a.ended_at)::float8 AS last, count(*)::int AS n
@@ -166,6 +192,7 @@ async function ours(queue: 'redis' | 'sql'): Promise<SideResult> {
       runSeconds: round(runSeconds, 2),
       tasksPerSecond: Math.round(span!.n / runSeconds),
       latencyMs: distribution(lat.map((l) => l.ms)),
+      cpuPerTaskMs: perTask(cpu, span!.n),
     };
   } finally {
     await stopAll(children);
@@ -196,20 +223,26 @@ async function bullmq(): Promise<SideResult> {
     }));
     for (let i = 0; i < flows.length; i += 500) await flow.addBulk(flows.slice(i, i + 500));
     const submitSeconds = (performance.now() - t0) / 1000;
+    // Each worker's CPU counts from the moment it is ready (the first already runs jobs while
+    // the second starts), Redis's from the first.
+    const windows: ReturnType<typeof cpuWindow>[] = [];
     for (let w = 0; w < WORKERS; w++) {
-      children.push(
-        await startProcess(
-          [BULLMQ_WORKER, `${REDIS_URL}/15`, prefix, String(CONCURRENCY)],
-          process.env,
-          /ready/,
-        ),
+      const child = await startProcess(
+        [BULLMQ_WORKER, `${REDIS_URL}/15`, prefix, String(CONCURRENCY)],
+        process.env,
+        /ready/,
       );
+      children.push(child);
+      if (w === 0) windows.push(cpuWindow({ redis: () => pidsNamed('redis-server') }));
+      windows.push(cpuWindow({ workers: () => [child.pid!] }));
     }
     for (;;) {
       const done = await parents.getCompletedCount();
       if (done >= PARENTS) break;
-      await new Promise((res) => setTimeout(res, 200));
+      await new Promise((res) => setTimeout(res, POLL_MS));
     }
+    const cpu: Record<string, number> = { workers: 0, redis: 0 };
+    for (const w of windows) for (const [group, ms] of Object.entries(w.close())) cpu[group]! += ms;
     const jobs = [
       ...(await kids.getJobs(['completed'], 0, -1)),
       ...(await parents.getJobs(['completed'], 0, -1)),
@@ -234,6 +267,7 @@ async function bullmq(): Promise<SideResult> {
       runSeconds: round(runSeconds, 2),
       tasksPerSecond: Math.round(jobs.length / runSeconds),
       latencyMs: distribution(lat),
+      cpuPerTaskMs: perTask(cpu, jobs.length),
     };
   } finally {
     await stopAll(children);
@@ -251,12 +285,19 @@ async function bullmq(): Promise<SideResult> {
 export async function run(queue: 'redis' | 'sql' = 'redis'): Promise<ScenarioResult> {
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
+  // The servers' whole work for this scenario (set-up, submission and both runs, closed
+  // connections included) is the bench's own, not other work on the machine.
+  const servers = cpuWindow(
+    { postgresql: () => pidsNamed('postgres'), redis: () => pidsNamed('redis-server') },
+    true,
+  );
   process.stderr.write(
     `  cluster-dag: ours (PostgreSQL + ${queue} queue), ${PARENTS} parents × 2 children\n`,
   );
   const o = await ours(queue);
   process.stderr.write(`  cluster-dag: BullMQ FlowProducer, same shape, same Redis\n`);
   const b = await bullmq();
+  const serverCpu = servers.close();
   const warnings: string[] = [];
   if (o.tasks !== 3 * PARENTS)
     warnings.push(`ours: ${o.tasks} tasks QC-passed, ${3 * PARENTS} expected`);
@@ -301,7 +342,19 @@ export async function run(queue: 'redis' | 'sql' = 'redis'): Promise<ScenarioRes
           unit: 'ms',
         },
       }),
+      figure({
+        id: 'cluster-dag-cpu-per-task',
+        label: `CPU a task, workers + ${queue === 'redis' ? 'PostgreSQL + Redis' : 'PostgreSQL'}`,
+        value: o.cpuPerTaskMs.total!,
+        unit: 'ms',
+        baseline: {
+          label: 'BullMQ workers + Redis',
+          value: b.cpuPerTaskMs.total!,
+          unit: 'ms',
+        },
+      }),
     ],
+    serverCpuMs: Math.round(serverCpu.postgresql! + serverCpu.redis!),
     details: {
       queue,
       parents: PARENTS,
@@ -313,6 +366,7 @@ export async function run(queue: 'redis' | 'sql' = 'redis'): Promise<ScenarioRes
     notes: [
       `Same DAG on both sides: ${PARENTS} parents each waiting for two children, no-op work; ${WORKERS} worker processes with ${OUR_CONCURRENCY} task slots each (ours: children \`null\`, parents \`set_metadata\` without values, one \`eas worker --concurrency ${OUR_CONCURRENCY}\` claiming both types fairly, started before submission, which queues its tasks at its end; BullMQ: a Worker on the children's queue and one on the parents' queue, concurrency ${CONCURRENCY} each, started after the flows were added). Throughput = tasks / (last finish − first start), from each side's own timestamps (ms). Ours keeps the task database, attempts, QC and metadata on PostgreSQL; BullMQ keeps jobs in Redis only.`,
       "Latency: ours, the parent attempt's start (claim + start in the task database) − the later child attempt's end (before its commit); BullMQ, the parent's processedOn − the later child's finishedOn.",
+      `CPU a task (from /proc, over each side's run): ours workers ${o.cpuPerTaskMs.workers} ms, PostgreSQL ${o.cpuPerTaskMs.postgresql} ms, Redis ${o.cpuPerTaskMs.redis} ms; BullMQ workers ${b.cpuPerTaskMs.workers} ms, Redis ${b.cpuPerTaskMs.redis} ms. On 2 cores the run is CPU-bound, so throughput follows the total. The servers are this machine's shared PostgreSQL and Redis: whatever else they served meanwhile counts too.`,
       "A parent the worker of its last child started in that child's report transaction records the time the transaction began; when the transaction waited for the other child's commit, that can precede the other child's end by a few ms (negative values, a few in 3,000).",
     ],
     warnings,

@@ -1,0 +1,86 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** USER_HZ: the unit of `/proc/<pid>/stat`'s CPU times, 100 on every Linux this runs on. */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU time (user + system) of one process so far, ms; undefined once it has exited. With
+ * `reaped`, that of its children it has waited for too: PostgreSQL's postmaster reaps every
+ * backend, so a connection closed meanwhile still counts.
+ */
+export function processCpuMs(pid: number, reaped = false): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name, in parentheses, may hold spaces: fields are counted after its end.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // utime, stime, cutime and cstime are fields 14–17 of the line, 12–15 after the name.
+  const own = Number(fields[11]) + Number(fields[12]);
+  const ticks = reaped ? own + Number(fields[13]) + Number(fields[14]) : own;
+  return Number.isFinite(ticks) ? (ticks * 1000) / TICKS_PER_SECOND : undefined;
+}
+
+/** Processes whose command name (`/proc/<pid>/comm`) is `name`, e.g. every PostgreSQL backend. */
+export function pidsNamed(name: string): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readFileSync(`/proc/${e}/comm`, 'utf8').trim() === name) pids.push(Number(e));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+/** Groups of processes whose CPU a run window counts: workers, one group per server. */
+export type CpuGroups = Record<string, () => number[]>;
+
+/** A snapshot of each group's processes' CPU times (see {@link cpuWindow}). */
+type Snapshot = Record<string, Map<number, number>>;
+
+function snapshot(groups: CpuGroups, reaped: boolean): Snapshot {
+  const out: Snapshot = {};
+  for (const [group, pids] of Object.entries(groups)) {
+    const m = new Map<number, number>();
+    for (const pid of pids()) {
+      const ms = processCpuMs(pid, reaped);
+      if (ms !== undefined) m.set(pid, ms);
+    }
+    out[group] = m;
+  }
+  return out;
+}
+
+/**
+ * Measures the CPU each group of processes spends between `open()` and the returned
+ * `close()`, ms. A process that appeared meanwhile (a server backend forked for a new
+ * connection) counts whole; one that exited meanwhile is lost, unless `reaped` and its parent
+ * is in the group (see {@link processCpuMs}). A server is shared with other users of the
+ * machine, so this is the server's whole work in the window, this bench's and anyone else's.
+ */
+export function cpuWindow(groups: CpuGroups, reaped = false): { close(): Record<string, number> } {
+  const before = snapshot(groups, reaped);
+  return {
+    close() {
+      const after = snapshot(groups, reaped);
+      const out: Record<string, number> = {};
+      for (const [group, m] of Object.entries(after)) {
+        let ms = 0;
+        for (const [pid, cpu] of m) ms += cpu - (before[group]?.get(pid) ?? 0);
+        out[group] = ms;
+      }
+      return out;
+    },
+  };
+}
