@@ -95,14 +95,39 @@ export class InvalidInputError extends EasError {
     problems: Problem[],
     options: EasErrorOptions = {},
   ) {
-    const lines = problems.map((p) => `  - ${p.path}: ${p.message}`);
     const noun = problems.length === 1 ? 'problem' : 'problems';
-    super(code, `${subject}: ${problems.length} ${noun}\n${lines.join('\n')}`, {
+    super(code, `${subject}: ${problems.length} ${noun}\n${problemLines(problems).join('\n')}`, {
       ...options,
       where: options.where ?? problems[0]?.path,
     });
     this.problems = problems;
   }
+}
+
+/** A message that holds for more places than this is told once, naming this many of them. */
+const PLACES_SHOWN = 3;
+
+/**
+ * One line a problem; a message repeated in more than {@link PLACES_SHOWN} places (a mistake
+ * copied into every iteration of a loop) is told once, with the first places and a count.
+ */
+function problemLines(problems: readonly Problem[]): string[] {
+  const places = new Map<string, string[]>();
+  for (const p of problems) {
+    const list = places.get(p.message);
+    if (list) list.push(p.path);
+    else places.set(p.message, [p.path]);
+  }
+  const lines: string[] = [];
+  for (const { path, message } of problems) {
+    const paths = places.get(message)!;
+    if (paths.length <= PLACES_SHOWN) lines.push(`  - ${path}: ${message}`);
+    else if (path === paths[0]) {
+      const shown = paths.slice(0, PLACES_SHOWN).join(', ');
+      lines.push(`  - ${shown} and ${paths.length - PLACES_SHOWN} more: ${message}`);
+    }
+  }
+  return lines;
 }
 
 /** Process exit codes of the CLI (DESIGN §7). */

@@ -53,7 +53,7 @@ export function unknownTaskTypeError(
 ): EasError {
   const where =
     source === 'built-in'
-      ? 'a task-type registry file (the "registry" key of eas.yaml)'
+      ? 'a task-type registry file (the "registry" key of eas.yaml; `eas registry import` converts the original\'s task_type_registry.xml)'
       : source === 'inline'
         ? 'the "registry" key of eas.yaml'
         : source;

@@ -76,6 +76,29 @@ describe('eas submit of a bad chain: exit 2, the place named, nothing written', 
     expect(err).toContain('Known types:');
   });
 
+  it('an unknown task type in every iteration of a loop is told once, with a count of places', async () => {
+    writeFileSync(
+      join(dir, 'loop.json'),
+      JSON.stringify({
+        task_list: [
+          {
+            task: 'execution_for_loop',
+            parameter: 'i',
+            values: [1, 2, 3, 4, 5],
+            task_list: [{ task: 'psls_standin' }],
+          },
+        ],
+      }),
+    );
+    const err = await rejectsAndChangesNothing(() => runMain(['submit', 'loop.json'], dir));
+    expect(err).toContain('5 problems');
+    const lines = err.split('\n').filter((l) => l.includes('"psls_standin"'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /task_list\[0\]@0\.task_list\[0\]\.task, task_list\[0\]@1\.task_list\[0\]\.task, task_list\[0\]@2\.task_list\[0\]\.task and 2 more: Unknown task type "psls_standin"/,
+    );
+  });
+
   it('an input nobody declares names task_list[0].inputs.lightcurve and the file', async () => {
     const err = await rejectsAndChangesNothing(() =>
       runMain(['submit', bad('undeclared-input.json')], dir),
