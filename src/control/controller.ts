@@ -304,6 +304,20 @@ export class Controller extends TypedEmitter<ControllerEvents> {
   }
 
   /**
+   * Settles jobs whose last tasks all ended but which are still `running`: on PostgreSQL, the
+   * reports of a job's last tasks, committing at the same moment, can each see the other's task
+   * still running (see `TaskDatabase.settleEndedJobs`). Runs with every reap: one query.
+   */
+  async settleEnded(): Promise<number> {
+    const settled = await this.db.settleEndedJobs();
+    for (const j of settled) {
+      this.log.info(j, 'job ended');
+      this.emit('job:finished', j);
+    }
+    return settled.length;
+  }
+
+  /**
    * Re-queues running attempts nobody heartbeats for `silentAfterMs`, whatever their queue
    * item says: their worker died with the item lost (a queue that lost its data), or started
    * them in a commit whose answer never arrived. Those silent for `unleasedAfterMs` already go
@@ -428,6 +442,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
         try {
           await this.reapExpired();
           await this.stallSilent();
+          await this.settleEnded();
           const lost = await this.queueLostItems();
           if (lost || failures > 0 || Date.now() - lastReconcile >= this.reconcileIntervalMs) {
             // After an outage, reconcile at once: the queue may have lost items meanwhile.

@@ -11,6 +11,7 @@ import {
   appendLogs,
   finishAttempts,
   finishPassedOnServer,
+  settleEndedJobs,
   heartbeat,
   startAttempts,
   stallAttempts,
@@ -60,6 +61,7 @@ import type {
   AttemptOutcome,
   AttemptPayload,
   FinishResult,
+  JobStatus,
   PlannedJob,
   ReadyAttempt,
   SubmitResult,
@@ -270,6 +272,16 @@ export class TaskDatabase {
   appendLogs(lines: readonly AttemptLogLine[]): Promise<void> {
     if (lines.length === 0) return Promise.resolve();
     return this.sql.transaction((tx) => appendLogs(tx, lines));
+  }
+
+  /**
+   * Settles running jobs that have no live task left. The report of a job's last task settles
+   * it in the same transaction, but on PostgreSQL two reports of a job's last tasks committing
+   * at the same moment each still see the other's task running, and neither settles the job.
+   * The controller runs this with every reap, so such a job ends within a second.
+   */
+  settleEndedJobs(): Promise<{ jobId: number; status: JobStatus }[]> {
+    return settleEndedJobs(this.sql, this.now());
   }
 
   /** Repairs counters and lists every queued attempt (see {@link reconcile}). */

@@ -338,6 +338,47 @@ describe('Controller recovery', () => {
     expect((await p.queue.counts()).null).toMatchObject({ ready: 1, leased: 1 });
   });
 
+  it('settles a job whose tasks all ended while it still reads running, and no other', async () => {
+    const p = await pipeline();
+    const c = p.controller();
+    const ended = (await c.submit({ chain: { task_list: [{ task: 'null' }] } })).jobId!;
+    const live = (await c.submit({ chain: { task_list: [{ task: 'null' }] } })).jobId!;
+    const [item] = await p.queue.claim({ owner: 'w', types: ['null'], max: 1, leaseMs: 60_000 });
+    expect(item!.jobId).toBe(ended);
+    const worker = { id: 'w', host: 'h', pid: 1 };
+    const { payloads } = await p.db.startAttempts([item!.attemptId], worker);
+    const t = Date.now();
+    await p.db.finishAttempts([
+      {
+        attemptId: payloads[0]!.attemptId,
+        workerId: 'w',
+        succeeded: true,
+        qcPassed: true,
+        startedAt: t,
+        endedAt: t,
+        wallMs: 0,
+        cpuMs: 0,
+        cpuChildrenMs: 0,
+        outputs: [],
+        outputMetadata: {},
+        retry: { maxAttempts: 1, backoffMs: 0, maxBackoffMs: 0 },
+      },
+    ]);
+    // What two reports of a job's last tasks committing at once on PostgreSQL leave behind:
+    // each saw the other's task running, so neither settled the job.
+    await p.db.sql.run(`UPDATE eas_jobs SET status = 'running', finished_at = NULL WHERE id = ?`, [
+      ended,
+    ]);
+    const finished: unknown[] = [];
+    c.on('job:finished', (j) => finished.push(j));
+    expect(await c.settleEnded()).toBe(1);
+    expect(finished).toEqual([{ jobId: ended, status: 'done' }]);
+    const jobs = new Map((await p.db.jobs()).map((j) => [j.id, j.status]));
+    expect(jobs.get(ended)).toBe('done');
+    expect(jobs.get(live)).toBe('running');
+    expect(await c.settleEnded()).toBe(0);
+  });
+
   it('reconcile rebuilds an emptied queue from the database', async () => {
     const p = await pipeline();
     const c = p.controller();

@@ -1021,6 +1021,28 @@ export async function settleJobs(
 }
 
 /**
+ * Settles the running jobs that have no live task left (see {@link settleJobs}): one read when
+ * there are none, a transaction only when there are.
+ */
+export async function settleEndedJobs(
+  db: SqlExecutor,
+  now: number,
+): Promise<{ jobId: number; status: JobStatus }[]> {
+  const ended = await db.all<{ id: number }>(
+    `SELECT j.id FROM eas_jobs j WHERE j.status = 'running' AND NOT EXISTS
+       (SELECT 1 FROM eas_tasks t WHERE t.job_id = j.id AND t.state IN ${LIVE_STATES_SQL})`,
+  );
+  if (ended.length === 0) return [];
+  return db.transaction((tx) =>
+    settleJobs(
+      tx,
+      ended.map((r) => Number(r.id)),
+      now,
+    ),
+  );
+}
+
+/**
  * Handles attempts whose lease ran out: a running attempt becomes `stalled` and its task gets a
  * new attempt (or fails after {@link MAX_STALLS}); an attempt that was claimed but never
  * started is simply ready again.
