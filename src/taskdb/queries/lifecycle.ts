@@ -55,6 +55,31 @@ export async function createAttempts(
 ): Promise<ReadyAttempt[]> {
   if (tasks.length === 0) return [];
   const ids = await allocateIdList(tx, 'attempt', tasks.length);
+  const ready = await insertAttempts(tx, tasks, ids, kind, now, availableAt);
+  // One statement per chunk derives each task's current attempt from the attempts table.
+  for (const part of chunks(tasks.map((t) => t.taskId))) {
+    await tx.run(
+      `UPDATE eas_tasks SET state = 'queued', attempt_count = attempt_count + 1, updated_at = ?, reason = NULL,
+         current_attempt_id = (SELECT max(a.id) FROM eas_attempts a WHERE a.task_id = eas_tasks.id)
+       WHERE id IN (${placeholders(part.length)})`,
+      [now, ...part],
+    );
+  }
+  return ready;
+}
+
+/**
+ * Inserts one queued attempt per task, with the given ids, and returns what to enqueue; the
+ * tasks' rows are the caller's (see {@link createAttempts}).
+ */
+export async function insertAttempts(
+  tx: SqlExecutor,
+  tasks: readonly NewAttempt[],
+  ids: readonly number[],
+  kind: AttemptKind,
+  now: number,
+  availableAt: number | ((t: NewAttempt) => number),
+): Promise<ReadyAttempt[]> {
   const rows: SqlParam[][] = [];
   const ready: ReadyAttempt[] = [];
   tasks.forEach((t, i) => {
@@ -86,15 +111,6 @@ export async function createAttempts(
     ],
     rows,
   );
-  // One statement per chunk derives each task's current attempt from the attempts table.
-  for (const part of chunks(tasks.map((t) => t.taskId))) {
-    await tx.run(
-      `UPDATE eas_tasks SET state = 'queued', attempt_count = attempt_count + 1, updated_at = ?, reason = NULL,
-         current_attempt_id = (SELECT max(a.id) FROM eas_attempts a WHERE a.task_id = eas_tasks.id)
-       WHERE id IN (${placeholders(part.length)})`,
-      [now, ...part],
-    );
-  }
   return ready;
 }
 

@@ -10,8 +10,8 @@ import {
   type SqlParam,
 } from '../../core/index.js';
 import type { PlannedJob, PlannedTask, ReadyAttempt, SubmitResult } from '../types.js';
-import { allocateIds, chunks } from './ids.js';
-import { createAttempts } from './lifecycle.js';
+import { allocateIdList, allocateIds, chunks } from './ids.js';
+import { insertAttempts } from './lifecycle.js';
 import {
   FILE_DEP_COLUMNS,
   METADATA_COLUMNS,
@@ -38,6 +38,7 @@ const TASK_COLUMNS = [
   'description',
   'metadata',
   'attempt_count',
+  'current_attempt_id',
   'created_at',
   'updated_at',
   'finished_at',
@@ -187,10 +188,16 @@ export async function insertPlannedTasks(
     attemptCount: number;
     priority: number;
   }[] = [];
+  // Tasks ready at once are written `queued` with their first attempt's id: no second write of
+  // each row (which, changing `state`, would add an entry to every index of the table again).
+  const isReady = (t: (typeof tasks)[number]): boolean =>
+    !(t.control && t.expanded) && unmet[t.key] === 0;
+  const attemptIds = await allocateIdList(tx, 'attempt', tasks.filter(isReady).length);
   for (const t of tasks) {
     const id = firstTask + t.key;
     const done = t.control && t.expanded;
-    const ready = !done && unmet[t.key] === 0;
+    const ready = isReady(t);
+    const attemptId = ready ? attemptIds[readyTasks.length]! : null;
     taskRows.push([
       id,
       jobId,
@@ -201,14 +208,15 @@ export async function insertPlannedTasks(
       t.type,
       t.workingDirectory,
       t.depth,
-      done ? 'done' : 'waiting',
+      done ? 'done' : ready ? 'queued' : 'waiting',
       unmet[t.key]!,
       t.control ? 1 : 0,
       stringifyKeepingFloats(t.description),
       metadataText.get(t.metadata) ??
         (metadataText.set(t.metadata, serializeTypedMetadata(t.metadata)),
         metadataText.get(t.metadata)!),
-      0,
+      ready ? 1 : 0,
+      attemptId,
       now,
       now,
       done ? now : null,
@@ -229,6 +237,6 @@ export async function insertPlannedTasks(
   await insertMany(tx, 'eas_file_deps', FILE_DEP_COLUMNS, fileDeps);
   await insertMany(tx, 'eas_metadata_deps', METADATA_DEP_COLUMNS, metaDeps);
   await insertMany(tx, 'eas_metadata', METADATA_COLUMNS, metaRows);
-  const ready = await createAttempts(tx, readyTasks, 'first', now, now);
+  const ready = await insertAttempts(tx, readyTasks, attemptIds, 'first', now, now);
   return { firstTaskId: firstTask, ready };
 }
