@@ -1016,12 +1016,22 @@ export async function settleJobs(
   now: number,
 ): Promise<{ jobId: number; status: JobStatus }[]> {
   const settled: { jobId: number; status: JobStatus }[] = [];
-  for (const jobId of jobIds) {
-    const live = await tx.get(
+  const hasLive = async (jobId: number): Promise<boolean> =>
+    (await tx.get(
       `SELECT 1 AS x FROM eas_tasks WHERE job_id = ? AND state IN ${LIVE_STATES_SQL} LIMIT 1`,
       [jobId],
-    );
-    if (live) continue;
+    )) !== undefined;
+  for (const jobId of jobIds) {
+    if (await hasLive(jobId)) continue;
+    if (tx.profile.rowLocks) {
+      // A rerun may be reopening the job in a transaction not yet committed: wait for its lock
+      // on the job row, then look again, seeing what it committed (each statement reads anew).
+      const row = await tx.get<{ status: string }>(
+        `SELECT status FROM eas_jobs WHERE id = ? FOR UPDATE`,
+        [jobId],
+      );
+      if (row?.status !== 'running' || (await hasLive(jobId))) continue;
+    }
     const bad = await tx.get(
       `SELECT 1 AS x FROM eas_tasks WHERE job_id = ? AND state IN ('failed', 'blocked') LIMIT 1`,
       [jobId],
