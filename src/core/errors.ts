@@ -104,27 +104,29 @@ export class InvalidInputError extends EasError {
   }
 }
 
-/** A message that holds for more places than this is told once, naming this many of them. */
+/** A mistake copied into more loop iterations than this is told once, naming this many. */
 const PLACES_SHOWN = 3;
 
 /**
- * One line a problem; a message repeated in more than {@link PLACES_SHOWN} places (a mistake
- * copied into every iteration of a loop) is told once, with the first places and a count.
+ * One line a problem; the same mistake in more than {@link PLACES_SHOWN} iterations of a loop
+ * (the same message at paths that differ only in their `@N` iteration indices, an unknown task
+ * type in every copy, say) is told once, with the first places and a count.
  */
 function problemLines(problems: readonly Problem[]): string[] {
+  const keyOf = (p: Problem): string => `${p.path.replace(/@\d+/g, '@*')}\u0000${p.message}`;
   const places = new Map<string, string[]>();
   for (const p of problems) {
-    const list = places.get(p.message);
+    const list = places.get(keyOf(p));
     if (list) list.push(p.path);
-    else places.set(p.message, [p.path]);
+    else places.set(keyOf(p), [p.path]);
   }
   const lines: string[] = [];
-  for (const { path, message } of problems) {
-    const paths = places.get(message)!;
-    if (paths.length <= PLACES_SHOWN) lines.push(`  - ${path}: ${message}`);
-    else if (path === paths[0]) {
+  for (const p of problems) {
+    const paths = places.get(keyOf(p))!;
+    if (paths.length <= PLACES_SHOWN) lines.push(`  - ${p.path}: ${p.message}`);
+    else if (p.path === paths[0]) {
       const shown = paths.slice(0, PLACES_SHOWN).join(', ');
-      lines.push(`  - ${shown} and ${paths.length - PLACES_SHOWN} more: ${message}`);
+      lines.push(`  - ${shown} and ${paths.length - PLACES_SHOWN} more: ${p.message}`);
     }
   }
   return lines;
