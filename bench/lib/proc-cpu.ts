@@ -46,41 +46,64 @@ export function pidsNamed(name: string): number[] {
 /** Groups of processes whose CPU a run window counts: workers, one group per server. */
 export type CpuGroups = Record<string, () => number[]>;
 
-/** A snapshot of each group's processes' CPU times (see {@link cpuWindow}). */
-type Snapshot = Record<string, Map<number, number>>;
+/** When a process started (ticks after boot): with its pid, it names one process for good. */
+function startTime(pid: number): string | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A snapshot of each group's processes' CPU times, by pid and start time (see {@link cpuWindow}). */
+type Snapshot = Record<string, Map<string, number>>;
 
 function snapshot(groups: CpuGroups, reaped: boolean): Snapshot {
   const out: Snapshot = {};
   for (const [group, pids] of Object.entries(groups)) {
-    const m = new Map<number, number>();
+    const m = new Map<string, number>();
     for (const pid of pids()) {
       const ms = processCpuMs(pid, reaped);
-      if (ms !== undefined) m.set(pid, ms);
+      const started = startTime(pid);
+      if (ms !== undefined && started !== undefined) m.set(`${pid}@${started}`, ms);
     }
     out[group] = m;
   }
   return out;
 }
 
+/** What {@link cpuWindow} measured. */
+export interface CpuWindowResult {
+  /** CPU ms by group. */
+  ms: Record<string, number>;
+  /** Groups of which no process was seen, at the window's start or end: their 0 means nothing. */
+  unseen: string[];
+}
+
 /**
- * Measures the CPU each group of processes spends between `open()` and the returned
+ * Measures the CPU each group of processes spends between the call and the returned
  * `close()`, ms. A process that appeared meanwhile (a server backend forked for a new
  * connection) counts whole; one that exited meanwhile is lost, unless `reaped` and its parent
- * is in the group (see {@link processCpuMs}). A server is shared with other users of the
- * machine, so this is the server's whole work in the window, this bench's and anyone else's.
+ * is in the group (see {@link processCpuMs}; a child that existed before the window and exited
+ * in it then counts whole, its CPU before the window too). A server is shared with other users
+ * of the machine, so this is the server's whole work in the window, this bench's and anyone
+ * else's.
  */
-export function cpuWindow(groups: CpuGroups, reaped = false): { close(): Record<string, number> } {
+export function cpuWindow(groups: CpuGroups, reaped = false): { close(): CpuWindowResult } {
   const before = snapshot(groups, reaped);
   return {
     close() {
       const after = snapshot(groups, reaped);
-      const out: Record<string, number> = {};
+      const ms: Record<string, number> = {};
+      const unseen: string[] = [];
       for (const [group, m] of Object.entries(after)) {
-        let ms = 0;
-        for (const [pid, cpu] of m) ms += cpu - (before[group]?.get(pid) ?? 0);
-        out[group] = ms;
+        let sum = 0;
+        for (const [key, cpu] of m) sum += cpu - (before[group]?.get(key) ?? 0);
+        ms[group] = sum;
+        if (m.size === 0 || before[group]?.size === 0) unseen.push(group);
       }
-      return out;
+      return { ms, unseen };
     },
   };
 }

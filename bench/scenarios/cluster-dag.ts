@@ -33,6 +33,8 @@ interface SideResult {
   latencyMs: ReturnType<typeof distribution>;
   /** CPU ms a task over the run, by process group (from `/proc`), and their sum. */
   cpuPerTaskMs: Record<string, number>;
+  /** Process groups of which `/proc` showed no process: their CPU is missing from the figure. */
+  cpuUnseen: string[];
 }
 
 /** CPU ms a task by group, rounded, with their sum as `total`. */
@@ -152,8 +154,9 @@ async function ours(queue: 'redis' | 'sql'): Promise<SideResult> {
     } finally {
       await p.close();
     }
-    // The workers were idle until the submission queued its tasks at its end: their CPU from
-    // here on is the run's, as is the servers'.
+    // The workers were idle until the submission queued its tasks, at its end: their CPU from
+    // here on is the run's (their first claims may begin a few ms before), as is the servers'.
+    // The submission's own database work stays outside.
     runCpu = cpuWindow({
       workers: () => children.map((c) => c.pid!),
       postgresql: () => pidsNamed('postgres'),
@@ -169,7 +172,7 @@ async function ours(queue: 'redis' | 'sql'): Promise<SideResult> {
       if (r!.n >= total) break;
       await new Promise((res) => setTimeout(res, POLL_MS));
     }
-    const cpu = runCpu!.close();
+    const { ms: cpu, unseen: cpuUnseen } = runCpu!.close();
     const [span] = await pgQuery<{ first: number; last: number; n: number }>(
       url,
       `SELECT min(a.started_at)::float8 AS first, max(a.ended_at)::float8 AS last, count(*)::int AS n
@@ -193,6 +196,7 @@ async function ours(queue: 'redis' | 'sql'): Promise<SideResult> {
       tasksPerSecond: Math.round(span!.n / runSeconds),
       latencyMs: distribution(lat.map((l) => l.ms)),
       cpuPerTaskMs: perTask(cpu, span!.n),
+      cpuUnseen,
     };
   } finally {
     await stopAll(children);
@@ -223,8 +227,9 @@ async function bullmq(): Promise<SideResult> {
     }));
     for (let i = 0; i < flows.length; i += 500) await flow.addBulk(flows.slice(i, i + 500));
     const submitSeconds = (performance.now() - t0) / 1000;
-    // Each worker's CPU counts from the moment it is ready (the first already runs jobs while
-    // the second starts), Redis's from the first.
+    // Each worker's CPU counts from the moment it says it is ready (the first already runs jobs
+    // while the second starts; a worker takes its first jobs a few ms before it says so),
+    // Redis's from the first.
     const windows: ReturnType<typeof cpuWindow>[] = [];
     for (let w = 0; w < WORKERS; w++) {
       const child = await startProcess(
@@ -242,7 +247,12 @@ async function bullmq(): Promise<SideResult> {
       await new Promise((res) => setTimeout(res, POLL_MS));
     }
     const cpu: Record<string, number> = { workers: 0, redis: 0 };
-    for (const w of windows) for (const [group, ms] of Object.entries(w.close())) cpu[group]! += ms;
+    const cpuUnseen = new Set<string>();
+    for (const w of windows) {
+      const r = w.close();
+      for (const [group, ms] of Object.entries(r.ms)) cpu[group]! += ms;
+      for (const group of r.unseen) cpuUnseen.add(group);
+    }
     const jobs = [
       ...(await kids.getJobs(['completed'], 0, -1)),
       ...(await parents.getJobs(['completed'], 0, -1)),
@@ -268,6 +278,7 @@ async function bullmq(): Promise<SideResult> {
       tasksPerSecond: Math.round(jobs.length / runSeconds),
       latencyMs: distribution(lat),
       cpuPerTaskMs: perTask(cpu, jobs.length),
+      cpuUnseen: [...cpuUnseen],
     };
   } finally {
     await stopAll(children);
@@ -297,8 +308,17 @@ export async function run(queue: 'redis' | 'sql' = 'redis'): Promise<ScenarioRes
   const o = await ours(queue);
   process.stderr.write(`  cluster-dag: BullMQ FlowProducer, same shape, same Redis\n`);
   const b = await bullmq();
-  const serverCpu = servers.close();
+  const serverCpu = servers.close().ms;
   const warnings: string[] = [];
+  for (const [side, r] of [
+    ['ours', o],
+    ['BullMQ', b],
+  ] as const) {
+    if (r.cpuUnseen.length > 0)
+      warnings.push(
+        `${side}: no ${r.cpuUnseen.join(' or ')} process seen in /proc (a server elsewhere, or under another name): its CPU is missing from CPU a task`,
+      );
+  }
   if (o.tasks !== 3 * PARENTS)
     warnings.push(`ours: ${o.tasks} tasks QC-passed, ${3 * PARENTS} expected`);
   if (b.tasks !== 3 * PARENTS)
