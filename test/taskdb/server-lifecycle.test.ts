@@ -9,7 +9,7 @@ import {
   type FinishResult,
   type PlannedTask,
 } from '../../src/taskdb/index.js';
-import { job, leaf, NO_RETRY, WORKER } from '../contracts/taskdb-contract.js';
+import { failed, job, leaf, NO_RETRY, ok, WORKER } from '../contracts/taskdb-contract.js';
 import { freshPostgresSchema, postgresAvailable } from '../helpers/services.js';
 
 /*
@@ -269,6 +269,50 @@ describe.skipIf(!pg)('PostgreSQL server-side lifecycle', () => {
       (server.steps.at(-1) as { totals: unknown }).totals,
     );
   });
+
+  for (const path of ['server', 'general'] as const) {
+    it(`waits for a rerun reopening the job before ending it (${path} path)`, async () => {
+      const opened = await open();
+      const db =
+        path === 'server' ? opened : new TaskDatabase(generalPath(opened.sql as SqlDatabase));
+      const r = await db.submit({
+        name: 'j',
+        workingDirectory: 'wd',
+        chain: {},
+        tasks: job([leaf(1), leaf(2)]).tasks,
+        seed: 's',
+      });
+      const [a1, a2] = r.ready.map((a) => a.attemptId).sort((x, y) => x - y);
+      await db.startAttempts([a1!, a2!], WORKER);
+      await db.finishAttempts([failed(a1!)]);
+      const [t1] = (await db.sql.all<{ id: number }>(
+        `SELECT id FROM eas_tasks WHERE state = 'failed'`,
+      )) as { id: number }[];
+      // A rerun of the job, not yet committed: it holds the job's row and has reopened t1.
+      let commitRerun!: () => void;
+      const held = new Promise<void>((resolve) => (commitRerun = resolve));
+      let reopened!: () => void;
+      const inside = new Promise<void>((resolve) => (reopened = resolve));
+      const rerun = opened.sql.transaction(async (tx) => {
+        await tx.run(`UPDATE eas_jobs SET status = 'running', finished_at = NULL WHERE id = ?`, [
+          r.jobId,
+        ]);
+        await tx.run(`UPDATE eas_tasks SET state = 'queued' WHERE id = ?`, [t1!.id]);
+        reopened();
+        await held;
+      });
+      await inside;
+      // The last live task ends meanwhile: without the rerun, the job would end here.
+      let finished = false;
+      const finish = db.finishAttempts([ok(a2!)]).finally(() => (finished = true));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(finished, 'the finish waits for the rerun').toBe(false);
+      commitRerun();
+      await rerun;
+      expect((await finish).finishedJobs).toEqual([]);
+      expect((await db.job(r.jobId))?.status).toBe('running');
+    });
+  }
 
   it('leaves every table identical, row for row, to the general path', () => {
     // 10 leaves, t5 twice, t7 never (blocked).

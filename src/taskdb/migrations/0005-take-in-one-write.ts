@@ -162,7 +162,7 @@ $fn$;
  * attempts that have no live task left (`failed` when one failed or is blocked, else `done`);
  * `live_jobs` are known to have one. Returns `[{jobId, status}]`.
  */
-const SETTLE_JOBS =
+export const SETTLE_JOBS =
   String.raw`
 CREATE OR REPLACE FUNCTION eas_settle_jobs(valid_ids bigint[], live_jobs bigint[], now_ms bigint)
 RETURNS jsonb
