@@ -95,6 +95,19 @@ describe('queries of an empty pipeline', () => {
     expect(r.stderr).toContain('No job 42');
   });
 
+  it('eas errors and eas logs of a job or task that does not exist: exit 2, not an empty answer', async () => {
+    for (const [args, said] of [
+      [['errors', '--job', '42'], 'No job 42'],
+      [['logs', '--job', '42'], 'No job 42'],
+      [['logs', '--task', '987654'], 'No task 987654'],
+    ] as const) {
+      const r = await runMain([...args], dir);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(said);
+      expect(r.stdout).toBe('');
+    }
+  });
+
   it('eas run --workers 0: exit 2 naming --workers', async () => {
     const r = await runMain(['run', '--workers', '0', '--until-idle'], dir);
     expect(r.code).toBe(2);

@@ -201,6 +201,10 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
           limit: parseId(opts.limit, '--limit'),
         };
         await withPipeline(ctx, async (p) => {
+          // A job or task that does not exist is a mistake to say, not an empty answer.
+          if (filter.jobId !== undefined) await mustExist(p, filter.jobId);
+          if (filter.taskId !== undefined && !(await p.db.task(filter.taskId)))
+            throw new EasError('NOT_FOUND', `No task ${filter.taskId}.`, { where: '--task' });
           const lines = await p.db.logs(filter);
           if (opts.json) return printJson(ctx.output, lines);
           if (lines.length === 0) ctx.output.out('No log lines match.');
@@ -220,6 +224,7 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
     .action(async (opts: { job?: string; json?: boolean }) => {
       const jobId = opts.job === undefined ? undefined : parseId(opts.job, '--job');
       await withPipeline(ctx, async (p) => {
+        if (jobId !== undefined) await mustExist(p, jobId);
         const errors = await p.db.errors(jobId);
         if (opts.json) return printJson(ctx.output, errors);
         if (errors.length === 0) {
@@ -245,16 +250,18 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
     });
 }
 
+/** Throws `NOT_FOUND` (exit 2) when the job `--job` names does not exist. */
+async function mustExist(p: Pipeline, id: number): Promise<number> {
+  if (!(await p.db.job(id)))
+    throw new EasError('NOT_FOUND', `No job ${id}. List jobs with: eas status`, {
+      where: '--job',
+    });
+  return id;
+}
+
 /** The job named by `--job`, or the newest. */
 export async function jobOrNewest(p: Pipeline, job: string | undefined): Promise<number> {
-  if (job !== undefined) {
-    const id = parseId(job, '--job');
-    if (!(await p.db.job(id)))
-      throw new EasError('NOT_FOUND', `No job ${id}. List jobs with: eas status`, {
-        where: '--job',
-      });
-    return id;
-  }
+  if (job !== undefined) return mustExist(p, parseId(job, '--job'));
   const jobs = await p.db.jobs();
   if (jobs.length === 0)
     throw new EasError('NOT_FOUND', 'No jobs yet. Submit one with: eas submit <chain.json>');
