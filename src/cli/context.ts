@@ -95,3 +95,18 @@ export function parseId(value: string, what: string): number {
   }
   return n;
 }
+
+/**
+ * The job a `--job` option names, parsed and looked up; undefined without the option. A job
+ * that does not exist is a mistake to say, not an empty answer. @throws EasError `USAGE`,
+ * `NOT_FOUND`
+ */
+export async function jobOption(p: Pipeline, job: string | undefined): Promise<number | undefined> {
+  if (job === undefined) return undefined;
+  const id = parseId(job, '--job');
+  if (!(await p.db.job(id)))
+    throw new EasError('NOT_FOUND', `No job ${id}. List jobs with: eas status`, {
+      where: '--job',
+    });
+  return id;
+}

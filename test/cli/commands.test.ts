@@ -95,10 +95,13 @@ describe('queries of an empty pipeline', () => {
     expect(r.stderr).toContain('No job 42');
   });
 
-  it('eas errors and eas logs of a job or task that does not exist: exit 2, not an empty answer', async () => {
+  it('errors, logs, products, timings and pass-fail of a job or task that does not exist: exit 2, not an empty answer', async () => {
     for (const [args, said] of [
       [['errors', '--job', '42'], 'No job 42'],
       [['logs', '--job', '42'], 'No job 42'],
+      [['products', '--job', '42'], 'No job 42'],
+      [['timings', '--job', '42'], 'No job 42'],
+      [['pass-fail', '--job', '42'], 'No job 42'],
       [['logs', '--task', '987654'], 'No task 987654'],
     ] as const) {
       const r = await runMain([...args], dir);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { EasError } from '../../core/index.js';
 import { LOG_LEVELS, TASK_STATES, type TaskSummary } from '../../taskdb/index.js';
 import type { Pipeline } from '../../pipeline.js';
-import { parseId, withPipeline, type CommandContext } from '../context.js';
+import { jobOption, parseId, withPipeline, type CommandContext } from '../context.js';
 import {
   countsLine,
   metadataLine,
@@ -202,7 +202,7 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
         };
         await withPipeline(ctx, async (p) => {
           // A job or task that does not exist is a mistake to say, not an empty answer.
-          if (filter.jobId !== undefined) await mustExist(p, filter.jobId);
+          await jobOption(p, opts.job);
           if (filter.taskId !== undefined && !(await p.db.task(filter.taskId)))
             throw new EasError('NOT_FOUND', `No task ${filter.taskId}.`, { where: '--task' });
           const lines = await p.db.logs(filter);
@@ -222,9 +222,8 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
     .option('--job <id>', 'only this job')
     .option('--json', 'print as JSON')
     .action(async (opts: { job?: string; json?: boolean }) => {
-      const jobId = opts.job === undefined ? undefined : parseId(opts.job, '--job');
       await withPipeline(ctx, async (p) => {
-        if (jobId !== undefined) await mustExist(p, jobId);
+        const jobId = await jobOption(p, opts.job);
         const errors = await p.db.errors(jobId);
         if (opts.json) return printJson(ctx.output, errors);
         if (errors.length === 0) {
@@ -250,18 +249,9 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
     });
 }
 
-/** Throws `NOT_FOUND` (exit 2) when the job `--job` names does not exist. */
-async function mustExist(p: Pipeline, id: number): Promise<number> {
-  if (!(await p.db.job(id)))
-    throw new EasError('NOT_FOUND', `No job ${id}. List jobs with: eas status`, {
-      where: '--job',
-    });
-  return id;
-}
-
 /** The job named by `--job`, or the newest. */
 export async function jobOrNewest(p: Pipeline, job: string | undefined): Promise<number> {
-  if (job !== undefined) return mustExist(p, parseId(job, '--job'));
+  if (job !== undefined) return (await jobOption(p, job))!;
   const jobs = await p.db.jobs();
   if (jobs.length === 0)
     throw new EasError('NOT_FOUND', 'No jobs yet. Submit one with: eas submit <chain.json>');
