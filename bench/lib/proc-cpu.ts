@@ -4,23 +4,33 @@ import { readdirSync, readFileSync } from 'node:fs';
 const TICKS_PER_SECOND = 100;
 
 /**
+ * The fields of `/proc/<pid>/stat` after the command name (which, in parentheses, may hold
+ * spaces), so field N of the line is index N − 3; undefined once the process has exited.
+ */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** utime + stime (fields 14–15), with cutime + cstime (16–17) when `reaped`, in ms. */
+function cpuOf(fields: readonly string[], reaped: boolean): number | undefined {
+  const own = Number(fields[11]) + Number(fields[12]);
+  const ticks = reaped ? own + Number(fields[13]) + Number(fields[14]) : own;
+  return Number.isFinite(ticks) ? (ticks * 1000) / TICKS_PER_SECOND : undefined;
+}
+
+/**
  * CPU time (user + system) of one process so far, ms; undefined once it has exited. With
  * `reaped`, that of its children it has waited for too: PostgreSQL's postmaster reaps every
  * backend, so a connection closed meanwhile still counts.
  */
 export function processCpuMs(pid: number, reaped = false): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The command name, in parentheses, may hold spaces: fields are counted after its end.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // utime, stime, cutime and cstime are fields 14–17 of the line, 12–15 after the name.
-  const own = Number(fields[11]) + Number(fields[12]);
-  const ticks = reaped ? own + Number(fields[13]) + Number(fields[14]) : own;
-  return Number.isFinite(ticks) ? (ticks * 1000) / TICKS_PER_SECOND : undefined;
+  const fields = statFields(pid);
+  return fields && cpuOf(fields, reaped);
 }
 
 /** Processes whose command name (`/proc/<pid>/comm`) is `name`, e.g. every PostgreSQL backend. */
@@ -46,16 +56,6 @@ export function pidsNamed(name: string): number[] {
 /** Groups of processes whose CPU a run window counts: workers, one group per server. */
 export type CpuGroups = Record<string, () => number[]>;
 
-/** When a process started (ticks after boot): with its pid, it names one process for good. */
-function startTime(pid: number): string | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return text.slice(text.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
 /** A snapshot of each group's processes' CPU times, by pid and start time (see {@link cpuWindow}). */
 type Snapshot = Record<string, Map<string, number>>;
 
@@ -64,9 +64,10 @@ function snapshot(groups: CpuGroups, reaped: boolean): Snapshot {
   for (const [group, pids] of Object.entries(groups)) {
     const m = new Map<string, number>();
     for (const pid of pids()) {
-      const ms = processCpuMs(pid, reaped);
-      const started = startTime(pid);
-      if (ms !== undefined && started !== undefined) m.set(`${pid}@${started}`, ms);
+      const fields = statFields(pid);
+      const ms = fields && cpuOf(fields, reaped);
+      // With its start time (field 22), a pid names one process for good.
+      if (fields && ms !== undefined) m.set(`${pid}@${fields[19]}`, ms);
     }
     out[group] = m;
   }

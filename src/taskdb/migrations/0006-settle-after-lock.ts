@@ -1,6 +1,10 @@
 import type { Knex } from 'knex';
 import { dialectOfKnex, DIALECT_PROFILES } from '../../core/index.js';
 import { SETTLE_JOBS as SETTLE_JOBS_OF_0005 } from './0005-take-in-one-write.js';
+import { between, edited } from './sql-text.js';
+
+/** 0005's condition for a job to end: among the batch's, running, not known live, no live task. */
+const ENDED = between(SETTLE_JOBS_OF_0005, '      WHERE j.id IN', '      RETURNING');
 
 /**
  * The server-side finish ends a job only after locking its row (PostgreSQL).
@@ -11,43 +15,31 @@ import { SETTLE_JOBS as SETTLE_JOBS_OF_0005 } from './0005-take-in-one-write.js'
  * had just reopened. Now the jobs that look ended are listed first (one read, the common
  * answer being none), their rows are locked in id order, and the update that ends them reads
  * anew, seeing what the rerun committed. The general path's `settleJobs` does the same.
+ *
+ * Derived from 0005's text: its update's condition is edited first, then the list, taken from
+ * 0005's condition, goes in.
  */
-const SETTLE_JOBS = String.raw`
-CREATE OR REPLACE FUNCTION eas_settle_jobs(valid_ids bigint[], live_jobs bigint[], now_ms bigint)
-RETURNS jsonb
-LANGUAGE plpgsql SET enable_seqscan = off SET plan_cache_mode = force_generic_plan AS $fn$
-DECLARE
+const SETTLE_JOBS = edited(SETTLE_JOBS_OF_0005, [
+  [
+    "      WHERE j.id IN (SELECT DISTINCT job_id FROM eas_attempts WHERE id = ANY (valid_ids))\n        AND j.status = 'running'\n        AND NOT j.id = ANY (live_jobs)\n",
+    "      WHERE j.id = ANY (ending)\n        AND j.status = 'running'\n",
+  ],
+  [
+    'DECLARE\n  finished jsonb;\nBEGIN\n',
+    `DECLARE
   ending bigint[];
   finished jsonb;
 BEGIN
   ending := ARRAY(
     SELECT j.id FROM eas_jobs j
-      WHERE j.id IN (SELECT DISTINCT job_id FROM eas_attempts WHERE id = ANY (valid_ids))
-        AND j.status = 'running'
-        AND NOT j.id = ANY (live_jobs)
-        AND NOT EXISTS (SELECT 1 FROM eas_tasks x WHERE x.job_id = j.id
-                          AND x.state IN ('waiting', 'queued', 'running', 'stalled'))
-      ORDER BY j.id);
+${ENDED}      ORDER BY j.id);
   IF cardinality(ending) = 0 THEN
     RETURN '[]'::jsonb;
   END IF;
   PERFORM 1 FROM eas_jobs WHERE id = ANY (ending) ORDER BY id FOR UPDATE;
-  WITH s AS (
-    UPDATE eas_jobs j SET finished_at = now_ms,
-        status = CASE WHEN EXISTS (SELECT 1 FROM eas_tasks x WHERE x.job_id = j.id AND x.state IN ('failed', 'blocked'))
-                      THEN 'failed' ELSE 'done' END
-      WHERE j.id = ANY (ending)
-        AND j.status = 'running'
-        AND NOT EXISTS (SELECT 1 FROM eas_tasks x WHERE x.job_id = j.id
-                          AND x.state IN ('waiting', 'queued', 'running', 'stalled'))
-      RETURNING j.id, j.status
-  )
-  SELECT coalesce(jsonb_agg(jsonb_build_object('jobId', s.id, 'status', s.status)), '[]'::jsonb)
-    INTO finished FROM s;
-  RETURN finished;
-END
-$fn$;
-`;
+`,
+  ],
+]);
 
 /** Replaces the function where the engine has a server-side lifecycle (PostgreSQL). */
 export async function up(knex: Knex): Promise<void> {
