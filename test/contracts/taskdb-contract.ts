@@ -195,6 +195,45 @@ export function runTaskDatabaseContract(
       });
     });
 
+    it("records an attempt's start as its worker ran it: a dependent taken by a report starts after its providers ended", async () => {
+      const r = await db.submit(
+        job([
+          leaf(1),
+          leaf(2),
+          leaf(3, {
+            metadataFrom: [
+              { name: 'a', providerKey: 1 },
+              { name: 'b', providerKey: 2 },
+            ],
+          }),
+        ]),
+      );
+      const ids = r.ready.map((a) => a.attemptId);
+      await db.startAttempts(ids, WORKER);
+      const t0 = Date.now();
+      // The second provider ends after the report that takes the dependent began: reports
+      // commit later than they begin, and one that waits for another's locks later still.
+      const first = { ...ok(ids[0]!), startedAt: t0, endedAt: t0 + 5 };
+      const second = { ...ok(ids[1]!), startedAt: t0, endedAt: t0 + 40 };
+      await db.finishAttempts([first]);
+      const fin = await db.finishAttempts([second], {
+        worker: WORKER,
+        types: ['null'],
+        max: 1,
+      });
+      const taken = fin.started[0]!.attemptId;
+      // The worker runs it once the report has answered, and says when in its own report.
+      await db.finishAttempts([{ ...ok(taken), startedAt: t0 + 45, endedAt: t0 + 50 }]);
+      const rows = await db.timings({ jobId: r.jobId });
+      const row = rows.find((x) => x.attemptId === taken)!;
+      expect(row.startedAt).toBe(t0 + 45);
+      const providersEnd = Math.max(
+        ...rows.filter((x) => x.attemptId !== taken).map((x) => x.endedAt!),
+      );
+      expect(row.startedAt!).toBeGreaterThanOrEqual(providersEnd);
+      expect(row.waitMs).toBe(t0 + 45 - row.queuedAt);
+    });
+
     it('a failure blocks the dependents transitively, with a reason, and fails the job', async () => {
       const r = await db.submit(
         job([

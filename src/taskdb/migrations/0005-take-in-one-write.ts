@@ -34,7 +34,7 @@ import { between, edited } from './sql-text.js';
  * the valid attempts and their tasks, the stale ids, and whether the batch needs the general
  * path.
  */
-const RECORD_PASSED =
+export const RECORD_PASSED =
   String.raw`
 CREATE OR REPLACE FUNCTION eas_record_passed(outcomes jsonb, now_ms bigint,
     OUT valid_ids bigint[], OUT valid_tasks bigint[], OUT stale_ids bigint[], OUT fallback boolean)

@@ -5,6 +5,7 @@ import * as m0003 from './0003-dashboard-indexes.js';
 import * as m0004 from './0004-run-what-you-release.js';
 import * as m0005 from './0005-take-in-one-write.js';
 import * as m0006 from './0006-settle-after-lock.js';
+import * as m0007 from './0007-start-as-run.js';
 
 /**
  * The task database's migrations, in order. Append-only: a released migration is never
@@ -17,4 +18,5 @@ export const TASKDB_MIGRATIONS: readonly Migration[] = [
   { name: '0004-run-what-you-release', ...m0004 },
   { name: '0005-take-in-one-write', ...m0005 },
   { name: '0006-settle-after-lock', ...m0006 },
+  { name: '0007-start-as-run', ...m0007 },
 ];

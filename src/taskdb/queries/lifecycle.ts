@@ -536,7 +536,7 @@ export async function finishAttempts(
          AS (VALUES ${part.map(() => `(${placeholders(perRow)})`).join(', ')})
        UPDATE eas_attempts SET state = CAST(v.state AS TEXT), qc = CAST(v.qc AS TEXT),
          ended_at = CAST(v.ended_at AS BIGINT),
-         started_at = coalesce(eas_attempts.started_at, CAST(v.started_at AS BIGINT)),
+         started_at = coalesce(CAST(v.started_at AS BIGINT), eas_attempts.started_at),
          wall_ms = CAST(v.wall_ms AS DOUBLE PRECISION), cpu_ms = CAST(v.cpu_ms AS DOUBLE PRECISION),
          cpu_children_ms = CAST(v.cpu_children_ms AS DOUBLE PRECISION), exit_code = CAST(v.exit_code AS INTEGER),
          signal = CAST(v.signal AS TEXT), error = CAST(v.error AS TEXT), traceback = CAST(v.traceback AS TEXT)
