@@ -318,6 +318,16 @@ export class Controller extends TypedEmitter<ControllerEvents> {
   }
 
   /**
+   * Stores the dashboard totals of one job that ended since its totals were last stored (see
+   * `TaskDatabase.storeJobTotals`), so the dashboard reads them instead of all the job's rows.
+   * Runs with every reap; one job at a time, since a large job's totals take a few hundred
+   * milliseconds to read (on SQLite, beside the workers' reports).
+   */
+  async storeJobTotals(): Promise<number[]> {
+    return this.db.storeJobTotals(1);
+  }
+
+  /**
    * Re-queues running attempts nobody heartbeats for `silentAfterMs`, whatever their queue
    * item says: their worker died with the item lost (a queue that lost its data), or started
    * them in a commit whose answer never arrived. Those silent for `unleasedAfterMs` already go
@@ -443,6 +453,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
           await this.reapExpired();
           await this.stallSilent();
           await this.settleEnded();
+          await this.storeJobTotals();
           const lost = await this.queueLostItems();
           if (lost || failures > 0 || Date.now() - lastReconcile >= this.reconcileIntervalMs) {
             // After an outage, reconcile at once: the queue may have lost items meanwhile.

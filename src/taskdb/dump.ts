@@ -79,6 +79,16 @@ const TABLES: readonly DumpTable[] = [
     ],
   },
   { name: 'eas_log_lines', key: [ID] },
+  ...(
+    [
+      ['eas_job_progress', 'type', 'state'],
+      ['eas_job_timings', 'task_type', 'state'],
+      ['eas_job_outcomes', 'task_type', 'outcome'],
+    ] as const
+  ).map(([name, ...text]) => ({
+    name,
+    key: [{ name: 'job_id', text: false }, ...text.map((c) => ({ name: c, text: true }))],
+  })),
   { name: 'eas_worker_hosts', key: [{ name: 'id', text: true }] },
   {
     name: 'eas_counters',

@@ -54,6 +54,8 @@ export {
   productDirectories,
   productPage,
   timingTotals,
+  storeJobTotals,
+  JOB_TOTALS_TABLES,
   summarizeTimings,
   outcomeCounts,
   summarizeOutcomes,

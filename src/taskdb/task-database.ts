@@ -35,6 +35,7 @@ import {
   type DeferredExpansion,
 } from './queries/deferred.js';
 import { submitJob } from './queries/submit.js';
+import { storeJobTotals } from './queries/dashboard.js';
 import { scalingDemand, type TaskTypeDemand } from './queries/scaling.js';
 import {
   findPassedVersion,
@@ -282,6 +283,16 @@ export class TaskDatabase {
    */
   settleEndedJobs(): Promise<{ jobId: number; status: JobStatus }[]> {
     return settleEndedJobs(this.sql, this.now());
+  }
+
+  /**
+   * Stores the dashboard totals (task counts, timing sums, outcome counts) of up to `max` jobs
+   * that ended since their totals were last stored, and returns their ids; the dashboard's
+   * progress, timings and pass/fail views then read an ended job's totals instead of all its
+   * rows. The controller runs this with every reap.
+   */
+  storeJobTotals(max?: number): Promise<number[]> {
+    return storeJobTotals(this.sql, max);
   }
 
   /** Repairs counters and lists every queued attempt (see {@link reconcile}). */

@@ -84,7 +84,7 @@ describe('eas db dump into SQLite', () => {
       const line = `${s.rows} +${s.sha256.slice(0, 16)}`;
       expect(r.stdout).toMatch(new RegExp(`^${t} +${line} +${line}$`, 'm'));
     }
-    expect(r.stdout).toMatch(/\nidentical: 11 tables, \d+ rows, same sha256 on both sides\n$/);
+    expect(r.stdout).toMatch(/\nidentical: 14 tables, \d+ rows, same sha256 on both sides\n$/);
     expect(await checksumsOf(`sqlite:${file}`)).toEqual(sums);
   });
 
@@ -161,7 +161,7 @@ describe('eas db restore from SQLite', () => {
     const r = await runMain(['db', 'restore', join(laptop, 'laptop-copy.db')], office);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`Copied sqlite:${join(laptop, 'laptop-copy.db')}\n`);
-    expect(r.stdout).toMatch(/\nidentical: 11 tables, /);
+    expect(r.stdout).toMatch(/\nidentical: 14 tables, /);
     expect(json<StatusJson>(await runMain(['status', '--json'], office))).toEqual(status);
     expect(await checksumsOf(`sqlite:${join(office, '.eas', 'eas.db')}`)).toEqual(sums);
   });
@@ -198,14 +198,14 @@ describe.runIf(pgOk)('through PostgreSQL and back', () => {
   it('laptop → PostgreSQL (dump) → a new laptop (restore from the cluster): identical both ways', async () => {
     const up = await runMain(['db', 'dump', pg], laptop);
     expect(up.code, up.stderr).toBe(0);
-    expect(up.stdout).toMatch(/\nidentical: 11 tables, /);
+    expect(up.stdout).toMatch(/\nidentical: 14 tables, /);
     expect(up.stdout).toContain('  into postgres://');
     expect(await checksumsOf(pg)).toEqual(sums);
 
     const back = pipelineDir();
     const down = await runMain(['db', 'restore', pg], back);
     expect(down.code, down.stderr).toBe(0);
-    expect(down.stdout).toMatch(/\nidentical: 11 tables, /);
+    expect(down.stdout).toMatch(/\nidentical: 14 tables, /);
     expect(json<StatusJson>(await runMain(['status', '--json'], back))).toEqual(status);
     expect(await checksumsOf(`sqlite:${join(back, '.eas', 'eas.db')}`)).toEqual(sums);
   });

@@ -6,6 +6,12 @@ import type {
   AttemptOutcome,
   WorkerInfo,
 } from '../../src/taskdb/index.js';
+import {
+  JOB_TOTALS_TABLES,
+  outcomeCounts,
+  progressCounts,
+  timingTotals,
+} from '../../src/taskdb/index.js';
 import { toTypedMetadata } from '../../src/core/index.js';
 
 /** The worker the contract cases report as. */
@@ -232,6 +238,109 @@ export function runTaskDatabaseContract(
       );
       expect(row.startedAt!).toBeGreaterThanOrEqual(providersEnd);
       expect(row.waitMs).toBe(t0 + 45 - row.queuedAt);
+    });
+
+    it("keeps an ended job's dashboard totals: equal to its rows', renewed after a rerun, deleted with it", async () => {
+      const r = await db.submit(job([leaf(1), leaf(2), leaf(3, { type: 'set_metadata' })]));
+      const other = await db.submit(job([leaf(1)], 'other'));
+      const ids = r.ready.map((a) => a.attemptId);
+      await db.startAttempts(ids, WORKER);
+      const t0 = Date.now();
+      const timed = (o: AttemptOutcome, wallMs: number): AttemptOutcome => ({
+        ...o,
+        startedAt: t0,
+        endedAt: t0 + wallMs,
+        wallMs,
+        cpuMs: wallMs / 2,
+      });
+      await db.finishAttempts([
+        timed(ok(ids[0]!, [], { outcome: 'PASS' }), 10),
+        timed(ok(ids[1]!, [], { outcome: 'FAIL' }), 30),
+        timed(failed(ids[2]!), 7),
+      ]);
+      expect((await db.job(r.jobId))!.status).toBe('failed');
+      const sorted = <T>(rows: T[]): T[] =>
+        [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+      const totals = async (jobIds?: number[]) => ({
+        progress: sorted(await progressCounts(db.sql, jobIds)),
+        timings: sorted(await timingTotals(db.sql, jobIds)),
+        outcomes: sorted(await outcomeCounts(db.sql, jobIds)),
+      });
+      const summed = await totals([r.jobId]);
+      expect(summed.progress.map((p) => [p.type, p.state, p.tasks])).toEqual([
+        ['execution_chain', 'done', 1],
+        ['null', 'done', 2],
+        ['set_metadata', 'failed', 1],
+      ]);
+      expect(
+        summed.timings.map((t) => [t.taskType, t.state, t.attempts, t.wallMs, t.maxWallMs]),
+      ).toEqual([
+        ['null', 'succeeded', 2, 40, 30],
+        ['set_metadata', 'failed', 1, 7, 7],
+      ]);
+      expect(summed.outcomes.map((o) => [o.taskType, o.outcome, o.attempts])).toEqual([
+        ['null', 'FAIL', 1],
+        ['null', 'PASS', 1],
+      ]);
+      const everything = await totals();
+
+      // Stored once: the running job is not, and a second call finds nothing to do.
+      expect(await db.storeJobTotals()).toEqual([r.jobId]);
+      expect(await db.storeJobTotals()).toEqual([]);
+      expect(await totals([r.jobId])).toEqual(summed);
+      expect(await totals()).toEqual(everything);
+      // Read from what was stored: rows changed behind the database's back do not show for the
+      // ended job, and do for the running one.
+      await db.sql.run('UPDATE eas_attempts SET wall_ms = wall_ms + 1000 WHERE job_id = ?', [
+        r.jobId,
+      ]);
+      await db.sql.run(
+        `UPDATE eas_metadata SET value = 'PASS' WHERE owner_kind = 'attempt' AND key = 'outcome'`,
+      );
+      await db.sql.run(
+        `UPDATE eas_tasks SET state = 'blocked' WHERE job_id IN (?, ?) AND control = 0`,
+        [r.jobId, other.jobId],
+      );
+      expect(await totals([r.jobId])).toEqual(summed);
+      const mixed = await totals();
+      expect(mixed.timings.filter((t) => t.jobId === r.jobId)).toEqual(summed.timings);
+      expect(mixed.progress.filter((p) => p.jobId === other.jobId && p.type === 'null')).toEqual([
+        { jobId: other.jobId, type: 'null', state: 'blocked', tasks: 1 },
+      ]);
+
+      // A rerun: counted from the rows while it runs, stored anew once it ended again.
+      await db.sql.run(`UPDATE eas_tasks SET state = 'done' WHERE job_id = ? AND type = 'null'`, [
+        r.jobId,
+      ]);
+      await db.sql.run(
+        `UPDATE eas_tasks SET state = 'failed' WHERE job_id = ? AND type = 'set_metadata'`,
+        [r.jobId],
+      );
+      const rerun = await db.rerunJob(r.jobId);
+      expect(await db.storeJobTotals()).toEqual([]);
+      const running = await totals([r.jobId]);
+      expect(running.timings.find((t) => t.taskType === 'null')!.wallMs).toBe(2040);
+      expect(running.outcomes.map((o) => [o.outcome, o.attempts])).toEqual([['PASS', 2]]);
+      const again = rerun.ready.map((a) => a.attemptId);
+      await db.startAttempts(again, WORKER);
+      await db.finishAttempts(again.map((id) => timed(ok(id), 5)));
+      expect((await db.job(r.jobId))!.status).toBe('done');
+      expect(await db.storeJobTotals()).toEqual([r.jobId]);
+      const after = await totals([r.jobId]);
+      expect(after.timings.map((t) => [t.taskType, t.state, t.attempts, t.wallMs])).toEqual([
+        ['null', 'succeeded', 2, 2040],
+        ['set_metadata', 'failed', 1, 1007],
+        ['set_metadata', 'succeeded', 1, 5],
+      ]);
+      expect(after.progress.map((p) => [p.type, p.state, p.tasks])).toEqual([
+        ['execution_chain', 'done', 1],
+        ['null', 'done', 2],
+        ['set_metadata', 'done', 1],
+      ]);
+
+      await db.deleteJob(r.jobId);
+      for (const table of JOB_TOTALS_TABLES)
+        expect(await db.sql.all(`SELECT * FROM ${table}`)).toEqual([]);
     });
 
     it('a failure blocks the dependents transitively, with a reason, and fails the job', async () => {

@@ -379,6 +379,35 @@ describe('Controller recovery', () => {
     expect(await c.settleEnded()).toBe(0);
   });
 
+  it("stores an ended job's dashboard totals on its next reap", async () => {
+    const p = await pipeline();
+    const c = p.controller({ reapIntervalMs: 20 });
+    const jobId = (await c.submit({ chain: { task_list: [{ task: 'null' }, { task: 'null' }] } }))
+      .jobId!;
+    const w = p.worker({ claimWaitMs: 20 });
+    const runs = [c.run(), w.run()];
+    const storedOf = async (): Promise<unknown> =>
+      (await p.db.sql.get<{ t: unknown }>('SELECT totals_of AS t FROM eas_jobs WHERE id = ?', [
+        jobId,
+      ]))!.t;
+    const deadline = Date.now() + 10_000;
+    while ((await storedOf()) === null && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    w.stop();
+    c.stop();
+    await Promise.all(runs);
+    const job = await p.db.job(jobId);
+    expect(job!.status).toBe('done');
+    expect(Number(await storedOf())).toBe(job!.finishedAt);
+    const rows = await p.db.sql.all<{ task_type: string; state: string; attempts: number }>(
+      'SELECT task_type, state, attempts FROM eas_job_timings WHERE job_id = ?',
+      [jobId],
+    );
+    expect(rows.map((r) => [r.task_type, r.state, Number(r.attempts)])).toEqual([
+      ['null', 'succeeded', 2],
+    ]);
+  });
+
   it('reconcile rebuilds an emptied queue from the database', async () => {
     const p = await pipeline();
     const c = p.controller();

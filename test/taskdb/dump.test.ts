@@ -46,7 +46,13 @@ const HANDLERS: Record<string, HandlerDefinition> = {
       ctx.log('warn', 'ünïcode log line: Ω ≈ 0.1 + 0.2');
       writeFileSync(ctx.task.outputs.lightcurve!, `lightcurve of size ${size}\n`);
       return {
-        metadata: { ratio: float(size / 3), third: 0.1 + 0.2, label: `größe ${size}`, n: 7 },
+        metadata: {
+          ratio: float(size / 3),
+          third: 0.1 + 0.2,
+          label: `größe ${size}`,
+          n: 7,
+          outcome: size > 2 ? 'PASS' : 'FAIL',
+        },
         fileMetadata: { lightcurve: { cadence: 900, nested: { a: [1, 2.5], b: null } } },
       };
     },
@@ -150,6 +156,8 @@ describe.runIf(pgOk)('PostgreSQL → SQLite → PostgreSQL', () => {
     const p = await pipelineOn(pgUrl, scratch());
     try {
       jobId = await runChain(p, CHAIN);
+      // The dashboard totals the controller stores after a job ends (unless its reap did).
+      await p.db.storeJobTotals();
       original = await tableChecksums(p.db.sql);
       originalViews = await views(p.db);
       originalJobStatus = await p.db.status(jobId);

@@ -6,6 +6,7 @@ import * as m0004 from './0004-run-what-you-release.js';
 import * as m0005 from './0005-take-in-one-write.js';
 import * as m0006 from './0006-settle-after-lock.js';
 import * as m0007 from './0007-start-as-run.js';
+import * as m0008 from './0008-job-totals.js';
 
 /**
  * The task database's migrations, in order. Append-only: a released migration is never
@@ -19,4 +20,5 @@ export const TASKDB_MIGRATIONS: readonly Migration[] = [
   { name: '0005-take-in-one-write', ...m0005 },
   { name: '0006-settle-after-lock', ...m0006 },
   { name: '0007-start-as-run', ...m0007 },
+  { name: '0008-job-totals', ...m0008 },
 ];

@@ -2,6 +2,7 @@ import { EasError, placeholders, type SqlExecutor } from '../../core/index.js';
 import type { JobStatus, ReadyAttempt, TaskState } from '../types.js';
 import { chunks } from './ids.js';
 import { blockDependents, createAttempts, settleJobs } from './lifecycle.js';
+import { JOB_TOTALS_TABLES } from './dashboard.js';
 
 /** The reason written on every task a cancel stops. */
 export const CANCEL_REASON = 'job cancelled';
@@ -403,6 +404,8 @@ export async function deleteJob(
   removed.products = await tx.run('DELETE FROM eas_products WHERE job_id = ?', [jobId]);
   removed.attempts = await tx.run('DELETE FROM eas_attempts WHERE job_id = ?', [jobId]);
   removed.tasks = await tx.run('DELETE FROM eas_tasks WHERE job_id = ?', [jobId]);
+  for (const table of JOB_TOTALS_TABLES)
+    await tx.run(`DELETE FROM ${table} WHERE job_id = ?`, [jobId]);
   await tx.run('DELETE FROM eas_jobs WHERE id = ?', [jobId]);
 
   const shared = new Set<string>();
