@@ -472,6 +472,11 @@ export class Controller extends TypedEmitter<ControllerEvents> {
       this.controlAbort.abort();
       await expanding;
       await scaling;
+      // A job that ended since the last reap (an embedded run stops when its job ends) gets
+      // its dashboard totals now rather than at the next controller's start.
+      await this.storeJobTotals().catch((e: unknown) =>
+        this.log.debug({ err: e }, 'dashboard totals not stored on stop'),
+      );
       await this.db.stopWorker(this.controllerId).catch(() => undefined);
     }
     if (expandFailure !== undefined) throw expandFailure;

@@ -408,6 +408,25 @@ describe('Controller recovery', () => {
     ]);
   });
 
+  it('stores the totals of a job that ended since the last reap when it stops', async () => {
+    const p = await pipeline();
+    const c = p.controller({ reapIntervalMs: 600_000 });
+    const jobId = (await c.submit({ chain: { task_list: [{ task: 'null' }] } })).jobId!;
+    const w = p.worker({ claimWaitMs: 20 });
+    const ended = new Promise<void>((r) => w.on('job:finished', () => r()));
+    const runs = [c.run(), w.run()];
+    await ended;
+    const totalsOf = async (): Promise<unknown> =>
+      (await p.db.sql.get<{ t: unknown }>('SELECT totals_of AS t FROM eas_jobs WHERE id = ?', [
+        jobId,
+      ]))!.t;
+    expect(await totalsOf()).toBeNull(); // no reap has run since
+    w.stop();
+    c.stop();
+    await Promise.all(runs);
+    expect(Number(await totalsOf())).toBe((await p.db.job(jobId))!.finishedAt);
+  });
+
   it('reconcile rebuilds an emptied queue from the database', async () => {
     const p = await pipeline();
     const c = p.controller();
