@@ -83,7 +83,7 @@ const TABLES: readonly DumpTable[] = [
     [
       ['eas_job_progress', 'type', 'state'],
       ['eas_job_timings', 'task_type', 'state'],
-      ['eas_job_outcomes', 'task_type', 'outcome'],
+      ['eas_job_outcomes', 'task_type', 'outcome_sha256'],
     ] as const
   ).map(([name, ...text]) => ({
     name,

@@ -35,7 +35,7 @@ import {
   type DeferredExpansion,
 } from './queries/deferred.js';
 import { submitJob } from './queries/submit.js';
-import { storeJobTotals } from './queries/dashboard.js';
+import { storeJobTotals, type StoredJobTotals } from './queries/dashboard.js';
 import { scalingDemand, type TaskTypeDemand } from './queries/scaling.js';
 import {
   findPassedVersion,
@@ -286,12 +286,14 @@ export class TaskDatabase {
   }
 
   /**
-   * Stores the dashboard totals (task counts, timing sums, outcome counts) of up to `max` jobs
-   * that ended since their totals were last stored, and returns their ids; the dashboard's
-   * progress, timings and pass/fail views then read an ended job's totals instead of all its
-   * rows. The controller runs this with every reap.
+   * Stores the dashboard totals (task counts, timing sums, outcome counts) of up to `max`
+   * (default 4) jobs that ended since their totals were last stored; the dashboard's progress,
+   * timings and pass/fail views then read an ended job's totals instead of all its rows. The
+   * controller runs this with every reap. A job whose totals the database refuses is reported
+   * in `failed` and counted from its rows from then on (see {@link storeJobTotals}).
+   * @throws the database's error when it is unreachable.
    */
-  storeJobTotals(max?: number): Promise<number[]> {
+  storeJobTotals(max?: number): Promise<StoredJobTotals> {
     return storeJobTotals(this.sql, max);
   }
 

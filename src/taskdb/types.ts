@@ -177,15 +177,28 @@ export interface AttemptOutcome {
   error?: string;
   /** Traceback or stderr tail. */
   traceback?: string;
+  /** The program's exit code, when a command ran. */
   exitCode?: number | null;
+  /** The signal that killed the program, when one did. */
   signal?: string | null;
+  /**
+   * When the worker began running the attempt (epoch ms, the worker's clock). It replaces the
+   * start the database recorded when the attempt was started, which precedes the run.
+   */
   startedAt: number;
+  /** When the attempt's code ended (epoch ms, the worker's clock). */
   endedAt: number;
+  /** Wall time of the run, ms. */
   wallMs: number;
+  /** CPU time of the worker's process during the run (in-process handlers), ms. */
   cpuMs: number;
+  /** CPU time of the program and its children (commands), ms. */
   cpuChildrenMs: number;
+  /** Output files stored, one version each. */
   outputs: OutputVersion[];
+  /** Metadata the attempt reported (its `result.json` or the handler's return). */
   outputMetadata: TypedMetadata;
+  /** Log lines not yet flushed. */
   logs?: LogLine[];
   /** Retry policy of the task type. */
   retry: RetryPolicy;

@@ -6,13 +6,9 @@ import type {
   AttemptOutcome,
   WorkerInfo,
 } from '../../src/taskdb/index.js';
-import {
-  JOB_TOTALS_TABLES,
-  outcomeCounts,
-  progressCounts,
-  timingTotals,
-} from '../../src/taskdb/index.js';
-import { toTypedMetadata } from '../../src/core/index.js';
+import { outcomeCounts, progressCounts, timingTotals } from '../../src/taskdb/index.js';
+import { JOB_TOTALS_TABLES, storeJobTotals } from '../../src/taskdb/queries/dashboard.js';
+import { toTypedMetadata, type SqlExecutor } from '../../src/core/index.js';
 
 /** The worker the contract cases report as. */
 export const WORKER: WorkerInfo = { id: 'w1', host: 'h', pid: 1 };
@@ -285,8 +281,8 @@ export function runTaskDatabaseContract(
       const everything = await totals();
 
       // Stored once: the running job is not, and a second call finds nothing to do.
-      expect(await db.storeJobTotals()).toEqual([r.jobId]);
-      expect(await db.storeJobTotals()).toEqual([]);
+      expect((await db.storeJobTotals()).stored).toEqual([r.jobId]);
+      expect(await db.storeJobTotals()).toEqual({ stored: [], failed: [] });
       expect(await totals([r.jobId])).toEqual(summed);
       expect(await totals()).toEqual(everything);
       // Read from what was stored: rows changed behind the database's back do not show for the
@@ -317,7 +313,13 @@ export function runTaskDatabaseContract(
         [r.jobId],
       );
       const rerun = await db.rerunJob(r.jobId);
-      expect(await db.storeJobTotals()).toEqual([]);
+      // A rerun forgets the stored totals' end: an end in the same millisecond stores anew.
+      expect(
+        (await db.sql.get<{ t: unknown }>('SELECT totals_of AS t FROM eas_jobs WHERE id = ?', [
+          r.jobId,
+        ]))!.t,
+      ).toBeNull();
+      expect(await db.storeJobTotals()).toEqual({ stored: [], failed: [] });
       const running = await totals([r.jobId]);
       expect(running.timings.find((t) => t.taskType === 'null')!.wallMs).toBe(2040);
       expect(running.outcomes.map((o) => [o.outcome, o.attempts])).toEqual([['PASS', 2]]);
@@ -325,7 +327,7 @@ export function runTaskDatabaseContract(
       await db.startAttempts(again, WORKER);
       await db.finishAttempts(again.map((id) => timed(ok(id), 5)));
       expect((await db.job(r.jobId))!.status).toBe('done');
-      expect(await db.storeJobTotals()).toEqual([r.jobId]);
+      expect((await db.storeJobTotals()).stored).toEqual([r.jobId]);
       const after = await totals([r.jobId]);
       expect(after.timings.map((t) => [t.taskType, t.state, t.attempts, t.wallMs])).toEqual([
         ['null', 'succeeded', 2, 2040],
@@ -339,6 +341,75 @@ export function runTaskDatabaseContract(
       ]);
 
       await db.deleteJob(r.jobId);
+      for (const table of JOB_TOTALS_TABLES)
+        expect(await db.sql.all(`SELECT * FROM ${table}`)).toEqual([]);
+    });
+
+    it('stores the totals of an outcome of any length, and marks a job whose totals the database refuses', async () => {
+      const long = `PASS ${'x'.repeat(5000)}`;
+      const r = await db.submit(job([leaf(1)]));
+      await db.startAttempts([r.ready[0]!.attemptId], WORKER);
+      await db.finishAttempts([ok(r.ready[0]!.attemptId, [], { outcome: long })]);
+      expect((await db.storeJobTotals()).stored).toEqual([r.jobId]);
+      expect(await outcomeCounts(db.sql, [r.jobId])).toEqual([
+        { jobId: r.jobId, taskType: 'null', outcome: long, attempts: 1 },
+      ]);
+
+      const r2 = await db.submit(job([leaf(1)], 'refused'));
+      await db.startAttempts([r2.ready[0]!.attemptId], WORKER);
+      await db.finishAttempts([ok(r2.ready[0]!.attemptId)]);
+      await db.sql.run('DROP TABLE eas_job_progress');
+      const refused = await db.storeJobTotals();
+      expect(refused.stored).toEqual([]);
+      expect(refused.failed.map((f) => f.jobId)).toEqual([r2.jobId]);
+      expect(refused.failed[0]!.error).toMatch(/eas_job_progress/);
+      // Not tried again; its views count it from its rows.
+      expect(await db.storeJobTotals()).toEqual({ stored: [], failed: [] });
+      expect(await timingTotals(db.sql, [r2.jobId])).toMatchObject([
+        { jobId: r2.jobId, taskType: 'null', state: 'succeeded', attempts: 1 },
+      ]);
+    });
+
+    it('leaves a job rerun while its totals were read for its next end, and deletes totals stored while the job was deleted', async () => {
+      const r = await db.submit(job([leaf(1), leaf(2, { type: 'error' })]));
+      const ids = r.ready.map((a) => a.attemptId);
+      await db.startAttempts(ids, WORKER);
+      await db.finishAttempts([ok(ids[0]!), failed(ids[1]!)]);
+      expect((await db.job(r.jobId))!.status).toBe('failed');
+      // The rerun commits between the store's reads and its write.
+      const rerunFirst = Object.create(db.sql, {
+        transaction: {
+          value: async <T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> => {
+            await db.rerunJob(r.jobId);
+            return db.sql.transaction(fn);
+          },
+        },
+      }) as typeof db.sql;
+      expect(await storeJobTotals(rerunFirst)).toEqual({ stored: [], failed: [] });
+      expect((await db.job(r.jobId))!.status).toBe('running');
+      for (const table of JOB_TOTALS_TABLES)
+        expect(await db.sql.all(`SELECT * FROM ${table}`)).toEqual([]);
+
+      const [again] = (await db.reconcile()).queued;
+      await db.startAttempts([again!.attemptId], WORKER);
+      await db.finishAttempts([ok(again!.attemptId)]);
+      expect((await db.job(r.jobId))!.status).toBe('done');
+      // The job is deleted while the store's write is under way.
+      let deleting: Promise<unknown> | undefined;
+      const deleteDuring = Object.create(db.sql, {
+        transaction: {
+          value: <T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> =>
+            db.sql.transaction(async (tx) => {
+              const out = await fn(tx);
+              deleting = db.deleteJob(r.jobId);
+              await new Promise((res) => setTimeout(res, 150));
+              return out;
+            }),
+        },
+      }) as typeof db.sql;
+      expect((await storeJobTotals(deleteDuring)).stored).toEqual([r.jobId]);
+      await deleting;
+      expect(await db.job(r.jobId)).toBeUndefined();
       for (const table of JOB_TOTALS_TABLES)
         expect(await db.sql.all(`SELECT * FROM ${table}`)).toEqual([]);
     });

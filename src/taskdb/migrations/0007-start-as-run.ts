@@ -11,8 +11,8 @@ import { edited } from './sql-text.js';
  * waited for another's locks released a dependent whose other provider, reported meanwhile,
  * had ended after that moment, and the record showed the dependent started before its
  * provider ended. The worker's own start (`AttemptOutcome.startedAt`), taken once the report
- * answered, is now kept; the recorded one stands only for an outcome that carries none. The
- * general path's `finishAttempts` does the same.
+ * answered, is now kept (the recorded one remains only as a fallback for a report without
+ * one). The general path's `finishAttempts` does the same.
  */
 const RECORD_PASSED = edited(RECORD_PASSED_OF_0005, [
   [

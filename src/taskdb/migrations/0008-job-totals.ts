@@ -12,10 +12,11 @@ import type { Knex } from 'knex';
  *
  * - `eas_job_progress`: tasks per job, task type and state.
  * - `eas_job_timings`: per job, task type and attempt state, the sums of `TimingTotals`.
- * - `eas_job_outcomes`: attempts per job, task type and reported `outcome`.
+ * - `eas_job_outcomes`: attempts per job, task type and reported `outcome` (keyed by the
+ *   outcome's SHA-256).
  * - `eas_jobs.totals_of`: the job's `finished_at` when its totals were written. They count only
- *   while it equals the job's `finished_at`: a rerun clears `finished_at`, and the job's next end
- *   gives it a new one, so totals of an earlier run are never read as the latest.
+ *   while it equals the job's `finished_at`; a rerun clears both. `-1` marks a job whose totals
+ *   could not be stored: it is counted from its rows and not tried again until its next end.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('eas_job_progress', (t) => {
@@ -30,22 +31,26 @@ export async function up(knex: Knex): Promise<void> {
     t.string('task_type').notNullable();
     t.string('state').notNullable();
     t.integer('attempts').notNullable();
-    t.double('wall_ms').notNullable();
+    // Nullable like the attempts' own columns: a NaN read from PostgreSQL is NULL on SQLite.
+    t.double('wall_ms');
     t.integer('wall_count').notNullable();
     t.double('min_wall_ms');
     t.double('max_wall_ms');
-    t.double('cpu_ms').notNullable();
+    t.double('cpu_ms');
     t.integer('cpu_count').notNullable();
-    t.double('wait_ms').notNullable();
+    t.double('wait_ms');
     t.integer('wait_count').notNullable();
     t.primary(['job_id', 'task_type', 'state']);
   });
   await knex.schema.createTable('eas_job_outcomes', (t) => {
     t.bigInteger('job_id').notNullable();
     t.string('task_type').notNullable();
+    // An outcome is free text of any length; its key is its SHA-256 (a PostgreSQL B-tree
+    // entry holds at most about 2.7 kB).
+    t.string('outcome_sha256', 64).notNullable();
     t.text('outcome').notNullable();
     t.integer('attempts').notNullable();
-    t.primary(['job_id', 'task_type', 'outcome']);
+    t.primary(['job_id', 'task_type', 'outcome_sha256']);
   });
   await knex.schema.alterTable('eas_jobs', (t) => {
     t.bigInteger('totals_of');

@@ -3,10 +3,12 @@
  * is a keyset page (`WHERE key > ? ORDER BY key LIMIT ?`, never `OFFSET`), every count reads a
  * covering index, and per-row details are fetched in one `IN (…)` query per page (no N+1).
  */
+import { createHash } from 'node:crypto';
 import {
   decodeTypedValue,
   deserializeTypedMetadata,
   insertMany,
+  isTransientBackendError,
   placeholders,
   type SqlDatabase,
   type SqlExecutor,
@@ -733,99 +735,135 @@ export function outcomeCounts(
   );
 }
 
+/** What {@link storeJobTotals} did. */
+export interface StoredJobTotals {
+  /** Jobs whose totals are stored now. */
+  stored: number[];
+  /**
+   * Jobs whose totals could not be stored, with the database's message: marked so, they are
+   * counted from their rows and not tried again until their next end.
+   */
+  failed: { jobId: number; error: string }[];
+}
+
 /**
  * Stores the totals of the dashboard's aggregate views — task counts by type and state, timing
- * sums, outcome counts — of up to `max` ended jobs whose totals are not stored yet, or were
- * stored for an earlier end (the job was rerun since), and returns their ids. An ended job's
- * tasks and attempts no longer change, so those views read its totals instead of all its rows.
+ * sums, outcome counts — of up to `max` (default 4) ended jobs whose totals are not stored yet,
+ * or were stored for an earlier end. An ended job's tasks and attempts no longer change, so
+ * those views read its totals instead of all its rows.
  *
  * The totals are read outside a write transaction (a large job's take a while, and on SQLite
  * a write transaction holds every writer back), each from the job's own rows. The write then
  * marks the job only if it still ended at the same moment, so a job rerun meanwhile is left
- * for its next end.
+ * for its next end. A job whose totals the database refuses (any error but a transient one)
+ * is marked as failed rather than tried at every call; the views count it from its rows.
+ *
+ * @throws the database's error when it is unreachable (transient: the caller tries again later).
  */
-export async function storeJobTotals(sql: SqlDatabase, max = 4): Promise<number[]> {
+export async function storeJobTotals(sql: SqlDatabase, max = 4): Promise<StoredJobTotals> {
   const due = await sql.all<{ id: number; finished_at: number }>(
     `SELECT id, finished_at FROM eas_jobs
      WHERE status <> 'running' AND finished_at IS NOT NULL
-       AND (totals_of IS NULL OR totals_of <> finished_at)
+       AND (totals_of IS NULL OR (totals_of <> finished_at AND totals_of <> ${TOTALS_FAILED}))
      ORDER BY id LIMIT ?`,
     [max],
   );
-  const stored: number[] = [];
+  const result: StoredJobTotals = { stored: [], failed: [] };
   for (const job of due) {
     const id = Number(job.id);
     const finishedAt = Number(job.finished_at);
-    const progress = await summedProgressCounts(sql, [id]);
-    const timings = await summedTimingTotals(sql, [id]);
-    // From the job's attempts to their outcome rows (the metadata's key), not from every
-    // outcome of the database to its attempt: CROSS JOIN keeps that order on SQLite.
-    const outcomes = (
-      await sql.all(
-        `SELECT a.job_id, a.task_type, m.value, count(*) AS n
-         FROM eas_attempts a CROSS JOIN eas_metadata m
-         WHERE a.job_id = ? AND m.owner_kind = 'attempt' AND m.owner_id = a.id AND m.key = 'outcome'
-         GROUP BY a.job_id, a.task_type, m.value`,
-        [id],
-      )
-    ).map(outcomeCountOf);
-    const wrote = await sql.transaction(async (tx) => {
-      const marked = await tx.run(
-        `UPDATE eas_jobs SET totals_of = ? WHERE id = ? AND status <> 'running' AND finished_at = ?`,
-        [finishedAt, id, finishedAt],
+    try {
+      if (await storeTotalsOf(sql, id, finishedAt)) result.stored.push(id);
+    } catch (e) {
+      if (isTransientBackendError(e)) throw e;
+      await sql.run(
+        `UPDATE eas_jobs SET totals_of = ${TOTALS_FAILED} WHERE id = ? AND finished_at = ?`,
+        [id, finishedAt],
       );
-      if (marked === 0) return false;
-      for (const table of JOB_TOTALS_TABLES)
-        await tx.run(`DELETE FROM ${table} WHERE job_id = ?`, [id]);
-      await insertMany(
-        tx,
-        'eas_job_progress',
-        ['job_id', 'type', 'state', 'tasks'],
-        progress.map((p) => [id, p.type, p.state, p.tasks]),
-      );
-      await insertMany(
-        tx,
-        'eas_job_timings',
-        [
-          'job_id',
-          'task_type',
-          'state',
-          'attempts',
-          'wall_ms',
-          'wall_count',
-          'min_wall_ms',
-          'max_wall_ms',
-          'cpu_ms',
-          'cpu_count',
-          'wait_ms',
-          'wait_count',
-        ],
-        timings.map((t) => [
-          id,
-          t.taskType,
-          t.state,
-          t.attempts,
-          t.wallMs,
-          t.wallCount,
-          t.minWallMs,
-          t.maxWallMs,
-          t.cpuMs,
-          t.cpuCount,
-          t.waitMs,
-          t.waitCount,
-        ]),
-      );
-      await insertMany(
-        tx,
-        'eas_job_outcomes',
-        ['job_id', 'task_type', 'outcome', 'attempts'],
-        outcomes.map((o) => [id, o.taskType, o.outcome, o.attempts]),
-      );
-      return true;
-    });
-    if (wrote) stored.push(id);
+      result.failed.push({ jobId: id, error: e instanceof Error ? e.message : String(e) });
+    }
   }
-  return stored;
+  return result;
+}
+
+/** `eas_jobs.totals_of` of a job whose totals could not be stored. */
+const TOTALS_FAILED = -1;
+
+/** Reads one ended job's totals and writes them; false when the job no longer ended then. */
+async function storeTotalsOf(sql: SqlDatabase, id: number, finishedAt: number): Promise<boolean> {
+  const progress = await summedProgressCounts(sql, [id]);
+  const timings = await summedTimingTotals(sql, [id]);
+  // From the job's attempts to their outcome rows (the metadata's key), not from every
+  // outcome of the database to its attempt: CROSS JOIN keeps that order on SQLite.
+  const outcomes = (
+    await sql.all(
+      `SELECT a.job_id, a.task_type, m.value, count(*) AS n
+       FROM eas_attempts a CROSS JOIN eas_metadata m
+       WHERE a.job_id = ? AND m.owner_kind = 'attempt' AND m.owner_id = a.id AND m.key = 'outcome'
+       GROUP BY a.job_id, a.task_type, m.value`,
+      [id],
+    )
+  ).map(outcomeCountOf);
+  return sql.transaction(async (tx) => {
+    const marked = await tx.run(
+      `UPDATE eas_jobs SET totals_of = ? WHERE id = ? AND status <> 'running' AND finished_at = ?`,
+      [finishedAt, id, finishedAt],
+    );
+    if (marked === 0) return false;
+    for (const table of JOB_TOTALS_TABLES)
+      await tx.run(`DELETE FROM ${table} WHERE job_id = ?`, [id]);
+    await insertMany(
+      tx,
+      'eas_job_progress',
+      ['job_id', 'type', 'state', 'tasks'],
+      progress.map((p) => [id, p.type, p.state, p.tasks]),
+    );
+    await insertMany(
+      tx,
+      'eas_job_timings',
+      [
+        'job_id',
+        'task_type',
+        'state',
+        'attempts',
+        'wall_ms',
+        'wall_count',
+        'min_wall_ms',
+        'max_wall_ms',
+        'cpu_ms',
+        'cpu_count',
+        'wait_ms',
+        'wait_count',
+      ],
+      timings.map((t) => [
+        id,
+        t.taskType,
+        t.state,
+        t.attempts,
+        t.wallMs,
+        t.wallCount,
+        t.minWallMs,
+        t.maxWallMs,
+        t.cpuMs,
+        t.cpuCount,
+        t.waitMs,
+        t.waitCount,
+      ]),
+    );
+    await insertMany(
+      tx,
+      'eas_job_outcomes',
+      ['job_id', 'task_type', 'outcome_sha256', 'outcome', 'attempts'],
+      outcomes.map((o) => [
+        id,
+        o.taskType,
+        createHash('sha256').update(o.outcome).digest('hex'),
+        o.outcome,
+        o.attempts,
+      ]),
+    );
+    return true;
+  });
 }
 
 /** The tables of {@link storeJobTotals}: each job's rows go with the job. */

@@ -190,7 +190,10 @@ export async function rerunJob(tx: SqlExecutor, jobId: number, now: number): Pro
   const failed = rows.filter((r) => r.state === 'failed');
   const reopened = rows.filter((r) => r.state !== 'failed');
 
-  await tx.run(`UPDATE eas_jobs SET status = 'running', finished_at = NULL WHERE id = ?`, [jobId]);
+  await tx.run(
+    `UPDATE eas_jobs SET status = 'running', finished_at = NULL, totals_of = NULL WHERE id = ?`,
+    [jobId],
+  );
 
   // Failed tasks: a fresh attempt now. Their inputs were met when they ran and the producers,
   // being done, are untouched.
@@ -404,9 +407,11 @@ export async function deleteJob(
   removed.products = await tx.run('DELETE FROM eas_products WHERE job_id = ?', [jobId]);
   removed.attempts = await tx.run('DELETE FROM eas_attempts WHERE job_id = ?', [jobId]);
   removed.tasks = await tx.run('DELETE FROM eas_tasks WHERE job_id = ?', [jobId]);
+  // The job's row first: on PostgreSQL a store of its totals under way holds that row, so the
+  // totals are deleted after that store committed, never before it.
+  await tx.run('DELETE FROM eas_jobs WHERE id = ?', [jobId]);
   for (const table of JOB_TOTALS_TABLES)
     await tx.run(`DELETE FROM ${table} WHERE job_id = ?`, [jobId]);
-  await tx.run('DELETE FROM eas_jobs WHERE id = ?', [jobId]);
 
   const shared = new Set<string>();
   for (const part of chunks(shas)) {

@@ -22,7 +22,10 @@ export interface TimingRow {
   queuedAt: number;
   startedAt: number | null;
   endedAt: number | null;
-  /** Time from queued to started, ms. */
+  /**
+   * Time from queued to started, ms: for a finished attempt, to the moment its worker began
+   * running it; for one still running or stalled, to the start the database recorded.
+   */
   waitMs: number | null;
   wallMs: number | null;
   cpuMs: number | null;
