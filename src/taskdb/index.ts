@@ -44,7 +44,6 @@ export type {
 } from './queries/views.js';
 export {
   dashboardProgress,
-  progressCounts,
   progressOf,
   progressFingerprint,
   treeChildren,
@@ -53,9 +52,7 @@ export {
   versionById,
   productDirectories,
   productPage,
-  timingTotals,
   summarizeTimings,
-  outcomeCounts,
   summarizeOutcomes,
   plotRows,
   workTypes,
@@ -68,14 +65,19 @@ export {
   type DownloadableVersion,
   type ProductDirectory,
   type DashboardProduct,
-  type ProgressCount,
   type TimingSummary,
-  type TimingTotals,
-  type StoredJobTotals,
-  type OutcomeSummary,
   type PlotRow,
   type ActivityItem,
 } from './queries/dashboard.js';
+export {
+  progressCounts,
+  timingTotals,
+  outcomeCounts,
+  type ProgressCount,
+  type TimingTotals,
+  type OutcomeSummary,
+  type StoredJobTotals,
+} from './queries/totals.js';
 export type { ReconcileResult } from './queries/reconcile.js';
 export type { TaskTypeDemand, RunningOnWorker } from './queries/scaling.js';
 export type { DeferredExpansion } from './queries/deferred.js';

@@ -35,7 +35,7 @@ import {
   type DeferredExpansion,
 } from './queries/deferred.js';
 import { submitJob } from './queries/submit.js';
-import { storeJobTotals, type StoredJobTotals } from './queries/dashboard.js';
+import { storeJobTotals, type StoredJobTotals } from './queries/totals.js';
 import { scalingDemand, type TaskTypeDemand } from './queries/scaling.js';
 import {
   findPassedVersion,

@@ -7,7 +7,7 @@ import type {
   WorkerInfo,
 } from '../../src/taskdb/index.js';
 import { outcomeCounts, progressCounts, timingTotals } from '../../src/taskdb/index.js';
-import { JOB_TOTALS_TABLES, storeJobTotals } from '../../src/taskdb/queries/dashboard.js';
+import { JOB_TOTALS_TABLES, storeJobTotals } from '../../src/taskdb/queries/totals.js';
 import { toTypedMetadata, type SqlExecutor } from '../../src/core/index.js';
 
 /** The worker the contract cases report as. */

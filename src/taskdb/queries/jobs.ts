@@ -2,7 +2,7 @@ import { EasError, placeholders, type SqlExecutor } from '../../core/index.js';
 import type { JobStatus, ReadyAttempt, TaskState } from '../types.js';
 import { chunks } from './ids.js';
 import { blockDependents, createAttempts, settleJobs } from './lifecycle.js';
-import { JOB_TOTALS_TABLES } from './dashboard.js';
+import { JOB_TOTALS_TABLES } from './totals.js';
 
 /** The reason written on every task a cancel stops. */
 export const CANCEL_REASON = 'job cancelled';

@@ -2,7 +2,6 @@ import {
   deserializeTypedMetadata,
   placeholders,
   type SqlExecutor,
-  type SqlParam,
   type TypedMetadata,
 } from '../../core/index.js';
 import { Conditions } from './conditions.js';
@@ -15,6 +14,7 @@ import {
   type TaskState,
 } from '../types.js';
 import { metadataOf } from './lifecycle.js';
+import { progressCounts } from './totals.js';
 
 /** A job as listed by `eas status`. */
 export interface JobSummary {
@@ -68,24 +68,21 @@ export async function listJobs(sql: SqlExecutor, jobId?: number): Promise<JobSum
   return rows.map(jobFromRow);
 }
 
-/** Counts tasks (control-flow ones included) by type and state, overall and per job. */
+/**
+ * Counts tasks (control-flow ones included) by type and state, overall and per job: an ended
+ * job's from its stored totals, the others' from their tasks (see {@link progressCounts}).
+ */
 export async function statusView(sql: SqlExecutor, jobId?: number): Promise<StatusView> {
-  const where = jobId === undefined ? '' : 'WHERE job_id = ?';
-  const params: SqlParam[] = jobId === undefined ? [] : [jobId];
-  const rows = await sql.all<{ job_id: number; type: string; state: TaskState; n: number }>(
-    `SELECT job_id, type, state, count(*) AS n FROM eas_tasks ${where} GROUP BY job_id, type, state`,
-    params,
-  );
+  const rows = await progressCounts(sql, jobId === undefined ? undefined : [jobId]);
   const jobs = await listJobs(sql, jobId);
   const perJob = new Map<number, StateCounts>(jobs.map((j) => [j.id, emptyCounts()]));
   const taskTypes: Record<string, StateCounts> = {};
   const totals = emptyCounts();
   for (const r of rows) {
-    const n = Number(r.n);
-    (taskTypes[r.type] ??= emptyCounts())[r.state] += n;
-    totals[r.state] += n;
-    const j = perJob.get(Number(r.job_id));
-    if (j) j[r.state] += n;
+    (taskTypes[r.type] ??= emptyCounts())[r.state] += r.tasks;
+    totals[r.state] += r.tasks;
+    const j = perJob.get(r.jobId);
+    if (j) j[r.state] += r.tasks;
   }
   return {
     jobs: jobs.map((j) => ({ ...j, counts: perJob.get(j.id) ?? emptyCounts() })),

@@ -1,0 +1,400 @@
+/**
+ * Per-job totals of the task database — task counts by type and state, timing sums, outcome
+ * counts — as `eas status` and the dashboard's aggregate views read them: an ended job's as
+ * stored once it ended ({@link storeJobTotals}, migration 0008), the others' counted from their
+ * rows.
+ */
+import { createHash } from 'node:crypto';
+import {
+  insertMany,
+  isTransientBackendError,
+  type SqlDatabase,
+  type SqlExecutor,
+} from '../../core/index.js';
+import { Conditions } from './conditions.js';
+import { chunks } from './ids.js';
+import type { TaskState } from '../types.js';
+
+function jobFilter(column: string, jobIds: readonly number[] | undefined): Conditions {
+  return new Conditions().among(column, jobIds);
+}
+
+function numOrNull(v: unknown): number | null {
+  return v === null || v === undefined ? null : Number(v);
+}
+
+/** Tasks of one job, type and state. */
+export interface ProgressCount {
+  jobId: number;
+  type: string;
+  state: TaskState;
+  tasks: number;
+}
+
+/**
+ * Which of the given jobs (all when undefined) have their totals stored for their latest end
+ * (see {@link storeJobTotals}), and which are to be summed from their rows; `all` when every
+ * job of the database is summed, so one scan without a filter serves them.
+ */
+async function storedOrSummed(
+  sql: SqlExecutor,
+  jobIds: readonly number[] | undefined,
+): Promise<{ stored: number[]; summed: number[]; all: boolean }> {
+  const c = jobFilter('id', jobIds);
+  const jobs = await sql.all<{
+    id: number;
+    status: string;
+    finished_at: unknown;
+    totals_of: unknown;
+  }>(`SELECT id, status, finished_at, totals_of FROM eas_jobs ${c.whereClause()}`, c.params);
+  const stored: number[] = [];
+  const summed: number[] = [];
+  for (const j of jobs) {
+    const kept =
+      j.status !== 'running' &&
+      j.finished_at !== null &&
+      j.totals_of !== null &&
+      Number(j.totals_of) === Number(j.finished_at);
+    (kept ? stored : summed).push(Number(j.id));
+  }
+  return { stored, summed, all: jobIds === undefined && stored.length === 0 };
+}
+
+/**
+ * Per-job rows of an aggregate view: the stored totals of ended jobs (`readStored`), the others
+ * summed from their rows (`sum`), a few hundred jobs per statement.
+ */
+async function storedOrSummedRows<R>(
+  sql: SqlExecutor,
+  jobIds: readonly number[] | undefined,
+  readStored: (jobIds: readonly number[]) => Promise<R[]>,
+  sum: (jobIds?: readonly number[]) => Promise<R[]>,
+): Promise<R[]> {
+  const { stored, summed, all } = await storedOrSummed(sql, jobIds);
+  const out: R[] = [];
+  for (const part of chunks(stored)) out.push(...(await readStored(part)));
+  if (all) out.push(...(await sum()));
+  else for (const part of chunks(summed)) out.push(...(await sum(part)));
+  return out;
+}
+
+/**
+ * Task counts per job, type and state, summed from the tasks of the given jobs (all when
+ * undefined): one grouped scan of the `(job_id, type, state)` index, which covers it, so no
+ * table row is read.
+ */
+async function summedProgressCounts(
+  sql: SqlExecutor,
+  jobIds?: readonly number[],
+): Promise<ProgressCount[]> {
+  const c = jobFilter('job_id', jobIds);
+  const rows = await sql.all(
+    `SELECT job_id, type, state, count(*) AS n FROM eas_tasks ${c.whereClause()} GROUP BY job_id, type, state`,
+    c.params,
+  );
+  return rows.map(progressCountOf);
+}
+
+function progressCountOf(r: Record<string, unknown>): ProgressCount {
+  return {
+    jobId: Number(r.job_id),
+    type: String(r.type),
+    state: r.state as TaskState,
+    tasks: Number(r.n),
+  };
+}
+
+/**
+ * Task counts per job, type and state, of the given jobs (all when undefined): an ended job's
+ * as stored once it ended ({@link storeJobTotals}), the others' from their tasks.
+ */
+export function progressCounts(
+  sql: SqlExecutor,
+  jobIds?: readonly number[],
+): Promise<ProgressCount[]> {
+  return storedOrSummedRows(
+    sql,
+    jobIds,
+    async (ids) => {
+      const c = jobFilter('job_id', ids);
+      const rows = await sql.all(
+        `SELECT job_id, type, state, tasks AS n FROM eas_job_progress ${c.whereClause()}`,
+        c.params,
+      );
+      return rows.map(progressCountOf);
+    },
+    (ids) => summedProgressCounts(sql, ids),
+  );
+}
+
+/** Sums of the timings of one job's finished attempts of one type and state (they add up across jobs). */
+export interface TimingTotals {
+  jobId: number;
+  taskType: string;
+  state: string;
+  attempts: number;
+  wallMs: number;
+  wallCount: number;
+  minWallMs: number | null;
+  maxWallMs: number | null;
+  cpuMs: number;
+  cpuCount: number;
+  waitMs: number;
+  waitCount: number;
+}
+
+/** The attempt states the timing sums count: those that ran and ended. */
+const TIMED_STATES = "state IN ('succeeded', 'failed', 'stalled')";
+
+/** Timing sums per job, task type and state, summed from the attempts of the given jobs (or all). */
+async function summedTimingTotals(
+  sql: SqlExecutor,
+  jobIds?: readonly number[],
+): Promise<TimingTotals[]> {
+  const c = jobFilter('job_id', jobIds);
+  c.where.push(TIMED_STATES);
+  const rows = await sql.all(
+    `SELECT job_id, task_type, state, count(*) AS n, sum(wall_ms) AS wall, count(wall_ms) AS n_wall,
+            min(wall_ms) AS min_wall, max(wall_ms) AS max_wall, sum(cpu_ms) AS cpu, count(cpu_ms) AS n_cpu,
+            sum(started_at - queued_at) AS wait, count(started_at) AS n_wait
+     FROM eas_attempts ${c.whereClause()} GROUP BY job_id, task_type, state`,
+    c.params,
+  );
+  return rows.map(timingTotalsOf);
+}
+
+function timingTotalsOf(r: Record<string, unknown>): TimingTotals {
+  return {
+    jobId: Number(r.job_id),
+    taskType: String(r.task_type),
+    state: String(r.state),
+    attempts: Number(r.n),
+    wallMs: Number(r.wall ?? 0),
+    wallCount: Number(r.n_wall),
+    minWallMs: numOrNull(r.min_wall),
+    maxWallMs: numOrNull(r.max_wall),
+    cpuMs: Number(r.cpu ?? 0),
+    cpuCount: Number(r.n_cpu),
+    waitMs: Number(r.wait ?? 0),
+    waitCount: Number(r.n_wait),
+  };
+}
+
+/**
+ * Timing sums per job, task type and state of finished attempts (of the given jobs, or all): an
+ * ended job's as stored once it ended ({@link storeJobTotals}), the others' from their attempts.
+ */
+export function timingTotals(
+  sql: SqlExecutor,
+  jobIds?: readonly number[],
+): Promise<TimingTotals[]> {
+  return storedOrSummedRows(
+    sql,
+    jobIds,
+    async (ids) => {
+      const c = jobFilter('job_id', ids);
+      const rows = await sql.all(
+        `SELECT job_id, task_type, state, attempts AS n, wall_ms AS wall, wall_count AS n_wall,
+                min_wall_ms AS min_wall, max_wall_ms AS max_wall, cpu_ms AS cpu, cpu_count AS n_cpu,
+                wait_ms AS wait, wait_count AS n_wait
+         FROM eas_job_timings ${c.whereClause()}`,
+        c.params,
+      );
+      return rows.map(timingTotalsOf);
+    },
+    (ids) => summedTimingTotals(sql, ids),
+  );
+}
+
+/** Outcomes (`PASS`, `FAIL`, `UNDEFINED`…) counted per task type. */
+export interface OutcomeSummary {
+  taskType: string;
+  outcome: string;
+  attempts: number;
+}
+
+/** Attempts per job, task type and reported `outcome`, counted from the given jobs' (or all). */
+async function summedOutcomeCounts(
+  sql: SqlExecutor,
+  jobIds?: readonly number[],
+): Promise<(OutcomeSummary & { jobId: number })[]> {
+  const c = jobFilter('a.job_id', jobIds);
+  c.where.push("m.owner_kind = 'attempt'", "m.key = 'outcome'");
+  const rows = await sql.all(
+    `SELECT a.job_id, a.task_type, m.value, count(*) AS n FROM eas_metadata m JOIN eas_attempts a ON a.id = m.owner_id
+     ${c.whereClause()} GROUP BY a.job_id, a.task_type, m.value`,
+    c.params,
+  );
+  return rows.map(outcomeCountOf);
+}
+
+function outcomeCountOf(r: Record<string, unknown>): OutcomeSummary & { jobId: number } {
+  return {
+    jobId: Number(r.job_id),
+    taskType: String(r.task_type),
+    outcome: String(r.value),
+    attempts: Number(r.n),
+  };
+}
+
+/**
+ * Attempts per job, task type and reported `outcome` (of the given jobs, or all): an ended
+ * job's as stored once it ended ({@link storeJobTotals}), the others' counted from their
+ * attempts' metadata.
+ */
+export function outcomeCounts(
+  sql: SqlExecutor,
+  jobIds?: readonly number[],
+): Promise<(OutcomeSummary & { jobId: number })[]> {
+  return storedOrSummedRows(
+    sql,
+    jobIds,
+    async (ids) => {
+      const c = jobFilter('job_id', ids);
+      const rows = await sql.all(
+        `SELECT job_id, task_type, outcome AS value, attempts AS n FROM eas_job_outcomes ${c.whereClause()}`,
+        c.params,
+      );
+      return rows.map(outcomeCountOf);
+    },
+    (ids) => summedOutcomeCounts(sql, ids),
+  );
+}
+
+/** What {@link storeJobTotals} did. */
+export interface StoredJobTotals {
+  /** Jobs whose totals are stored now. */
+  stored: number[];
+  /**
+   * Jobs whose totals could not be stored, with the database's message: marked so, they are
+   * counted from their rows and not tried again until their next end.
+   */
+  failed: { jobId: number; error: string }[];
+}
+
+/**
+ * Stores the totals of the dashboard's aggregate views — task counts by type and state, timing
+ * sums, outcome counts — of up to `max` (default 4) ended jobs whose totals are not stored yet,
+ * or were stored for an earlier end. An ended job's tasks and attempts no longer change, so
+ * those views read its totals instead of all its rows.
+ *
+ * The totals are read outside a write transaction (a large job's take a while, and on SQLite
+ * a write transaction holds every writer back), each from the job's own rows. The write then
+ * marks the job only if it still ended at the same moment, so a job rerun meanwhile is left
+ * for its next end. A job whose totals the database refuses (any error but a transient one)
+ * is marked as failed rather than tried at every call; the views count it from its rows.
+ *
+ * @throws the database's error when it is unreachable (transient: the caller tries again later).
+ */
+export async function storeJobTotals(sql: SqlDatabase, max = 4): Promise<StoredJobTotals> {
+  const due = await sql.all<{ id: number; finished_at: number }>(
+    `SELECT id, finished_at FROM eas_jobs
+     WHERE status <> 'running' AND finished_at IS NOT NULL
+       AND (totals_of IS NULL OR (totals_of <> finished_at AND totals_of <> ${TOTALS_FAILED}))
+     ORDER BY id LIMIT ?`,
+    [max],
+  );
+  const result: StoredJobTotals = { stored: [], failed: [] };
+  for (const job of due) {
+    const id = Number(job.id);
+    const finishedAt = Number(job.finished_at);
+    try {
+      if (await storeTotalsOf(sql, id, finishedAt)) result.stored.push(id);
+    } catch (e) {
+      if (isTransientBackendError(e)) throw e;
+      await sql.run(
+        `UPDATE eas_jobs SET totals_of = ${TOTALS_FAILED} WHERE id = ? AND finished_at = ?`,
+        [id, finishedAt],
+      );
+      result.failed.push({ jobId: id, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  return result;
+}
+
+/** `eas_jobs.totals_of` of a job whose totals could not be stored. */
+const TOTALS_FAILED = -1;
+
+/** Reads one ended job's totals and writes them; false when the job no longer ended then. */
+async function storeTotalsOf(sql: SqlDatabase, id: number, finishedAt: number): Promise<boolean> {
+  const progress = await summedProgressCounts(sql, [id]);
+  const timings = await summedTimingTotals(sql, [id]);
+  // From the job's attempts to their outcome rows (the metadata's key), not from every
+  // outcome of the database to its attempt: CROSS JOIN keeps that order on SQLite.
+  const outcomes = (
+    await sql.all(
+      `SELECT a.job_id, a.task_type, m.value, count(*) AS n
+       FROM eas_attempts a CROSS JOIN eas_metadata m
+       WHERE a.job_id = ? AND m.owner_kind = 'attempt' AND m.owner_id = a.id AND m.key = 'outcome'
+       GROUP BY a.job_id, a.task_type, m.value`,
+      [id],
+    )
+  ).map(outcomeCountOf);
+  return sql.transaction(async (tx) => {
+    const marked = await tx.run(
+      `UPDATE eas_jobs SET totals_of = ? WHERE id = ? AND status <> 'running' AND finished_at = ?`,
+      [finishedAt, id, finishedAt],
+    );
+    if (marked === 0) return false;
+    for (const table of JOB_TOTALS_TABLES)
+      await tx.run(`DELETE FROM ${table} WHERE job_id = ?`, [id]);
+    await insertMany(
+      tx,
+      'eas_job_progress',
+      ['job_id', 'type', 'state', 'tasks'],
+      progress.map((p) => [id, p.type, p.state, p.tasks]),
+    );
+    await insertMany(
+      tx,
+      'eas_job_timings',
+      [
+        'job_id',
+        'task_type',
+        'state',
+        'attempts',
+        'wall_ms',
+        'wall_count',
+        'min_wall_ms',
+        'max_wall_ms',
+        'cpu_ms',
+        'cpu_count',
+        'wait_ms',
+        'wait_count',
+      ],
+      timings.map((t) => [
+        id,
+        t.taskType,
+        t.state,
+        t.attempts,
+        t.wallMs,
+        t.wallCount,
+        t.minWallMs,
+        t.maxWallMs,
+        t.cpuMs,
+        t.cpuCount,
+        t.waitMs,
+        t.waitCount,
+      ]),
+    );
+    await insertMany(
+      tx,
+      'eas_job_outcomes',
+      ['job_id', 'task_type', 'outcome_sha256', 'outcome', 'attempts'],
+      outcomes.map((o) => [
+        id,
+        o.taskType,
+        createHash('sha256').update(o.outcome).digest('hex'),
+        o.outcome,
+        o.attempts,
+      ]),
+    );
+    return true;
+  });
+}
+
+/** The tables of {@link storeJobTotals}: each job's rows go with the job. */
+export const JOB_TOTALS_TABLES = [
+  'eas_job_progress',
+  'eas_job_timings',
+  'eas_job_outcomes',
+] as const;
