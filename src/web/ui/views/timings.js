@@ -50,7 +50,7 @@ export async function render(root, { job }) {
         type: 'bar',
         x: ok.map((r) => r.taskType),
         y: ok.map((r) => r.meanWallMs),
-        text: ok.map((r) => `${r.attempts} attempts`),
+        text: ok.map((r) => `${r.attempts} attempt${r.attempts === 1 ? '' : 's'}`),
         marker: { color: '#2563eb' },
       },
     ],
