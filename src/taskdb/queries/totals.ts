@@ -60,21 +60,33 @@ async function storedOrSummed(
   return { stored, summed, all: jobIds === undefined && stored.length === 0 };
 }
 
+/** One kind of per-job totals: how its stored rows are read and how it is counted from rows. */
+interface TotalsKind<R> {
+  /** Selects the stored rows in the columns `of` reads (a job filter is appended). */
+  stored: string;
+  /** A row, stored or counted, as a value. */
+  of: (r: Record<string, unknown>) => R;
+  /** Counts it from the rows of the given jobs (all when undefined). */
+  sum: (sql: SqlExecutor, jobIds?: readonly number[]) => Promise<R[]>;
+}
+
 /**
- * Per-job rows of an aggregate view: the stored totals of ended jobs (`readStored`), the others
- * summed from their rows (`sum`), a few hundred jobs per statement.
+ * Per-job totals of one kind: the stored totals of ended jobs, the others counted from their
+ * rows, a few hundred jobs per statement.
  */
 async function storedOrSummedRows<R>(
   sql: SqlExecutor,
   jobIds: readonly number[] | undefined,
-  readStored: (jobIds: readonly number[]) => Promise<R[]>,
-  sum: (jobIds?: readonly number[]) => Promise<R[]>,
+  kind: TotalsKind<R>,
 ): Promise<R[]> {
   const { stored, summed, all } = await storedOrSummed(sql, jobIds);
   const out: R[] = [];
-  for (const part of chunks(stored)) out.push(...(await readStored(part)));
-  if (all) out.push(...(await sum()));
-  else for (const part of chunks(summed)) out.push(...(await sum(part)));
+  for (const part of chunks(stored)) {
+    const c = jobFilter('job_id', part);
+    out.push(...(await sql.all(`${kind.stored} ${c.whereClause()}`, c.params)).map(kind.of));
+  }
+  if (all) out.push(...(await kind.sum(sql)));
+  else for (const part of chunks(summed)) out.push(...(await kind.sum(sql, part)));
   return out;
 }
 
@@ -104,6 +116,12 @@ function progressCountOf(r: Record<string, unknown>): ProgressCount {
   };
 }
 
+const PROGRESS: TotalsKind<ProgressCount> = {
+  stored: 'SELECT job_id, type, state, tasks AS n FROM eas_job_progress',
+  of: progressCountOf,
+  sum: summedProgressCounts,
+};
+
 /**
  * Task counts per job, type and state, of the given jobs (all when undefined): an ended job's
  * as stored once it ended ({@link storeJobTotals}), the others' from their tasks.
@@ -112,19 +130,7 @@ export function progressCounts(
   sql: SqlExecutor,
   jobIds?: readonly number[],
 ): Promise<ProgressCount[]> {
-  return storedOrSummedRows(
-    sql,
-    jobIds,
-    async (ids) => {
-      const c = jobFilter('job_id', ids);
-      const rows = await sql.all(
-        `SELECT job_id, type, state, tasks AS n FROM eas_job_progress ${c.whereClause()}`,
-        c.params,
-      );
-      return rows.map(progressCountOf);
-    },
-    (ids) => summedProgressCounts(sql, ids),
-  );
+  return storedOrSummedRows(sql, jobIds, PROGRESS);
 }
 
 /** Sums of the timings of one job's finished attempts of one type and state (they add up across jobs). */
@@ -180,6 +186,15 @@ function timingTotalsOf(r: Record<string, unknown>): TimingTotals {
   };
 }
 
+const TIMINGS: TotalsKind<TimingTotals> = {
+  stored: `SELECT job_id, task_type, state, attempts AS n, wall_ms AS wall, wall_count AS n_wall,
+      min_wall_ms AS min_wall, max_wall_ms AS max_wall, cpu_ms AS cpu, cpu_count AS n_cpu,
+      wait_ms AS wait, wait_count AS n_wait
+    FROM eas_job_timings`,
+  of: timingTotalsOf,
+  sum: summedTimingTotals,
+};
+
 /**
  * Timing sums per job, task type and state of finished attempts (of the given jobs, or all): an
  * ended job's as stored once it ended ({@link storeJobTotals}), the others' from their attempts.
@@ -188,22 +203,7 @@ export function timingTotals(
   sql: SqlExecutor,
   jobIds?: readonly number[],
 ): Promise<TimingTotals[]> {
-  return storedOrSummedRows(
-    sql,
-    jobIds,
-    async (ids) => {
-      const c = jobFilter('job_id', ids);
-      const rows = await sql.all(
-        `SELECT job_id, task_type, state, attempts AS n, wall_ms AS wall, wall_count AS n_wall,
-                min_wall_ms AS min_wall, max_wall_ms AS max_wall, cpu_ms AS cpu, cpu_count AS n_cpu,
-                wait_ms AS wait, wait_count AS n_wait
-         FROM eas_job_timings ${c.whereClause()}`,
-        c.params,
-      );
-      return rows.map(timingTotalsOf);
-    },
-    (ids) => summedTimingTotals(sql, ids),
-  );
+  return storedOrSummedRows(sql, jobIds, TIMINGS);
 }
 
 /** Outcomes (`PASS`, `FAIL`, `UNDEFINED`…) counted per task type. */
@@ -237,6 +237,12 @@ function outcomeCountOf(r: Record<string, unknown>): OutcomeSummary & { jobId: n
   };
 }
 
+const OUTCOMES: TotalsKind<OutcomeSummary & { jobId: number }> = {
+  stored: 'SELECT job_id, task_type, outcome AS value, attempts AS n FROM eas_job_outcomes',
+  of: outcomeCountOf,
+  sum: summedOutcomeCounts,
+};
+
 /**
  * Attempts per job, task type and reported `outcome` (of the given jobs, or all): an ended
  * job's as stored once it ended ({@link storeJobTotals}), the others' counted from their
@@ -246,19 +252,7 @@ export function outcomeCounts(
   sql: SqlExecutor,
   jobIds?: readonly number[],
 ): Promise<(OutcomeSummary & { jobId: number })[]> {
-  return storedOrSummedRows(
-    sql,
-    jobIds,
-    async (ids) => {
-      const c = jobFilter('job_id', ids);
-      const rows = await sql.all(
-        `SELECT job_id, task_type, outcome AS value, attempts AS n FROM eas_job_outcomes ${c.whereClause()}`,
-        c.params,
-      );
-      return rows.map(outcomeCountOf);
-    },
-    (ids) => summedOutcomeCounts(sql, ids),
-  );
+  return storedOrSummedRows(sql, jobIds, OUTCOMES);
 }
 
 /** What {@link storeJobTotals} did. */
