@@ -1,7 +1,7 @@
 /**
  * Per-job totals of the task database — task counts by type and state, timing sums, outcome
  * counts — as `eas status` and the dashboard's aggregate views read them: an ended job's as
- * stored once it ended ({@link storeJobTotals}, migration 0008), the others' counted from their
+ * stored once it ended (`TaskDatabase.storeJobTotals`, migration 0008), the others' counted from their
  * rows.
  */
 import { createHash } from 'node:crypto';
@@ -33,7 +33,7 @@ export interface ProgressCount {
 
 /**
  * Which of the given jobs (all when undefined) have their totals stored for their latest end
- * (see {@link storeJobTotals}), and which are to be summed from their rows; `all` when every
+ * (see `TaskDatabase.storeJobTotals`), and which are to be summed from their rows; `all` when every
  * job of the database is summed, so one scan without a filter serves them.
  */
 async function storedOrSummed(
@@ -124,7 +124,7 @@ const PROGRESS: TotalsKind<ProgressCount> = {
 
 /**
  * Task counts per job, type and state, of the given jobs (all when undefined): an ended job's
- * as stored once it ended ({@link storeJobTotals}), the others' from their tasks.
+ * as stored once it ended (`TaskDatabase.storeJobTotals`), the others' from their tasks.
  */
 export function progressCounts(
   sql: SqlExecutor,
@@ -197,7 +197,7 @@ const TIMINGS: TotalsKind<TimingTotals> = {
 
 /**
  * Timing sums per job, task type and state of finished attempts (of the given jobs, or all): an
- * ended job's as stored once it ended ({@link storeJobTotals}), the others' from their attempts.
+ * ended job's as stored once it ended (`TaskDatabase.storeJobTotals`), the others' from their attempts.
  */
 export function timingTotals(
   sql: SqlExecutor,
@@ -245,7 +245,7 @@ const OUTCOMES: TotalsKind<OutcomeSummary & { jobId: number }> = {
 
 /**
  * Attempts per job, task type and reported `outcome` (of the given jobs, or all): an ended
- * job's as stored once it ended ({@link storeJobTotals}), the others' counted from their
+ * job's as stored once it ended (`TaskDatabase.storeJobTotals`), the others' counted from their
  * attempts' metadata.
  */
 export function outcomeCounts(
@@ -255,7 +255,7 @@ export function outcomeCounts(
   return storedOrSummedRows(sql, jobIds, OUTCOMES);
 }
 
-/** What {@link storeJobTotals} did. */
+/** What `TaskDatabase.storeJobTotals` did. */
 export interface StoredJobTotals {
   /** Jobs whose totals are stored now. */
   stored: number[];
@@ -386,7 +386,7 @@ async function storeTotalsOf(sql: SqlDatabase, id: number, finishedAt: number): 
   });
 }
 
-/** The tables of {@link storeJobTotals}: each job's rows go with the job. */
+/** The tables of `TaskDatabase.storeJobTotals`: each job's rows go with the job. */
 export const JOB_TOTALS_TABLES = [
   'eas_job_progress',
   'eas_job_timings',
