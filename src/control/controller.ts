@@ -318,15 +318,18 @@ export class Controller extends TypedEmitter<ControllerEvents> {
   }
 
   /**
-   * Stores the dashboard totals of one job that ended since its totals were last stored (see
-   * `TaskDatabase.storeJobTotals`), so the dashboard reads them instead of all the job's rows.
-   * Runs with every reap; one job at a time, since a large job's totals take a few hundred
-   * milliseconds to read (on SQLite, beside the workers' reports).
+   * Stores the totals of one job that ended since its totals were last stored (see
+   * `TaskDatabase.storeJobTotals`), so `eas status` and the dashboard read them instead of all
+   * the job's rows. Runs with every reap; one job at a time, since a large job's totals take a
+   * few hundred milliseconds to read (on SQLite, beside the workers' reports).
    */
   async storeJobTotals(): Promise<number[]> {
     const r = await this.db.storeJobTotals(1);
     for (const f of r.failed)
-      this.log.warn(f, 'dashboard totals not stored; the views count this job from its rows');
+      this.log.warn(
+        f,
+        'job totals not stored; eas status and the dashboard count this job from its rows',
+      );
     return r.stored;
   }
 
@@ -476,9 +479,9 @@ export class Controller extends TypedEmitter<ControllerEvents> {
       await expanding;
       await scaling;
       // A job that ended since the last reap (an embedded run stops when its job ends) gets
-      // its dashboard totals now rather than at the next controller's start.
+      // its totals now rather than at the next controller's start.
       await this.storeJobTotals().catch((e: unknown) =>
-        this.log.debug({ err: e }, 'dashboard totals not stored on stop'),
+        this.log.debug({ err: e }, 'job totals not stored on stop'),
       );
       await this.db.stopWorker(this.controllerId).catch(() => undefined);
     }

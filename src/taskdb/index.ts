@@ -76,6 +76,7 @@ export {
   type ProgressCount,
   type TimingTotals,
   type OutcomeSummary,
+  type JobOutcomeCount,
   type StoredJobTotals,
 } from './queries/totals.js';
 export type { ReconcileResult } from './queries/reconcile.js';

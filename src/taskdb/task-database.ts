@@ -286,11 +286,11 @@ export class TaskDatabase {
   }
 
   /**
-   * Stores the dashboard totals (task counts, timing sums, outcome counts) of up to `max`
-   * (default 4) jobs that ended since their totals were last stored; the dashboard's progress,
-   * timings and pass/fail views then read an ended job's totals instead of all its rows. The
+   * Stores the job totals (task counts, timing sums, outcome counts) of up to `max` (default 4)
+   * jobs that ended since their totals were last stored; `eas status` and the dashboard's
+   * progress, timings and pass/fail views then read an ended job's totals instead of all its rows. The
    * controller runs this with every reap. A job whose totals the database refuses is reported
-   * in `failed` and counted from its rows from then on (see {@link storeJobTotals}).
+   * in `failed` and counted from its rows from then on.
    * @throws the database's error when it is unreachable.
    */
   storeJobTotals(max?: number): Promise<StoredJobTotals> {

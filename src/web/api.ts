@@ -25,6 +25,7 @@ import {
   workTypes,
   type DashboardProgress,
   type JobSummary,
+  type JobOutcomeCount,
   type OutcomeSummary,
   type ProgressCount,
   type TimingSummary,
@@ -138,7 +139,7 @@ async function readPlotRows(
 export class AggregateViews {
   private readonly progressRows: PerJobCache<ProgressCount>;
   private readonly timingRows: PerJobCache<TimingTotals>;
-  private readonly outcomeRows: PerJobCache<OutcomeSummary & { jobId: number }>;
+  private readonly outcomeRows: PerJobCache<JobOutcomeCount>;
   private readonly finished = new Map<string, Promise<unknown>>();
 
   constructor(

@@ -237,6 +237,8 @@ export function runTaskDatabaseContract(
     });
 
     it("keeps an ended job's dashboard totals: equal to its rows', renewed after a rerun, deleted with it", async () => {
+      // A running job older than the one that ends, with a type that sorts after the other's.
+      await db.submit(job([leaf(1, { type: 'set_metadata' })], 'early'));
       const r = await db.submit(job([leaf(1), leaf(2), leaf(3, { type: 'set_metadata' })]));
       const other = await db.submit(job([leaf(1)], 'other'));
       const ids = r.ready.map((a) => a.attemptId);
@@ -279,12 +281,22 @@ export function runTaskDatabaseContract(
         ['null', 'PASS', 1],
       ]);
       const everything = await totals();
+      const status = await db.status();
 
       // Stored once: the running job is not, and a second call finds nothing to do.
       expect((await db.storeJobTotals()).stored).toEqual([r.jobId]);
       expect(await db.storeJobTotals()).toEqual({ stored: [], failed: [] });
       expect(await totals([r.jobId])).toEqual(summed);
       expect(await totals()).toEqual(everything);
+      // `eas status` reads them too, and lists task types as before: by job, then by name.
+      const statusStored = await db.status();
+      expect(statusStored).toEqual(status);
+      expect(Object.keys(statusStored.taskTypes)).toEqual([
+        'execution_chain',
+        'set_metadata',
+        'null',
+      ]);
+      expect(Object.keys(statusStored.taskTypes)).toEqual(Object.keys(status.taskTypes));
       // Read from what was stored: rows changed behind the database's back do not show for the
       // ended job, and do for the running one.
       await db.sql.run('UPDATE eas_attempts SET wall_ms = wall_ms + 1000 WHERE job_id = ?', [

@@ -1,8 +1,8 @@
 /**
  * Per-job totals of the task database — task counts by type and state, timing sums, outcome
- * counts — as `eas status` and the dashboard's aggregate views read them: an ended job's as
- * stored once it ended (`TaskDatabase.storeJobTotals`, migration 0008), the others' counted from their
- * rows.
+ * counts — as `eas status` and the dashboard's aggregate views read them: an ended job's as the
+ * controller stored them after it ended (`TaskDatabase.storeJobTotals`, migration 0008), every
+ * other job's (running, or ended and not stored) counted from its rows.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -25,16 +25,20 @@ function numOrNull(v: unknown): number | null {
 
 /** Tasks of one job, type and state. */
 export interface ProgressCount {
+  /** The job. */
   jobId: number;
+  /** The task type. */
   type: string;
+  /** The task state. */
   state: TaskState;
+  /** How many tasks. */
   tasks: number;
 }
 
 /**
- * Which of the given jobs (all when undefined) have their totals stored for their latest end
- * (see `TaskDatabase.storeJobTotals`), and which are to be summed from their rows; `all` when every
- * job of the database is summed, so one scan without a filter serves them.
+ * Which of the given jobs (all when undefined or empty) have their totals stored for their
+ * latest end (see `TaskDatabase.storeJobTotals`), and which are to be summed from their rows;
+ * `all` when every job of the database is summed, so one scan without a filter serves them.
  */
 async function storedOrSummed(
   sql: SqlExecutor,
@@ -66,7 +70,7 @@ interface TotalsKind<R> {
   stored: string;
   /** A row, stored or counted, as a value. */
   of: (r: Record<string, unknown>) => R;
-  /** Counts it from the rows of the given jobs (all when undefined). */
+  /** Counts it from the rows of the given jobs (all when undefined or empty). */
   sum: (sql: SqlExecutor, jobIds?: readonly number[]) => Promise<R[]>;
 }
 
@@ -123,8 +127,9 @@ const PROGRESS: TotalsKind<ProgressCount> = {
 };
 
 /**
- * Task counts per job, type and state, of the given jobs (all when undefined): an ended job's
- * as stored once it ended (`TaskDatabase.storeJobTotals`), the others' from their tasks.
+ * Task counts per job, type and state, of the given jobs (all when undefined or empty): an
+ * ended job's as stored after it ended (`TaskDatabase.storeJobTotals`), the others' from their
+ * tasks.
  */
 export function progressCounts(
   sql: SqlExecutor,
@@ -133,26 +138,44 @@ export function progressCounts(
   return storedOrSummedRows(sql, jobIds, PROGRESS);
 }
 
-/** Sums of the timings of one job's finished attempts of one type and state (they add up across jobs). */
+/**
+ * Sums of the timings of one job's finished attempts of one type and state (they add up across
+ * jobs).
+ */
 export interface TimingTotals {
+  /** The job. */
   jobId: number;
+  /** The task type. */
   taskType: string;
+  /** The attempt state: `succeeded`, `failed` or `stalled`. */
   state: string;
+  /** How many attempts. */
   attempts: number;
+  /** Sum of their wall times, ms (0 when none has one). */
   wallMs: number;
+  /** How many of them have a wall time. */
   wallCount: number;
+  /** Shortest wall time, ms, or null when none has one. */
   minWallMs: number | null;
+  /** Longest wall time, ms, or null when none has one. */
   maxWallMs: number | null;
+  /** Sum of their CPU times, ms. */
   cpuMs: number;
+  /** How many of them have a CPU time. */
   cpuCount: number;
+  /** Sum of their waits from queued to started, ms. */
   waitMs: number;
+  /** How many of them have a start. */
   waitCount: number;
 }
 
 /** The attempt states the timing sums count: those that ran and ended. */
 const TIMED_STATES = "state IN ('succeeded', 'failed', 'stalled')";
 
-/** Timing sums per job, task type and state, summed from the attempts of the given jobs (or all). */
+/**
+ * Timing sums per job, task type and state, summed from the attempts of the given jobs (all
+ * when undefined or empty).
+ */
 async function summedTimingTotals(
   sql: SqlExecutor,
   jobIds?: readonly number[],
@@ -196,8 +219,9 @@ const TIMINGS: TotalsKind<TimingTotals> = {
 };
 
 /**
- * Timing sums per job, task type and state of finished attempts (of the given jobs, or all): an
- * ended job's as stored once it ended (`TaskDatabase.storeJobTotals`), the others' from their attempts.
+ * Timing sums per job, task type and state of finished attempts (of the given jobs; all when
+ * undefined or empty): an ended job's as stored after it ended (`TaskDatabase.storeJobTotals`),
+ * the others' from their attempts.
  */
 export function timingTotals(
   sql: SqlExecutor,
@@ -208,27 +232,44 @@ export function timingTotals(
 
 /** Outcomes (`PASS`, `FAIL`, `UNDEFINED`…) counted per task type. */
 export interface OutcomeSummary {
+  /** The task type. */
   taskType: string;
+  /** The `outcome` the attempts reported, as text. */
   outcome: string;
+  /** How many attempts reported it. */
   attempts: number;
 }
 
-/** Attempts per job, task type and reported `outcome`, counted from the given jobs' (or all). */
+/** Outcome counts of one job. */
+export type JobOutcomeCount = OutcomeSummary & { jobId: number };
+
+/**
+ * Attempts per job, task type and reported `outcome`, counted from the given jobs' attempts
+ * (all when undefined or empty). Given jobs, it goes from their attempts (the job index) to
+ * their outcome rows (the metadata's key): CROSS JOIN keeps that order on SQLite, where the
+ * planner would otherwise read every outcome of the database. Over all jobs, every outcome row
+ * is read once, joined to its attempt.
+ */
 async function summedOutcomeCounts(
   sql: SqlExecutor,
   jobIds?: readonly number[],
-): Promise<(OutcomeSummary & { jobId: number })[]> {
+): Promise<JobOutcomeCount[]> {
   const c = jobFilter('a.job_id', jobIds);
   c.where.push("m.owner_kind = 'attempt'", "m.key = 'outcome'");
+  const from =
+    c.params.length > 0
+      ? 'eas_attempts a CROSS JOIN eas_metadata m'
+      : 'eas_metadata m CROSS JOIN eas_attempts a';
+  c.where.push('m.owner_id = a.id');
   const rows = await sql.all(
-    `SELECT a.job_id, a.task_type, m.value, count(*) AS n FROM eas_metadata m JOIN eas_attempts a ON a.id = m.owner_id
+    `SELECT a.job_id, a.task_type, m.value, count(*) AS n FROM ${from}
      ${c.whereClause()} GROUP BY a.job_id, a.task_type, m.value`,
     c.params,
   );
   return rows.map(outcomeCountOf);
 }
 
-function outcomeCountOf(r: Record<string, unknown>): OutcomeSummary & { jobId: number } {
+function outcomeCountOf(r: Record<string, unknown>): JobOutcomeCount {
   return {
     jobId: Number(r.job_id),
     taskType: String(r.task_type),
@@ -237,21 +278,21 @@ function outcomeCountOf(r: Record<string, unknown>): OutcomeSummary & { jobId: n
   };
 }
 
-const OUTCOMES: TotalsKind<OutcomeSummary & { jobId: number }> = {
+const OUTCOMES: TotalsKind<JobOutcomeCount> = {
   stored: 'SELECT job_id, task_type, outcome AS value, attempts AS n FROM eas_job_outcomes',
   of: outcomeCountOf,
   sum: summedOutcomeCounts,
 };
 
 /**
- * Attempts per job, task type and reported `outcome` (of the given jobs, or all): an ended
- * job's as stored once it ended (`TaskDatabase.storeJobTotals`), the others' counted from their
- * attempts' metadata.
+ * Attempts per job, task type and reported `outcome` (of the given jobs; all when undefined or
+ * empty): an ended job's as stored after it ended (`TaskDatabase.storeJobTotals`), the others'
+ * counted from their attempts' metadata.
  */
 export function outcomeCounts(
   sql: SqlExecutor,
   jobIds?: readonly number[],
-): Promise<(OutcomeSummary & { jobId: number })[]> {
+): Promise<JobOutcomeCount[]> {
   return storedOrSummedRows(sql, jobIds, OUTCOMES);
 }
 
@@ -267,10 +308,10 @@ export interface StoredJobTotals {
 }
 
 /**
- * Stores the totals of the dashboard's aggregate views — task counts by type and state, timing
- * sums, outcome counts — of up to `max` (default 4) ended jobs whose totals are not stored yet,
- * or were stored for an earlier end. An ended job's tasks and attempts no longer change, so
- * those views read its totals instead of all its rows.
+ * Stores the totals that `eas status` and the dashboard's aggregate views read — task counts by
+ * type and state, timing sums, outcome counts — of up to `max` (default 4) ended jobs whose
+ * totals are not stored yet, or were stored for an earlier end. An ended job's tasks and
+ * attempts no longer change, so those views read its totals instead of all its rows.
  *
  * The totals are read outside a write transaction (a large job's take a while, and on SQLite
  * a write transaction holds every writer back), each from the job's own rows. The write then
@@ -313,17 +354,7 @@ const TOTALS_FAILED = -1;
 async function storeTotalsOf(sql: SqlDatabase, id: number, finishedAt: number): Promise<boolean> {
   const progress = await summedProgressCounts(sql, [id]);
   const timings = await summedTimingTotals(sql, [id]);
-  // From the job's attempts to their outcome rows (the metadata's key), not from every
-  // outcome of the database to its attempt: CROSS JOIN keeps that order on SQLite.
-  const outcomes = (
-    await sql.all(
-      `SELECT a.job_id, a.task_type, m.value, count(*) AS n
-       FROM eas_attempts a CROSS JOIN eas_metadata m
-       WHERE a.job_id = ? AND m.owner_kind = 'attempt' AND m.owner_id = a.id AND m.key = 'outcome'
-       GROUP BY a.job_id, a.task_type, m.value`,
-      [id],
-    )
-  ).map(outcomeCountOf);
+  const outcomes = await summedOutcomeCounts(sql, [id]);
   return sql.transaction(async (tx) => {
     const marked = await tx.run(
       `UPDATE eas_jobs SET totals_of = ? WHERE id = ? AND status <> 'running' AND finished_at = ?`,

@@ -70,19 +70,24 @@ export async function listJobs(sql: SqlExecutor, jobId?: number): Promise<JobSum
 
 /**
  * Counts tasks (control-flow ones included) by type and state, overall and per job: an ended
- * job's from its stored totals, the others' from their tasks (see {@link progressCounts}).
+ * job's as the controller stored them after it ended, the others' from their tasks (see
+ * {@link progressCounts}). Task types come in the order of their first job and then by name, on
+ * both engines.
  */
 export async function statusView(sql: SqlExecutor, jobId?: number): Promise<StatusView> {
   const rows = await progressCounts(sql, jobId === undefined ? undefined : [jobId]);
+  // Stored and counted rows arrive in two runs, and PostgreSQL groups in no set order.
+  rows.sort((a, b) => a.jobId - b.jobId || (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
   const jobs = await listJobs(sql, jobId);
   const perJob = new Map<number, StateCounts>(jobs.map((j) => [j.id, emptyCounts()]));
   const taskTypes: Record<string, StateCounts> = {};
   const totals = emptyCounts();
   for (const r of rows) {
+    const j = perJob.get(r.jobId);
+    if (!j) continue; // tasks of a job row that is gone, as the dashboard's progress skips them
+    j[r.state] += r.tasks;
     (taskTypes[r.type] ??= emptyCounts())[r.state] += r.tasks;
     totals[r.state] += r.tasks;
-    const j = perJob.get(r.jobId);
-    if (j) j[r.state] += r.tasks;
   }
   return {
     jobs: jobs.map((j) => ({ ...j, counts: perJob.get(j.id) ?? emptyCounts() })),
