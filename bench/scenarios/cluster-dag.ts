@@ -23,6 +23,8 @@ const PG_URL = process.env.EAS_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:54
 const REDIS_URL = process.env.EAS_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** How often each side is asked whether its DAG is done; the CPU window closes then. */
 const POLL_MS = 200;
+/** Steps of the chain run after the DAG, each waiting for the one before. */
+const CHAIN_STEPS = 200;
 const BULLMQ_WORKER = fileURLToPath(new URL('../lib/bullmq-worker.mjs', import.meta.url));
 
 interface SideResult {
@@ -35,6 +37,14 @@ interface SideResult {
   cpuPerTaskMs: Record<string, number>;
   /** Process groups of which `/proc` showed no process: their CPU is missing from the figure. */
   cpuUnseen: string[];
+}
+
+/** Ours only: the handoff on idle workers, and the PostgreSQL round trip beneath it. */
+interface ChainResult {
+  /** Step done → next step started on its worker, over one chain of {@link CHAIN_STEPS}. */
+  latencyMs: ReturnType<typeof distribution>;
+  /** `SELECT 1` from a client to the same PostgreSQL. */
+  pgRoundTripMs: ReturnType<typeof distribution>;
 }
 
 /** CPU ms a task by group, rounded, with their sum as `total`. */
@@ -96,7 +106,7 @@ async function stopAll(children: ChildProcess[]): Promise<void> {
 }
 
 /** Ours: the chain on PostgreSQL + Redis, `eas worker` processes running the built-in no-op. */
-async function ours(queue: 'redis' | 'sql'): Promise<SideResult> {
+async function ours(queue: 'redis' | 'sql'): Promise<SideResult & { chain: ChainResult }> {
   const name = `eas_bench_${randomBytes(4).toString('hex')}`;
   await pgQuery(PG_URL, `CREATE DATABASE ${name}`);
   const url = PG_URL.replace(/\/[^/?]+(\?.*)?$/, `/${name}`);
@@ -189,7 +199,57 @@ async function ours(queue: 'redis' | 'sql'): Promise<SideResult> {
         GROUP BY pa.id, pa.started_at`,
     );
     const runSeconds = (span!.last - span!.first) / 1000;
+
+    // Then one chain of CHAIN_STEPS tasks, each waiting for the one before, on the same workers,
+    // now idle: the handoff alone (one report that records a step and starts the next), beside
+    // the PostgreSQL round trip beneath it.
+    const c = await createPipeline({ config });
+    let chainJob: number;
+    try {
+      const steps = Array.from({ length: CHAIN_STEPS }, (_, i) => ({
+        task: 'set_metadata',
+        name: `s${i}`,
+        ...(i > 0 ? { requires_metadata_from: [`s${i - 1}`] } : {}),
+      }));
+      chainJob = (await c.controller().submit({ chain: { job_name: 'chain', task_list: steps } }))
+        .jobId!;
+    } finally {
+      await c.close();
+    }
+    for (;;) {
+      const [j] = await pgQuery<{ status: string }>(
+        url,
+        `SELECT status FROM eas_jobs WHERE id = ${chainJob}`,
+      );
+      if (j!.status !== 'running') break;
+      await new Promise((res) => setTimeout(res, POLL_MS));
+    }
+    const handoffs = await pgQuery<{ ms: number }>(
+      url,
+      `SELECT (ca.started_at - pa.ended_at)::float8 AS ms
+         FROM eas_metadata_deps d
+         JOIN eas_tasks ct ON ct.id = d.consumer_task_id AND ct.job_id = ${chainJob}
+         JOIN eas_attempts ca ON ca.task_id = ct.id AND ca.qc = 'passed'
+         JOIN eas_attempts pa ON pa.task_id = d.provider_task_id AND pa.qc = 'passed'`,
+    );
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const trips: number[] = [];
+    try {
+      for (let i = 0; i < CHAIN_STEPS; i++) {
+        const t = performance.now();
+        await client.query('SELECT 1');
+        trips.push(performance.now() - t);
+      }
+    } finally {
+      await client.end();
+    }
     return {
+      chain: {
+        latencyMs: distribution(handoffs.map((h) => h.ms)),
+        pgRoundTripMs: distribution(trips),
+      },
       tasks: span!.n,
       submitSeconds: round(submitSeconds, 2),
       runSeconds: round(runSeconds, 2),
@@ -363,6 +423,30 @@ export async function run(queue: 'redis' | 'sql' = 'redis'): Promise<ScenarioRes
         },
       }),
       figure({
+        id: 'cluster-chain-latency-p50',
+        label: `one chain of ${CHAIN_STEPS} steps on the idle workers: step done → next started, p50`,
+        value: round(o.chain.latencyMs.p50, 1),
+        unit: 'ms',
+        target: { op: '<=', value: 2 },
+        baseline: {
+          label: 'PostgreSQL round trip (SELECT 1), p50',
+          value: round(o.chain.pgRoundTripMs.p50, 2),
+          unit: 'ms',
+        },
+      }),
+      figure({
+        id: 'cluster-chain-latency-p99',
+        label: `one chain of ${CHAIN_STEPS} steps on the idle workers: step done → next started, p99`,
+        value: round(o.chain.latencyMs.p99, 1),
+        unit: 'ms',
+        target: { op: '<=', value: 20 },
+        baseline: {
+          label: 'PostgreSQL round trip (SELECT 1), p99',
+          value: round(o.chain.pgRoundTripMs.p99, 2),
+          unit: 'ms',
+        },
+      }),
+      figure({
         id: 'cluster-dag-cpu-per-task',
         label: `CPU a task, workers + ${queue === 'redis' ? 'PostgreSQL + Redis' : 'PostgreSQL'}`,
         value: o.cpuPerTaskMs.total!,
@@ -386,6 +470,7 @@ export async function run(queue: 'redis' | 'sql' = 'redis'): Promise<ScenarioRes
     notes: [
       `Same DAG on both sides: ${PARENTS} parents each waiting for two children, no-op work; ${WORKERS} worker processes with ${OUR_CONCURRENCY} task slots each (ours: children \`null\`, parents \`set_metadata\` without values, one \`eas worker --concurrency ${OUR_CONCURRENCY}\` claiming both types fairly, started before submission, which queues its tasks at its end; BullMQ: a Worker on the children's queue and one on the parents' queue, concurrency ${CONCURRENCY} each, started after the flows were added). Throughput = tasks / (last finish − first start), from each side's own timestamps (ms). Ours keeps the task database, attempts, QC and metadata on PostgreSQL; BullMQ keeps jobs in Redis only.`,
       "Latency: ours, the parent attempt's start as its worker ran it − the later child attempt's end as its worker saw it; between them the child's result waits for a report, which commits it and starts the parent in one transaction, and the answer comes back. BullMQ, the parent's processedOn − the later child's finishedOn.",
+      `Chain: after the DAG, one job of ${CHAIN_STEPS} set_metadata tasks, each requiring the one before, on the same two workers (idle but for it): a step's end (its worker's clock) → the next step's start on its worker; the baseline is a SELECT 1 round trip from the bench to the same PostgreSQL.`,
       `CPU a task (from /proc, over each side's run): ours workers ${o.cpuPerTaskMs.workers} ms, PostgreSQL ${o.cpuPerTaskMs.postgresql} ms, Redis ${o.cpuPerTaskMs.redis} ms; BullMQ workers ${b.cpuPerTaskMs.workers} ms, Redis ${b.cpuPerTaskMs.redis} ms. On 2 cores the run is CPU-bound, so throughput follows the total. The servers are this machine's shared PostgreSQL and Redis: whatever else they served meanwhile counts too.`,
     ],
     warnings,
