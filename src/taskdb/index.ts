@@ -29,7 +29,7 @@ export {
   type OpenCopyOptions,
   type TableChecksum,
 } from './dump.js';
-export { emptyCounts } from './queries/views.js';
+export { emptyCounts, progressOf } from './queries/views.js';
 export type {
   StatusView,
   JobSummary,
@@ -44,7 +44,6 @@ export type {
 } from './queries/views.js';
 export {
   dashboardProgress,
-  progressOf,
   progressFingerprint,
   treeChildren,
   taskPage,

@@ -194,7 +194,6 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
           );
         }
         const filter = {
-          jobId: opts.job === undefined ? undefined : parseId(opts.job, '--job'),
           taskId: opts.task === undefined ? undefined : parseId(opts.task, '--task'),
           attemptId: opts.attempt === undefined ? undefined : parseId(opts.attempt, '--attempt'),
           minLevel: opts.level,
@@ -202,10 +201,10 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
         };
         await withPipeline(ctx, async (p) => {
           // A job or task that does not exist is a mistake to say, not an empty answer.
-          await jobOption(p, opts.job);
+          const jobId = await jobOption(p, opts.job);
           if (filter.taskId !== undefined && !(await p.db.task(filter.taskId)))
             throw new EasError('NOT_FOUND', `No task ${filter.taskId}.`, { where: '--task' });
-          const lines = await p.db.logs(filter);
+          const lines = await p.db.logs({ ...filter, jobId });
           if (opts.json) return printJson(ctx.output, lines);
           if (lines.length === 0) ctx.output.out('No log lines match.');
           for (const l of lines)

@@ -10,24 +10,19 @@ import {
   type SqlExecutor,
   type TypedMetadata,
 } from '../../core/index.js';
-import {
-  progressCounts,
-  type OutcomeSummary,
-  type ProgressCount,
-  type TimingTotals,
-} from './totals.js';
+import { progressCounts, type OutcomeSummary, type TimingTotals } from './totals.js';
 import { Conditions } from './conditions.js';
 import {
-  emptyCounts,
   listJobs,
+  progressOf,
   taskFromRow,
   TASK_SUMMARY_COLUMNS,
-  type JobSummary,
   type LogFilter,
+  type StatusView,
   type TaskSummary,
 } from './views.js';
 import { metadataOf } from './lifecycle.js';
-import { LOG_LEVELS, levelsFrom, TASK_STATES, type StateCounts, type TaskState } from '../types.js';
+import { LOG_LEVELS, levelsFrom, TASK_STATES, type TaskState } from '../types.js';
 
 /** Largest page any dashboard list returns. */
 export const DASHBOARD_MAX_PAGE = 1000;
@@ -58,33 +53,7 @@ function page<T, K>(items: T[], limit: number, key: (item: T) => K): DashboardPa
 }
 
 /** Task counts by state per job, per task type and in total: the dashboard's progress view. */
-export interface DashboardProgress {
-  jobs: (JobSummary & { counts: StateCounts })[];
-  taskTypes: Record<string, StateCounts>;
-  totals: StateCounts;
-}
-
-/** Builds the progress view of `jobs` from their counts (see {@link progressCounts}). */
-export function progressOf(
-  jobs: readonly JobSummary[],
-  counts: readonly ProgressCount[],
-): DashboardProgress {
-  const perJob = new Map<number, StateCounts>(jobs.map((j) => [j.id, emptyCounts()]));
-  const taskTypes: Record<string, StateCounts> = {};
-  const totals = emptyCounts();
-  for (const r of counts) {
-    const j = perJob.get(r.jobId);
-    if (!j) continue;
-    j[r.state] += r.tasks;
-    (taskTypes[r.type] ??= emptyCounts())[r.state] += r.tasks;
-    totals[r.state] += r.tasks;
-  }
-  return {
-    jobs: jobs.map((j) => ({ ...j, counts: perJob.get(j.id) ?? emptyCounts() })),
-    taskTypes,
-    totals,
-  };
-}
+export type DashboardProgress = StatusView;
 
 /** The progress view of one job or all, uncached: {@link progressCounts} plus the job list. */
 export async function dashboardProgress(

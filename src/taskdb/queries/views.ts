@@ -14,7 +14,7 @@ import {
   type TaskState,
 } from '../types.js';
 import { metadataOf } from './lifecycle.js';
-import { progressCounts } from './totals.js';
+import { progressCounts, type ProgressCount } from './totals.js';
 
 /** A job as listed by `eas status`. */
 export interface JobSummary {
@@ -78,13 +78,23 @@ export async function statusView(sql: SqlExecutor, jobId?: number): Promise<Stat
   const rows = await progressCounts(sql, jobId === undefined ? undefined : [jobId]);
   // Stored and counted rows arrive in two runs, and PostgreSQL groups in no set order.
   rows.sort((a, b) => a.jobId - b.jobId || (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
-  const jobs = await listJobs(sql, jobId);
+  return progressOf(await listJobs(sql, jobId), rows);
+}
+
+/**
+ * Builds the progress view of `jobs` from their counts (see {@link progressCounts}); counts of a
+ * job not among `jobs` (its row gone) are left out.
+ */
+export function progressOf(
+  jobs: readonly JobSummary[],
+  counts: readonly ProgressCount[],
+): StatusView {
   const perJob = new Map<number, StateCounts>(jobs.map((j) => [j.id, emptyCounts()]));
   const taskTypes: Record<string, StateCounts> = {};
   const totals = emptyCounts();
-  for (const r of rows) {
+  for (const r of counts) {
     const j = perJob.get(r.jobId);
-    if (!j) continue; // tasks of a job row that is gone, as the dashboard's progress skips them
+    if (!j) continue;
     j[r.state] += r.tasks;
     (taskTypes[r.type] ??= emptyCounts())[r.state] += r.tasks;
     totals[r.state] += r.tasks;
