@@ -105,6 +105,26 @@ async function stopAll(children: ChildProcess[]): Promise<void> {
   );
 }
 
+/**
+ * Polls until no task of the job is live. Not the job's status: no controller runs here, and
+ * on PostgreSQL the reports of a job's last tasks, committing at the same moment, can each see
+ * the other's task still running, which leaves the job for the controller to end (see
+ * `Controller.settleEnded`). Not a count of done tasks either: that scans a table full of dead
+ * row versions mid-run (20 ms a poll), PostgreSQL work the bench would charge to the run; live
+ * tasks are looked up through the job's state index.
+ */
+async function untilNoLiveTask(url: string, jobId: number): Promise<void> {
+  for (;;) {
+    const [r] = await pgQuery<{ n: number }>(
+      url,
+      `SELECT count(*)::int AS n FROM eas_tasks
+        WHERE job_id = ${jobId} AND state IN ('waiting', 'queued', 'running', 'stalled')`,
+    );
+    if (r!.n === 0) return;
+    await new Promise((res) => setTimeout(res, POLL_MS));
+  }
+}
+
 /** Ours: the chain on PostgreSQL + Redis, `eas worker` processes running the built-in no-op. */
 async function ours(queue: 'redis' | 'sql'): Promise<SideResult & { chain: ChainResult }> {
   const name = `eas_bench_${randomBytes(4).toString('hex')}`;
@@ -124,6 +144,7 @@ async function ours(queue: 'redis' | 'sql'): Promise<SideResult & { chain: Chain
     const config = loadConfig({ cwd: dir, env });
     const p = await createPipeline({ config });
     let t0 = 0;
+    let dagJob = 0;
     try {
       // The workers start and wait for work before the job is submitted, so that no worker's
       // start-up (loading the whole library) falls inside the measured run; the submission
@@ -141,26 +162,28 @@ async function ours(queue: 'redis' | 'sql'): Promise<SideResult & { chain: Chain
         );
       }
       t0 = performance.now();
-      await p.controller().submit({
-        chain: {
-          job_name: 'cluster-dag',
-          task_list: [
-            {
-              task: 'execution_for_loop',
-              parameter: 'i',
-              values: Array.from({ length: PARENTS }, (_, i) => i),
-              task_list: [
-                { task: 'null', name: 'a' },
-                { task: 'null', name: 'b' },
-                // Parents are a task type of their own, as BullMQ's are a queue of their own:
-                // claims are fair across types, so a released parent does not wait behind the
-                // children still queued (set_metadata without values does nothing).
-                { task: 'set_metadata', name: 'parent', requires_metadata_from: ['a', 'b'] },
-              ],
-            },
-          ],
-        },
-      });
+      dagJob = (
+        await p.controller().submit({
+          chain: {
+            job_name: 'cluster-dag',
+            task_list: [
+              {
+                task: 'execution_for_loop',
+                parameter: 'i',
+                values: Array.from({ length: PARENTS }, (_, i) => i),
+                task_list: [
+                  { task: 'null', name: 'a' },
+                  { task: 'null', name: 'b' },
+                  // Parents are a task type of their own, as BullMQ's are a queue of their own:
+                  // claims are fair across types, so a released parent does not wait behind the
+                  // children still queued (set_metadata without values does nothing).
+                  { task: 'set_metadata', name: 'parent', requires_metadata_from: ['a', 'b'] },
+                ],
+              },
+            ],
+          },
+        })
+      ).jobId!;
     } finally {
       await p.close();
     }
@@ -174,14 +197,7 @@ async function ours(queue: 'redis' | 'sql'): Promise<SideResult & { chain: Chain
     });
     const submitSeconds = (performance.now() - t0) / 1000;
     const total = 3 * PARENTS;
-    for (;;) {
-      const [r] = await pgQuery<{ n: number }>(
-        url,
-        "SELECT count(*)::int AS n FROM eas_tasks WHERE control = 0 AND state = 'done'",
-      );
-      if (r!.n >= total) break;
-      await new Promise((res) => setTimeout(res, POLL_MS));
-    }
+    await untilNoLiveTask(url, dagJob);
     const { ms: cpu, unseen: cpuUnseen } = runCpu!.close();
     const [span] = await pgQuery<{ first: number; last: number; n: number }>(
       url,
@@ -198,6 +214,7 @@ async function ours(queue: 'redis' | 'sql'): Promise<SideResult & { chain: Chain
         WHERE pt.name = 'parent'
         GROUP BY pa.id, pa.started_at`,
     );
+    if (span!.n !== total) throw new Error(`cluster-dag: ${span!.n} of ${total} tasks passed`);
     const runSeconds = (span!.last - span!.first) / 1000;
 
     // Then one chain of CHAIN_STEPS tasks, each waiting for the one before, on the same workers,
@@ -216,14 +233,7 @@ async function ours(queue: 'redis' | 'sql'): Promise<SideResult & { chain: Chain
     } finally {
       await c.close();
     }
-    for (;;) {
-      const [j] = await pgQuery<{ status: string }>(
-        url,
-        `SELECT status FROM eas_jobs WHERE id = ${chainJob}`,
-      );
-      if (j!.status !== 'running') break;
-      await new Promise((res) => setTimeout(res, POLL_MS));
-    }
+    await untilNoLiveTask(url, chainJob);
     const handoffs = await pgQuery<{ ms: number }>(
       url,
       `SELECT (ca.started_at - pa.ended_at)::float8 AS ms
