@@ -135,6 +135,15 @@ async function readPlotRows(
   return rows;
 }
 
+function noJob(jobId: number): EasError {
+  return new EasError('NOT_FOUND', `No job ${jobId}.`, { where: `job ${jobId}` });
+}
+
+/** Throws `NOT_FOUND` when a job is named and does not exist (a view of it would be empty). */
+async function requireJob(db: TaskDatabase, jobId: number | undefined): Promise<void> {
+  if (jobId !== undefined && !(await db.job(jobId))) throw noJob(jobId);
+}
+
 /** The aggregate views (progress, timings, pass/fail), per-job cached. */
 export class AggregateViews {
   private readonly progressRows: PerJobCache<ProgressCount>;
@@ -154,18 +163,21 @@ export class AggregateViews {
   private async jobs(jobId: number | undefined): Promise<JobSummary[]> {
     if (jobId === undefined) return this.db.jobs();
     const job = await this.db.job(jobId);
-    if (!job) throw new EasError('NOT_FOUND', `No job ${jobId}.`, { where: `job ${jobId}` });
+    if (!job) throw noJob(jobId);
     return [job];
   }
 
   /**
    * A view of one job, kept as long as the job is not running (its rows cannot change until its
    * status does); of a running job, or of all jobs, kept until the database's fingerprint changes.
+   * `key` names the view; the job is added to it here.
+   * @throws `NOT_FOUND` when there is no such job.
    */
   async ofJob<T>(jobId: number | undefined, key: string, compute: () => Promise<T>): Promise<T> {
-    if (jobId === undefined) return this.cache.get(key, compute);
+    if (jobId === undefined) return this.cache.get(`all:${key}`, compute);
     const job = await this.db.job(jobId);
-    if (!job || job.status === 'running') return this.cache.get(key, compute);
+    if (!job) throw noJob(jobId);
+    if (job.status === 'running') return this.cache.get(`job ${job.id}:${key}`, compute);
     const k = `${job.id}:${job.status}:${job.finishedAt ?? ''}:${key}`;
     let value = this.finished.get(k) as Promise<T> | undefined;
     if (!value) {
@@ -230,6 +242,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
       req.query,
       'query',
     );
+    await requireJob(db, q.job);
     return treeChildren(db.sql, {
       jobId: q.job,
       parentId: q.parent ?? null,
@@ -251,6 +264,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
       req.query,
       'query',
     );
+    await requireJob(db, q.job);
     return taskPage(db.sql, {
       jobId: q.job,
       states: q.state,
@@ -302,6 +316,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
       req.query,
       'query',
     );
+    await requireJob(db, q.job);
     return productPage(db.sql, {
       jobId: q.job,
       workingDirectory: q.dir,
@@ -323,6 +338,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
       req.query,
       'query',
     );
+    await requireJob(db, q.job);
     return logPage(db.sql, {
       jobId: q.job,
       taskId: q.task,
@@ -351,6 +367,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
       req.query,
       'query',
     );
+    await requireJob(db, q.job);
     return recentActivity(db.sql, { jobId: q.job, limit: q.limit });
   });
 

@@ -240,6 +240,68 @@ function viewSuite(
       const activity = await getJson<unknown[]>(web.port, `/api/activity?job=${jobId}`);
       expect(activity.length).toBeGreaterThan(0);
     });
+
+    // Last in the suite: it submits two more jobs.
+    it('keeps the cached views of each job apart, and answers 404 for a job that does not exist', async () => {
+      // Two jobs left running (never run), each with its own directory and task type: views of
+      // a running job, or of all jobs, are cached until the database changes.
+      const submitted = [];
+      for (const [dir, type] of [
+        ['first-dir', 'null'],
+        ['second-dir', 'error'],
+      ] as const) {
+        const s = await pipeline.controller().submit({
+          chain: {
+            job_name: dir,
+            working_directory: dir,
+            task_list: [{ task: type, name: 'only', outputs: { result: `${dir}.txt` } }],
+          },
+        });
+        submitted.push(s.jobId!);
+      }
+      const [a, b] = submitted as [number, number];
+      const dirsOf = (job: number) =>
+        getJson<{ workingDirectory: string }[]>(web.port, `/api/products/directories?job=${job}`);
+      expect((await dirsOf(a)).map((d) => d.workingDirectory)).toEqual(['first-dir']);
+      expect((await dirsOf(b)).map((d) => d.workingDirectory)).toEqual(['second-dir']);
+      const typesOf = async (query: string) =>
+        (await getJson<{ type: string }[]>(web.port, `/api/plot/types${query}`)).map((t) => t.type);
+      expect(await typesOf(`?job=${a}`)).toEqual(['null']);
+      expect(await typesOf(`?job=${b}`)).toEqual(['error']);
+      const all = await typesOf('');
+      expect(all).toEqual(expect.arrayContaining(['error', 'null', 'set_metadata']));
+      const fieldsOf = (query: string) =>
+        getJson<{ parameters: string[] }>(web.port, `/api/plot/fields?type=set_metadata${query}`);
+      expect((await fieldsOf(`&job=${a}`)).parameters).toEqual([]);
+      expect((await fieldsOf('')).parameters).toEqual(
+        expect.arrayContaining(['param:period', 'param:size']),
+      );
+
+      const missing = 987654;
+      for (const path of [
+        `/api/progress?job=${missing}`,
+        `/api/tree?job=${missing}`,
+        `/api/tasks?job=${missing}`,
+        `/api/products/directories?job=${missing}`,
+        `/api/products?job=${missing}&dir=grid`,
+        `/api/logs?job=${missing}`,
+        `/api/timings?job=${missing}`,
+        `/api/pass-fail?job=${missing}`,
+        `/api/activity?job=${missing}`,
+        `/api/plot/types?job=${missing}`,
+        `/api/plot/fields?job=${missing}&type=set_metadata`,
+        `/api/plot?job=${missing}&type=set_metadata&x=param:size&value=output:outcome`,
+      ]) {
+        const r = await http(web.port, path);
+        expect([path, r.status, JSON.parse(r.body)]).toEqual([
+          path,
+          404,
+          { error: `No job ${missing}.` },
+        ]);
+      }
+      // A view asked of a job that does not exist leaves the all-jobs view whole.
+      expect(await typesOf('')).toEqual(all);
+    });
   });
 }
 
