@@ -20,15 +20,15 @@ const VIEWS = {
 function fillJobSelector() {
   const select = document.getElementById('job');
   const current = currentRoute().params.job ?? '';
-  const wanted = ['', ...session.jobs.map((j) => String(j.id))];
-  const have = [...select.options].map((o) => o.value);
-  if (wanted.join(',') !== have.join(',')) {
+  const label = (j) => `${j.id} ${j.name} (${j.status})`;
+  // Rebuilt when a job comes or goes, and when one's status changes.
+  const wanted = ['all jobs', ...session.jobs.map(label)];
+  const have = [...select.options].map((o) => o.textContent);
+  if (wanted.join('\n') !== have.join('\n')) {
     replace(
       select,
       h('option', { value: '' }, 'all jobs'),
-      session.jobs.map((j) =>
-        h('option', { value: String(j.id) }, `${j.id} ${j.name} (${j.status})`),
-      ),
+      session.jobs.map((j) => h('option', { value: String(j.id) }, label(j))),
     );
   }
   select.value = current;
