@@ -15,5 +15,13 @@ if (!existsSync(entry) && existsSync(join(root, 'tsup.config.ts'))) {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
+// A reader that stops early (`eas tree | head`) closes the pipe: stop quietly, as Unix tools do,
+// instead of dying on an unhandled EPIPE with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
 const { main } = await import(pathToFileURL(entry).href);
 process.exitCode = await main(process.argv.slice(2));

@@ -3,7 +3,7 @@
  * exact shape of `eas status --json`, `eas submit --dry-run --json` writing nothing, and
  * NOT_FOUND / USAGE errors exiting 2.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTaskDatabase } from '../../src/taskdb/index.js';
@@ -16,6 +16,7 @@ import {
   json,
   runEas,
   runMain,
+  spawnEas,
   STATES,
   tableSnapshot,
   tempDir,
@@ -64,6 +65,35 @@ describe('the binary: help and usage', () => {
     const r = await runEas(['status', '--no-such-option'], dir);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("unknown option '--no-such-option'");
+  });
+});
+
+describe('the binary: a reader that stops early', () => {
+  it('eas tree | head: exits 0 without an EPIPE stack trace when the pipe closes', async () => {
+    const { dir: own, remove: removeOwn } = tempDir('epipe');
+    try {
+      writeE2eConfig(own);
+      const chain = join(own, 'many.json');
+      writeFileSync(
+        chain,
+        JSON.stringify({
+          job_name: 'many',
+          task_list: Array.from({ length: 3000 }, (_, i) => ({ task: 'null', name: `t${i}` })),
+        }),
+      );
+      expect((await runEas(['submit', chain], own)).code).toBe(0);
+      const child = spawnEas(['tree'], own);
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+      // The first lines arrive, then the reader goes away (as `head` does).
+      await new Promise((resolve) => child.stdout!.once('data', resolve));
+      child.stdout!.destroy();
+      expect(await exited).toBe(0);
+      expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+    } finally {
+      removeOwn();
+    }
   });
 });
 
