@@ -249,7 +249,9 @@ export function runTaskDatabaseContract(
         startedAt: t0,
         endedAt: t0 + wallMs,
         wallMs,
+        // As an external code: the worker's own CPU is small, its child process's is not.
         cpuMs: wallMs / 2,
+        cpuChildrenMs: wallMs * 2,
       });
       await db.finishAttempts([
         timed(ok(ids[0]!, [], { outcome: 'PASS' }), 10),
@@ -271,10 +273,19 @@ export function runTaskDatabaseContract(
         ['set_metadata', 'failed', 1],
       ]);
       expect(
-        summed.timings.map((t) => [t.taskType, t.state, t.attempts, t.wallMs, t.maxWallMs]),
+        summed.timings.map((t) => [
+          t.taskType,
+          t.state,
+          t.attempts,
+          t.wallMs,
+          t.maxWallMs,
+          t.cpuMs,
+          t.cpuChildrenMs,
+          t.cpuChildrenCount,
+        ]),
       ).toEqual([
-        ['null', 'succeeded', 2, 40, 30],
-        ['set_metadata', 'failed', 1, 7, 7],
+        ['null', 'succeeded', 2, 40, 30, 20, 80, 2],
+        ['set_metadata', 'failed', 1, 7, 7, 3.5, 14, 1],
       ]);
       expect(summed.outcomes.map((o) => [o.taskType, o.outcome, o.attempts])).toEqual([
         ['null', 'FAIL', 1],

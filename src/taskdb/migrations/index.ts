@@ -7,6 +7,7 @@ import * as m0005 from './0005-take-in-one-write.js';
 import * as m0006 from './0006-settle-after-lock.js';
 import * as m0007 from './0007-start-as-run.js';
 import * as m0008 from './0008-job-totals.js';
+import * as m0009 from './0009-timing-cpu-children.js';
 
 /**
  * The task database's migrations, in order. Append-only: a released migration is never
@@ -21,4 +22,5 @@ export const TASKDB_MIGRATIONS: readonly Migration[] = [
   { name: '0006-settle-after-lock', ...m0006 },
   { name: '0007-start-as-run', ...m0007 },
   { name: '0008-job-totals', ...m0008 },
+  { name: '0009-timing-cpu-children', ...m0009 },
 ];

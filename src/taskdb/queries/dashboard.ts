@@ -423,7 +423,10 @@ export interface TimingSummary {
   meanWallMs: number | null;
   minWallMs: number | null;
   maxWallMs: number | null;
+  /** Mean of the attempts' own CPU (`cpu_ms`): about nothing for an external code. */
   meanCpuMs: number | null;
+  /** Mean CPU with child processes (`cpu_children_ms`): an external code's work. */
+  meanCpuChildrenMs: number | null;
   /** Mean time from queued to started, ms. */
   meanWaitMs: number | null;
 }
@@ -443,6 +446,8 @@ export function summarizeTimings(totals: readonly TimingTotals[]): TimingSummary
     a.wallCount += t.wallCount;
     a.cpuMs += t.cpuMs;
     a.cpuCount += t.cpuCount;
+    a.cpuChildrenMs += t.cpuChildrenMs;
+    a.cpuChildrenCount += t.cpuChildrenCount;
     a.waitMs += t.waitMs;
     a.waitCount += t.waitCount;
     if (t.minWallMs !== null) a.minWallMs = Math.min(a.minWallMs ?? Infinity, t.minWallMs);
@@ -459,6 +464,7 @@ export function summarizeTimings(totals: readonly TimingTotals[]): TimingSummary
       minWallMs: a.minWallMs,
       maxWallMs: a.maxWallMs,
       meanCpuMs: a.cpuCount ? r3(a.cpuMs / a.cpuCount) : null,
+      meanCpuChildrenMs: a.cpuChildrenCount ? r3(a.cpuChildrenMs / a.cpuChildrenCount) : null,
       meanWaitMs: a.waitCount ? r3(a.waitMs / a.waitCount) : null,
     }));
 }

@@ -159,10 +159,17 @@ export interface TimingTotals {
   minWallMs: number | null;
   /** Longest wall time, ms, or null when none has one. */
   maxWallMs: number | null;
-  /** Sum of their CPU times, ms. */
+  /** Sum of their own CPU times (`cpu_ms`), ms. */
   cpuMs: number;
   /** How many of them have a CPU time. */
   cpuCount: number;
+  /**
+   * Sum of their CPU times with their child processes (`cpu_children_ms`, where an external
+   * code's work is), ms.
+   */
+  cpuChildrenMs: number;
+  /** How many of them have a CPU time with child processes. */
+  cpuChildrenCount: number;
   /** Sum of their waits from queued to started, ms. */
   waitMs: number;
   /** How many of them have a start. */
@@ -185,6 +192,7 @@ async function summedTimingTotals(
   const rows = await sql.all(
     `SELECT job_id, task_type, state, count(*) AS n, sum(wall_ms) AS wall, count(wall_ms) AS n_wall,
             min(wall_ms) AS min_wall, max(wall_ms) AS max_wall, sum(cpu_ms) AS cpu, count(cpu_ms) AS n_cpu,
+            sum(cpu_children_ms) AS cpu_children, count(cpu_children_ms) AS n_cpu_children,
             sum(started_at - queued_at) AS wait, count(started_at) AS n_wait
      FROM eas_attempts ${c.whereClause()} GROUP BY job_id, task_type, state`,
     c.params,
@@ -204,6 +212,8 @@ function timingTotalsOf(r: Record<string, unknown>): TimingTotals {
     maxWallMs: numOrNull(r.max_wall),
     cpuMs: Number(r.cpu ?? 0),
     cpuCount: Number(r.n_cpu),
+    cpuChildrenMs: Number(r.cpu_children ?? 0),
+    cpuChildrenCount: Number(r.n_cpu_children),
     waitMs: Number(r.wait ?? 0),
     waitCount: Number(r.n_wait),
   };
@@ -212,7 +222,7 @@ function timingTotalsOf(r: Record<string, unknown>): TimingTotals {
 const TIMINGS: TotalsKind<TimingTotals> = {
   stored: `SELECT job_id, task_type, state, attempts AS n, wall_ms AS wall, wall_count AS n_wall,
       min_wall_ms AS min_wall, max_wall_ms AS max_wall, cpu_ms AS cpu, cpu_count AS n_cpu,
-      wait_ms AS wait, wait_count AS n_wait
+      cpu_children_ms AS cpu_children, cpu_children_count AS n_cpu_children, wait_ms AS wait, wait_count AS n_wait
     FROM eas_job_timings`,
   of: timingTotalsOf,
   sum: summedTimingTotals,
@@ -383,6 +393,8 @@ async function storeTotalsOf(sql: SqlDatabase, id: number, finishedAt: number): 
         'max_wall_ms',
         'cpu_ms',
         'cpu_count',
+        'cpu_children_ms',
+        'cpu_children_count',
         'wait_ms',
         'wait_count',
       ],
@@ -397,6 +409,8 @@ async function storeTotalsOf(sql: SqlDatabase, id: number, finishedAt: number): 
         t.maxWallMs,
         t.cpuMs,
         t.cpuCount,
+        t.cpuChildrenMs,
+        t.cpuChildrenCount,
         t.waitMs,
         t.waitCount,
       ]),

@@ -22,7 +22,7 @@ export async function render(root, { job }) {
           'mean wall',
           'min wall',
           'max wall',
-          'mean CPU',
+          'mean CPU (with child processes)',
           'mean wait in queue',
           '',
         ],
@@ -33,7 +33,7 @@ export async function render(root, { job }) {
           duration(r.meanWallMs),
           duration(r.minWallMs),
           duration(r.maxWallMs),
-          duration(r.meanCpuMs),
+          duration(r.meanCpuChildrenMs),
           duration(r.meanWaitMs),
           link(route('plots', { job, type: r.taskType, value: 'timing:wall_ms' }), 'plot'),
         ]),
@@ -54,7 +54,7 @@ export async function render(root, { job }) {
         marker: { color: '#2563eb' },
       },
     ],
-    { margin: { t: 10, r: 10 }, yaxis: { title: { text: 'mean wall clock [ms]' }, type: 'log' } },
+    { margin: { t: 10, r: 10 }, yaxis: { title: { text: 'mean wall clock [ms]' }, type: 'log', dtick: 1 } },
     plotConfig(),
   );
   return () => Plotly.purge(chart);
