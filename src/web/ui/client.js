@@ -73,6 +73,8 @@ export async function download(path, filename) {
 function showTokenForm() {
   const dialog = document.getElementById('token-dialog');
   if (dialog.open) return;
+  // A token already held was sent and refused.
+  const refused = sessionStorage.getItem(TOKEN_KEY) !== null;
   const input = h('input', {
     type: 'password',
     name: 'token',
@@ -98,6 +100,9 @@ function showTokenForm() {
         {},
         'This dashboard needs the token it was started with (EAS_WEB_TOKEN or EAS_WEB_WRITE_TOKEN).',
       ),
+      refused
+        ? h('p', { class: 'error', role: 'alert' }, 'That token was refused; enter it again.')
+        : null,
       input,
       h('button', { type: 'submit' }, 'Open'),
     ),

@@ -76,7 +76,8 @@ export async function render(root, { job }) {
     orientation: 'h',
     name: state,
     y: list.map((a) => rowOf.get(a.attemptId)),
-    base: list.map((a) => new Date(a.startedAt).toISOString()),
+    // Local wall-clock time, as every other time on the page (an ISO string would be UTC).
+    base: list.map((a) => time(a.startedAt)),
     x: list.map((a) => Math.max(1, (a.endedAt ?? now) - a.startedAt)),
     hovertext: list.map((a) => `task ${a.taskId} · ${a.taskType}`),
     textposition: 'none',
@@ -89,7 +90,7 @@ export async function render(root, { job }) {
     {
       barmode: 'overlay',
       margin: { t: 10, l: 200, r: 10 },
-      xaxis: { type: 'date', title: { text: 'time' } },
+      xaxis: { type: 'date', title: { text: 'local time' } },
       yaxis: { automargin: true, type: 'category', categoryorder: 'category descending' },
       legend: { orientation: 'h' },
     },

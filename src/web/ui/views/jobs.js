@@ -30,7 +30,7 @@ export async function render(root) {
     replace(
       body,
       section(
-        `${p.jobs.length} jobs`,
+        `${p.jobs.length} ${p.jobs.length === 1 ? 'job' : 'jobs'}`,
         p.jobs.length === 0
           ? empty('No jobs yet.')
           : table(
@@ -38,18 +38,20 @@ export async function render(root) {
                 'job',
                 'name',
                 'status',
+                // The actions beside the status, so a wide table never hides them.
+                '',
                 'tasks',
                 'progress',
                 ...STATES,
                 'submitted',
                 'took',
                 'source',
-                '',
               ],
               p.jobs.map((j) => [
                 link(route('progress', { job: j.id }), String(j.id)),
                 j.name,
                 h('span', { class: `badge state-${j.status}` }, j.status),
+                jobActions(j, () => api('/api/progress').then(draw)),
                 count(j.taskCount),
                 stateBar(j.counts),
                 ...STATES.map((s) =>
@@ -59,8 +61,7 @@ export async function render(root) {
                 ),
                 time(j.submittedAt),
                 j.finishedAt ? duration(j.finishedAt - j.submittedAt) : '–',
-                j.source ?? '',
-                jobActions(j, () => api('/api/progress').then(draw)),
+                j.source ? h('span', { class: 'source', title: j.source }, j.source) : '',
               ]),
               { 'data-testid': 'jobs' },
             ),

@@ -27,6 +27,8 @@ export function plotConfig() {
   return {
     displaylogo: false,
     responsive: true,
-    modeBarButtonsToRemove: ['sendDataToCloud', 'lasso2d', 'select2d'],
+    showSendToCloud: false,
+    showEditInChartStudio: false,
+    modeBarButtonsToRemove: ['sendDataToCloud', 'sendChartToCloud', 'lasso2d', 'select2d'],
   };
 }

@@ -15,6 +15,10 @@ export async function render(root, { params }) {
     `/api/plot/types${f.job ? `?job=${encodeURIComponent(f.job)}` : ''}`,
   ).catch(() => []);
   const set = (k, v) => go('tasks', { ...f, [k]: v });
+  // The menu offers the types of worker tasks; a type the list was opened with (a control-flow
+  // one, from the progress view) is offered too, so the menu shows what filters the list.
+  const typeNames = types.map((t) => t.type);
+  if (f.type && !typeNames.includes(f.type)) typeNames.push(f.type);
   const title = [f.state && `${f.state}`, f.type && `${f.type}`].filter(Boolean).join(' ');
   root.append(
     h('h1', {}, `Tasks${title ? `: ${title}` : ''}${f.job ? ` in job ${f.job}` : ''}`),
@@ -40,7 +44,7 @@ export async function render(root, { params }) {
           'select',
           { 'aria-label': 'task type', onchange: (e) => set('type', e.target.value) },
           h('option', { value: '' }, 'any'),
-          types.map((t) => h('option', { value: t.type, selected: t.type === f.type }, t.type)),
+          typeNames.map((t) => h('option', { value: t, selected: t === f.type }, t)),
         ),
       ),
       h(
@@ -53,7 +57,11 @@ export async function render(root, { params }) {
           max: 50,
           value: f.depth,
           'aria-label': 'depth',
-          onchange: (e) => set('depth', e.target.value),
+          // Only a depth the list can have: anything else puts the box back as it was.
+          onchange: (e) => {
+            if (/^\d{0,4}$/.test(e.target.value.trim())) set('depth', e.target.value.trim());
+            else e.target.value = f.depth;
+          },
         }),
       ),
     ),

@@ -101,7 +101,13 @@ export async function render(root, { params }) {
         h(
           'span',
           { class: 'path' },
-          `${t.type} · ${t.path}${t.childCount ? ` · ${t.childCount} children` : ''}`,
+          [
+            t.type,
+            t.path,
+            t.childCount ? `${t.childCount} ${t.childCount === 1 ? 'child' : 'children'}` : '',
+          ]
+            .filter(Boolean)
+            .join(' · '),
         ),
       ),
       children,
