@@ -20,7 +20,9 @@ const JOBS: Record<string, (arg: unknown) => Promise<unknown>> = {
     ),
   'web-views': async () => (await import('./scenarios/web-views.js')).run(),
   'submit-expand/ours': async (arg) =>
-    (await import('./scenarios/submit-expand.js')).measureSubmit(arg as { tasks: number }),
+    (await import('./scenarios/submit-expand.js')).measureSubmit(
+      arg as { tasks?: number; profile?: boolean },
+    ),
   'submit-expand/raw-insert': async (arg) =>
     (await import('./scenarios/submit-expand.js')).measureRawInsert(arg as { rows: number }),
 };

@@ -54,7 +54,10 @@ export async function render(root, { job }) {
         marker: { color: '#2563eb' },
       },
     ],
-    { margin: { t: 10, r: 10 }, yaxis: { title: { text: 'mean wall clock [ms]' }, type: 'log', dtick: 1 } },
+    {
+      margin: { t: 10, r: 10 },
+      yaxis: { title: { text: 'mean wall clock [ms]' }, type: 'log', dtick: 1 },
+    },
     plotConfig(),
   );
   return () => Plotly.purge(chart);
