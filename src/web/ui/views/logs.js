@@ -27,7 +27,7 @@ export async function render(root, { params }) {
       ),
     ),
   );
-  const t = table(['time', 'level', 'task', 'attempt', 'stream', 'message'], [], {
+  const t = table(['time', 'level', 'task', 'attempt id', 'stream', 'message'], [], {
     'data-testid': 'logs',
   });
   const tbody = t.querySelector('tbody');

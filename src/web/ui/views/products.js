@@ -81,11 +81,12 @@ export async function render(root, { params }) {
             {},
             p.versions.length === 0
               ? empty('not written')
-              : p.versions.map((v) =>
+              : p.versions.map((v, i) =>
                   h(
                     'div',
-                    { class: 'version' },
-                    `v${v.id} · ${bytes(v.size)} · `,
+                    { class: 'version', title: `version id ${v.id}, attempt ${v.attemptId}` },
+                    // Numbered within the file, as eas products counts them.
+                    `version ${i + 1} · ${bytes(v.size)} · `,
                     h('span', { class: 'mono', title: v.sha256 }, v.sha256.slice(0, 12)),
                     ' · ',
                     v.passedQc
