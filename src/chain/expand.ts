@@ -199,6 +199,20 @@ function createExpansion(
   };
   const tasks: ExpandedTask[] = [];
   const deferredKeys: number[] = [];
+  let overflowReported = false;
+  /**
+   * Whether the chain has reached `maxTasks`; the first time, a problem at `where`. A loop adds
+   * many tasks at once, so the count passes the limit rather than meeting it: once full, the
+   * expansion stops everywhere, and the chain is refused whole.
+   */
+  const full = (where: string): boolean => {
+    if (tasks.length < maxTasks) return false;
+    if (!overflowReported) {
+      overflowReported = true;
+      report({ path: where, message: `the chain expands to more than ${maxTasks} tasks` });
+    }
+    return true;
+  };
 
   const evaluate = (
     value: unknown,
@@ -235,11 +249,7 @@ function createExpansion(
   ): void => {
     const siblings = new Map<string, number>();
     list.forEach((desc, i) => {
-      if (tasks.length >= maxTasks) {
-        if (tasks.length === maxTasks)
-          report({ path: listPath, message: `the chain expands to more than ${maxTasks} tasks` });
-        return;
-      }
+      if (full(`${listPath}[${i}]`)) return;
       const path = `${listPath}[${i}]`;
       const metadata = extraMetadata ? { ...parent.metadata, ...extraMetadata } : parent.metadata;
       const scope: EvaluationScope = { metadata, requestedMetadata, seed: options.seed, path };
@@ -410,6 +420,7 @@ function createExpansion(
         }
         task.expanded = true;
         for (const g of groups) {
+          if (full(path)) break;
           if (!g.node) {
             expandList(g.descriptors, node, `${path}.${g.field}`, g.metadata);
             continue;

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import {
   expandChain,
+  expandChainCollecting,
   parseChain,
   type TaskTypeCatalog,
   type ChainDocument,
@@ -231,5 +232,51 @@ describe('control-flow fields (zod)', () => {
         expect(text).toContain(expected);
       }
     }
+  });
+});
+
+describe("the bound on a chain's size", () => {
+  const grid = (outer: number, inner: number) => ({
+    task_list: [
+      {
+        task: 'execution_for_loop',
+        parameter: 'a',
+        values: Array.from({ length: outer }, (_, i) => i),
+        task_list: [
+          {
+            task: 'execution_for_loop',
+            parameter: 'b',
+            values: Array.from({ length: inner }, (_, i) => i),
+            task_list: [{ task: 'null' }, { task: 'null' }],
+          },
+        ],
+      },
+    ],
+  });
+  const withLimit = (doc: unknown, maxTasks: number) =>
+    expandChainCollecting(doc as ChainDocument, {
+      catalog,
+      defaultJobName: 'job',
+      seed: 's',
+      maxTasks,
+    });
+
+  it('refuses a grid whose loops jump past the limit, naming the loop, once', () => {
+    // 1 + 1 + 10 × (1 + 1 + 10 × 3) = 322 tasks; loops add them 3 and 31 at a time.
+    for (const max of [50, 100, 321]) {
+      const { problems } = withLimit(grid(10, 10), max);
+      expect(problems).toEqual([
+        {
+          path: expect.stringMatching(/^task_list\[0\]/),
+          message: `the chain expands to more than ${max} tasks`,
+        },
+      ]);
+    }
+  });
+
+  it('accepts a chain of exactly the limit, or under it', () => {
+    expect(withLimit(grid(10, 10), 322).problems).toEqual([]);
+    expect(withLimit(grid(10, 10), 322).plan.tasks).toHaveLength(322);
+    expect(withLimit(grid(10, 10), 1000).problems).toEqual([]);
   });
 });
