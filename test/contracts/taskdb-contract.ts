@@ -6,7 +6,7 @@ import type {
   AttemptOutcome,
   WorkerInfo,
 } from '../../src/taskdb/index.js';
-import { outcomeCounts, progressCounts, timingTotals } from '../../src/taskdb/index.js';
+import { outcomeCounts, plotRows, progressCounts, timingTotals } from '../../src/taskdb/index.js';
 import { JOB_TOTALS_TABLES, storeJobTotals } from '../../src/taskdb/queries/totals.js';
 import { toTypedMetadata, type SqlExecutor } from '../../src/core/index.js';
 
@@ -366,6 +366,31 @@ export function runTaskDatabaseContract(
       await db.deleteJob(r.jobId);
       for (const table of JOB_TOTALS_TABLES)
         expect(await db.sql.all(`SELECT * FROM ${table}`)).toEqual([]);
+    });
+
+    it('counts only what attempts that passed QC reported: pass/fail, outcome totals, plots', async () => {
+      const r = await db.submit(job([leaf(1), leaf(2)]));
+      const ids = r.ready.map((a) => a.attemptId);
+      await db.startAttempts(ids, WORKER);
+      await db.finishAttempts([
+        ok(ids[0]!, [], { outcome: 'FAIL', sde: 4.5 }),
+        // Ran and reported a detection, but failed QC (its archive was not written).
+        { ...ok(ids[1]!, [], { outcome: 'PASS', sde: 12 }), qcPassed: false, error: 'QC failed' },
+      ]);
+      expect((await db.job(r.jobId))!.status).toBe('failed');
+      const rows = await db.outcomes({ jobId: r.jobId });
+      expect(rows.map((o) => [o.attemptId, o.outcome])).toEqual([[ids[0], 'FAIL']]);
+      const counted = await outcomeCounts(db.sql, [r.jobId]);
+      expect(counted.map((o) => [o.outcome, o.attempts])).toEqual([['FAIL', 1]]);
+      expect((await db.storeJobTotals()).stored).toEqual([r.jobId]);
+      expect(await outcomeCounts(db.sql, [r.jobId])).toEqual(counted);
+      for (const outputKeys of [['outcome', 'sde'], undefined]) {
+        const plotted = await plotRows(db.sql, { jobId: r.jobId, taskType: 'null', outputKeys });
+        expect(plotted.items.map((p) => [p.state, p.output])).toEqual([
+          ['done', toTypedMetadata({ outcome: 'FAIL', sde: 4.5 })],
+          ['failed', {}],
+        ]);
+      }
     });
 
     it('stores the totals of an outcome of any length, and marks a job whose totals the database refuses', async () => {

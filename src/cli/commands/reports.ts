@@ -141,7 +141,7 @@ export function registerReports(program: Command, ctx: CommandContext): void {
   program
     .command('pass-fail')
     .description(
-      'the outcome (PASS/FAIL/UNDEFINED) of every attempt that reported one, with its loop parameters (--csv for a table)',
+      'the outcome (PASS/FAIL/UNDEFINED) of every attempt that passed QC and reported one, with its loop parameters (--csv for a table)',
     )
     .option('--job <id>', 'only this job')
     .option('--csv', 'CSV on stdout')

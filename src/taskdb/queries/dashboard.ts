@@ -522,18 +522,20 @@ export async function plotRows(
   c.equals('t.state', filter.state).after('t.id', filter.afterId);
   // Output metadata by key: one primary-key lookup per row and key, in the same query, when the
   // keys are known (a plot); otherwise every key, in one IN query per chunk (the field menus).
+  // Only an attempt that passed QC has outputs to plot: what a failed one reported (an outcome
+  // of PASS with its archive missing) is no result.
   const keys = filter.outputKeys ?? [];
   const joins = keys
     .map(
       (_, i) =>
-        `LEFT JOIN eas_metadata m${i} ON m${i}.owner_kind = 'attempt' AND m${i}.owner_id = t.current_attempt_id AND m${i}.key = ?`,
+        `LEFT JOIN eas_metadata m${i} ON m${i}.owner_kind = 'attempt' AND m${i}.owner_id = t.current_attempt_id AND m${i}.key = ? AND a.qc = 'passed'`,
     )
     .join(' ');
   const columns = keys
     .map((_, i) => `, m${i}.type AS m${i}_type, m${i}.value AS m${i}_value`)
     .join('');
   const rows = await sql.all(
-    `SELECT t.id, t.state, t.metadata, ${withDescription ? 't.description' : "'{}' AS description"}, t.current_attempt_id, a.wall_ms, a.cpu_ms${columns}
+    `SELECT t.id, t.state, t.metadata, ${withDescription ? 't.description' : "'{}' AS description"}, t.current_attempt_id, a.qc, a.wall_ms, a.cpu_ms${columns}
      FROM eas_tasks t LEFT JOIN eas_attempts a ON a.id = t.current_attempt_id ${joins}
      ${c.whereClause()} ORDER BY t.id LIMIT ?`,
     [...keys, ...c.params, limit],
@@ -544,6 +546,7 @@ export async function plotRows(
           sql,
           'attempt',
           rows
+            .filter((r) => r.qc === 'passed')
             .map((r) => numOrNull(r.current_attempt_id))
             .filter((id): id is number => id !== null),
         )

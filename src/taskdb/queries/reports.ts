@@ -95,12 +95,19 @@ export async function timingRows(
   return rows.map(timingFromRow);
 }
 
-/** Attempts that reported an `outcome`, with their loop parameters and other output metadata. */
+/**
+ * Attempts that passed QC and reported an `outcome`, with their loop parameters and other output
+ * metadata. What an attempt that failed QC reported is no result, and is left out.
+ */
 export async function outcomeRows(
   sql: SqlExecutor,
   filter: { jobId?: number; afterId?: number; limit?: number },
 ): Promise<OutcomeRow[]> {
-  const c = pageFilter(filter, ["m.owner_kind = 'attempt'", "m.key = 'outcome'"]);
+  const c = pageFilter(filter, [
+    "m.owner_kind = 'attempt'",
+    "m.key = 'outcome'",
+    "a.qc = 'passed'",
+  ]);
   const ids = (
     await sql.all<{ id: number }>(
       `SELECT a.id FROM eas_metadata m JOIN eas_attempts a ON a.id = m.owner_id ${c.whereClause()} ORDER BY a.id LIMIT ?`,

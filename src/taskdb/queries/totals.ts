@@ -265,7 +265,8 @@ async function summedOutcomeCounts(
   jobIds?: readonly number[],
 ): Promise<JobOutcomeCount[]> {
   const c = jobFilter('a.job_id', jobIds);
-  c.where.push("m.owner_kind = 'attempt'", "m.key = 'outcome'");
+  // Only attempts that passed QC: what a failed one reported is no result.
+  c.where.push("m.owner_kind = 'attempt'", "m.key = 'outcome'", "a.qc = 'passed'");
   const from =
     c.params.length > 0
       ? 'eas_attempts a CROSS JOIN eas_metadata m'
