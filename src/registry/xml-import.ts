@@ -32,6 +32,13 @@ const DESIGNED_BUILTINS = [
 /** Built in in every plato-eas: what {@link importXmlRegistry} assumes without `builtins`. */
 const BASIC_BUILTINS = ['null', 'error', 'set_metadata'] as const;
 
+/**
+ * Transit searches (TDAs) are the types named `transit_search_*`; their `debugging` archive is
+ * an optional output (DESIGN §3), which the XML cannot say.
+ */
+const TDA_PREFIX = 'transit_search_';
+const TDA_OPTIONAL_OUTPUT = 'debugging';
+
 /** The container value of the original's XML meaning "every worker image" (all are `eas_base`). */
 const ALL_CONTAINERS = 'all';
 
@@ -65,7 +72,9 @@ export interface XmlRegistryImport {
  * - control-flow types (`execution_*`) are skipped: the controller has them;
  * - built-in types keep only their container;
  * - every other type runs the command `["eas-task-<name>"]`, a program its container's image
- *   provides on `PATH`.
+ *   provides on `PATH`;
+ * - a transit search (`transit_search_*`) may skip its `debugging` archive: an optional output.
+ *   Without it, a chain declaring the archive would fail QC for every search that writes none.
  *
  * @param xmlText The XML document.
  * @param source Names the document in errors (a file path).
@@ -164,6 +173,7 @@ export function importXmlRegistry(
   const keptBuiltins: string[] = [];
   const notYetBuiltins: string[] = [];
   const commands: string[] = [];
+  const tdas: string[] = [];
   for (const section of children(root, 'tasks')) {
     for (const node of elements(section)) {
       if (node.name !== 'task') {
@@ -216,6 +226,10 @@ export function importXmlRegistry(
         if ((DESIGNED_BUILTINS as readonly string[]).includes(name)) notYetBuiltins.push(name);
         commands.push(name);
         taskTypes[name] = { container, command: [`${IMPORTED_COMMAND_PREFIX}${name}`] };
+        if (name.startsWith(TDA_PREFIX)) {
+          taskTypes[name].outputs = { optional: [TDA_OPTIONAL_OUTPUT] };
+          tdas.push(name);
+        }
       }
     }
   }
@@ -263,6 +277,11 @@ export function importXmlRegistry(
   if (commands.length > 0) {
     warnings.push(
       `${commands.length} task types run the command ${IMPORTED_COMMAND_PREFIX}<name>, a program their container's image must provide on PATH (where it does not, the task fails with "command not found"): ${list(commands)}.`,
+    );
+  }
+  if (tdas.length > 0) {
+    warnings.push(
+      `Transit searches may skip their "${TDA_OPTIONAL_OUTPUT}" archive (DESIGN §3), so it is an optional output of: ${list(tdas)}. Declare other optional outputs in the registry by hand.`,
     );
   }
   if (ignored.length > 0) warnings.push(`Ignored unknown elements: ${list(ignored)}.`);

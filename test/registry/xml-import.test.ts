@@ -58,9 +58,11 @@ describe("importXmlRegistry: the original's task_type_registry.xml", () => {
     expect(t['null']).toEqual({ container: 'eas-base' });
     expect(t['error']).toEqual({ container: 'eas-base' });
     // Science codes: the eas-task-<name> convention, in their own container.
+    // A transit search may skip its debugging archive (DESIGN §3).
     expect(t['transit_search_qats']).toEqual({
       container: 'eas-worker-qats',
       command: ['eas-task-transit_search_qats'],
+      outputs: { optional: ['debugging'] },
     });
     expect(t['synthesis_psls']).toEqual({
       container: 'eas-worker-synthesis-psls-batman',
@@ -83,6 +85,8 @@ describe("importXmlRegistry: the original's task_type_registry.xml", () => {
       argv: ['eas-task-transit_search_tls'],
     });
     expect(loaded.get('null').runner.kind).toBe('builtin');
+    for (const tda of ['transit_search_qats', 'transit_search_tls', 'transit_search_bls'])
+      expect(loaded.get(tda).outputs.optional).toEqual(['debugging']);
     expect(loaded.container('eas-base').concurrency).toBe(4); // only cpu, gpu, memory change
     expect(loaded.container('eas-base').memoryBytes).toBe(8 * 1024 ** 3);
     expect(loaded.typesOfContainer('eas-worker-tls').map((x) => x.name)).toEqual([
@@ -98,6 +102,7 @@ describe("importXmlRegistry: the original's task_type_registry.xml", () => {
     expect(text).toMatch(/Skipped control-flow types.*execution_chain/);
     expect(text).toContain('eas-task-<name>');
     expect(text).toMatch(/no images/);
+    expect(text).toMatch(/optional output of: .*transit_search_qats/);
   });
 
   it('without builtins, treats null, error and set_metadata as built in', () => {
