@@ -14,15 +14,18 @@ const RANGE_KEYS = ['values', 'linear_range', 'log_range'] as const;
 export const CONTROL_EXPANDERS: Record<string, ControlExpander> = {
   execution_chain: (d) => [{ field: 'task_list', descriptors: d.task_list ?? [] }],
   execution_for_loop: expandForLoop,
-  // Their shape depends on another task's output metadata: expanded at run time.
+  // Their shape depends on another task's output metadata: expanded at run time. Their
+  // expressions are parsed now, so a syntax error refuses the chain before anything runs.
   execution_conditional: (d, node, tools) => {
     if (d.criterion === undefined)
       tools.report({ path: `${node.path}.criterion`, message: 'is required' });
+    else tools.check(d.criterion, `${node.path}.criterion`);
     return 'deferred';
   },
   execution_do_while_loop: (d, node, tools) => {
     for (const f of ['iteration_name', 'repeat_criterion'] as const) {
       if (d[f] === undefined) tools.report({ path: `${node.path}.${f}`, message: 'is required' });
+      else tools.check(d[f], `${node.path}.${f}`);
     }
     return 'deferred';
   },

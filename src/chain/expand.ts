@@ -191,7 +191,7 @@ function createExpansion(
   jobName: string,
   requestedMetadata: Record<string, TypedMetadata> | undefined,
 ) {
-  const resolver = options.resolver ?? new LiteralResolver();
+  const resolver: ValueResolver = options.resolver ?? new LiteralResolver();
   const maxTasks = options.maxTasks ?? 2_000_000;
   const problems: Problem[] = [];
   const report = (p: Problem): void => {
@@ -408,6 +408,9 @@ function createExpansion(
           evaluate: (value, where) =>
             evaluate(value, { metadata, requestedMetadata, seed: options.seed, path }, where),
           needsRequestedMetadata: (value) => resolver.needsRequestedMetadata(value),
+          check: (value, where) => {
+            for (const p of resolver.check?.(value, where) ?? []) report(p);
+          },
         });
         if (groups === 'deferred') {
           // The controller expands it later from these lists, so they travel with the task.

@@ -80,6 +80,12 @@ export interface ValueResolver {
   resolve(value: unknown, scope: EvaluationScope, where: string): TypedValue;
   /** Whether evaluating `value` needs `requested_metadata` (so the node expands at run time). */
   needsRequestedMetadata(value: unknown): boolean;
+  /**
+   * What is wrong with `value` (at chain path `where`) that shows without evaluating it: a
+   * syntax error. Lets a value evaluated only at run time (a conditional's criterion) be
+   * refused at submission. Optional: a resolver without it checks nothing early.
+   */
+  check?(value: unknown, where: string): Problem[];
 }
 
 /** A file input of an expanded task (`where` is always set). */
@@ -140,6 +146,8 @@ export interface ExpanderTools {
   evaluate(value: unknown, where: string): TypedValue | undefined;
   /** Whether a value reads `requested_metadata` (so the node must wait for run time). */
   needsRequestedMetadata(value: unknown): boolean;
+  /** Reports what is wrong with a value evaluated later that shows now (its syntax). */
+  check(value: unknown, where: string): void;
 }
 
 /**

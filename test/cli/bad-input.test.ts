@@ -138,6 +138,39 @@ describe('eas submit of a bad chain: exit 2, the place named, nothing written', 
     expect(err).toMatch(/task_list\[1\]\.task: .*(text|string)/);
   });
 
+  it("a syntax error in a conditional's criterion or a do-while's repeat_criterion is refused at submission, with its column", async () => {
+    writeFileSync(
+      join(dir, 'criteria.json'),
+      JSON.stringify({
+        task_list: [
+          { task: 'set_metadata', name: 'a', values: { x: 1 } },
+          {
+            task: 'execution_conditional',
+            requires_metadata_from: ['a'],
+            criterion: '(1 ==)',
+            task_list: [{ task: 'null' }],
+          },
+          {
+            task: 'execution_do_while_loop',
+            iteration_name: 'i',
+            requires_metadata_from_child: ['b'],
+            repeat_criterion: "(requested_metadata['b']['x'] + )",
+            task_list: [{ task: 'set_metadata', name: 'b', values: { x: 2 } }],
+          },
+        ],
+      }),
+    );
+    for (const args of [
+      ['submit', '--dry-run', 'criteria.json'],
+      ['submit', 'criteria.json'],
+    ]) {
+      const err = await rejectsAndChangesNothing(() => runMain(args, dir));
+      expect(err).toContain('2 problems');
+      expect(err).toMatch(/task_list\[1\]\.criterion: .*"\(1 ==\)" at column \d+/);
+      expect(err).toMatch(/task_list\[2\]\.repeat_criterion: .* at column \d+/);
+    }
+  });
+
   it('a chain file that does not exist: exit 2 naming it', async () => {
     const err = await rejectsAndChangesNothing(() =>
       runMain(['submit', 'no-such-chain.json'], dir),

@@ -1,4 +1,4 @@
-import { toTyped, type TypedValue } from '../../core/index.js';
+import { toTyped, type Problem, type TypedValue } from '../../core/index.js';
 import type { EvaluationScope, ValueResolver } from '../types.js';
 import { isExpression } from '../values.js';
 import { ExpressionError, ValueProblem, toInvalidInput } from './errors.js';
@@ -82,6 +82,17 @@ export class ExpressionResolver implements ValueResolver {
     if (isExpression(value)) return evaluateExpression(value, scope, where);
     if (typeof value === 'string') return { type: 'str', value: value.trim() };
     return toTyped(value, where);
+  }
+
+  check(value: unknown, where: string): Problem[] {
+    if (!isExpression(value)) return [];
+    try {
+      cachedParse(value);
+      return [];
+    } catch (e) {
+      if (e instanceof ExpressionError) return toInvalidInput(e, value, where).problems;
+      throw e;
+    }
   }
 
   needsRequestedMetadata(value: unknown): boolean {
