@@ -133,6 +133,7 @@ describe('queries of an empty pipeline', () => {
       [['timings', '--job', '42'], 'No job 42'],
       [['pass-fail', '--job', '42'], 'No job 42'],
       [['logs', '--task', '987654'], 'No task 987654'],
+      [['logs', '--attempt', '987654'], 'No attempt 987654'],
     ] as const) {
       const r = await runMain([...args], dir);
       expect(r.code, args.join(' ')).toBe(2);

@@ -91,6 +91,13 @@ describe('three null tasks and a producer/consumer pair of external commands', (
     const get = await runEas(['get', 'e2e/star_1.txt', '-o', 'copy.txt'], dir);
     expect(get.code, get.stderr).toBe(0);
     expect(readFileSync(join(dir, 'copy.txt'), 'utf8')).toMatch(/^lightcurve of task_list\[3\]\n/);
+    // Into a directory that does not exist: said plainly, exit 2.
+    const nowhere = await runEas(['get', 'e2e/star_1.txt', '-o', 'no/such/dir/copy.txt'], dir);
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toContain(
+      `Cannot write ${join(dir, 'no/such/dir/copy.txt')}: no such directory`,
+    );
+    expect(nowhere.stderr).not.toMatch(/unexpected|at .*\.js/);
   });
 });
 

@@ -81,7 +81,24 @@ export function registerFiles(program: Command, ctx: CommandContext): void {
           return;
         }
         const dest = resolve(ctx.cwd, opts.output ?? basename(logical.filename));
-        await streamPipeline(source, createWriteStream(dest));
+        // A destination that cannot be written (no such directory, no permission) is the
+        // user's to fix: said plainly, exit 2, before a byte is copied.
+        const out = createWriteStream(dest);
+        try {
+          await new Promise<void>((opened, failed) => {
+            out.once('open', () => opened());
+            out.once('error', failed);
+          });
+        } catch (e) {
+          source.destroy();
+          const code = (e as NodeJS.ErrnoException).code;
+          throw new EasError(
+            code === 'ENOENT' ? 'NOT_FOUND' : 'USAGE',
+            `Cannot write ${dest}: ${code === 'ENOENT' ? 'no such directory' : (code ?? (e as Error).message)}`,
+            { where: opts.output === undefined ? dest : '--output' },
+          );
+        }
+        await streamPipeline(source, out);
         ctx.output.err(
           `wrote ${dest} (${bytes(version.size)}, sha256 ${version.sha256}) from job ${version.jobId}`,
         );

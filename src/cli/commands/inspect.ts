@@ -204,6 +204,15 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
           const jobId = await jobOption(p, opts.job);
           if (filter.taskId !== undefined && !(await p.db.task(filter.taskId)))
             throw new EasError('NOT_FOUND', `No task ${filter.taskId}.`, { where: '--task' });
+          if (
+            filter.attemptId !== undefined &&
+            !(await p.db.sql.get('SELECT 1 AS found FROM eas_attempts WHERE id = ?', [
+              filter.attemptId,
+            ]))
+          )
+            throw new EasError('NOT_FOUND', `No attempt ${filter.attemptId}.`, {
+              where: '--attempt',
+            });
           const lines = await p.db.logs({ ...filter, jobId });
           if (opts.json) return printJson(ctx.output, lines);
           if (lines.length === 0) ctx.output.out('No log lines match.');
