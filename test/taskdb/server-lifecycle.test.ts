@@ -10,6 +10,7 @@ import {
   type PlannedTask,
 } from '../../src/taskdb/index.js';
 import { failed, job, leaf, NO_RETRY, ok, WORKER } from '../contracts/taskdb-contract.js';
+import { generalPath } from '../helpers/general-path.js';
 import { freshPostgresSchema, postgresAvailable } from '../helpers/services.js';
 
 /*
@@ -20,17 +21,6 @@ import { freshPostgresSchema, postgresAvailable } from '../helpers/services.js';
  * statement-by-statement paths SQLite uses) — and require every step's result and, at the
  * end, every table, row for row, to be identical.
  */
-
-/** The same executor with `serverLifecycle` off, in its transactions too. */
-function generalPath<T extends SqlExecutor>(ex: T): T {
-  return Object.create(ex, {
-    profile: { value: { ...ex.profile, serverLifecycle: false } },
-    transaction: {
-      value: <R>(fn: (tx: SqlExecutor) => Promise<R>) =>
-        ex.transaction((tx) => fn(generalPath(tx))),
-    },
-  }) as T;
-}
 
 /** The same executor, recording the text of every statement it runs. */
 function recording<T extends SqlExecutor>(ex: T, log: string[]): T {

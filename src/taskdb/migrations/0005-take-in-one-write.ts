@@ -81,7 +81,7 @@ $fn$;
  * is in `take_types`, `queued` otherwise. Returns the queued ones as `ready` (in attempt id
  * order), the taken attempts' ids, and the jobs of every dependent counted down (still live).
  */
-const RELEASE =
+export const RELEASE =
   String.raw`
 CREATE OR REPLACE FUNCTION eas_release(valid_tasks bigint[], now_ms bigint, worker_id text,
     worker_host text, worker_pid int, take_types text[], take_max int,

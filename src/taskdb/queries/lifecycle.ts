@@ -878,6 +878,16 @@ export async function releaseDependents(
   now: number,
 ): Promise<ReadyAttempt[]> {
   if (providerTaskIds.length === 0) return [];
+  if (tx.profile.rowLocks) {
+    // The providers' products first: a run-time expansion reading one (`insertPlannedTasks`)
+    // waits for this commit, or this waits for its commit and then sees its consumers.
+    for (const part of chunks(providerTaskIds, 450)) {
+      await tx.all(
+        `SELECT id FROM eas_products WHERE producer_task_id IN (${placeholders(part.length)}) ORDER BY id FOR NO KEY UPDATE`,
+        part,
+      );
+    }
+  }
   const decrement = new Map<number, number>();
   // File edges (through the providers' products, not yet met) and metadata edges in one
   // round trip; a metadata edge has no product.

@@ -138,6 +138,14 @@ export async function insertPlannedTasks(
     for (const i of t.inputs) if (i.jobProductId !== undefined) jobProducts.add(i.jobProductId);
   const passed = new Set<number>();
   for (const part of chunks([...jobProducts])) {
+    if (tx.profile.rowLocks) {
+      // Locked first: a producer's finish committing now either is waited for (and its version
+      // seen) or waits for this commit (and then sees these consumers). See migration 0010.
+      await tx.all(
+        `SELECT id FROM eas_products WHERE id IN (${placeholders(part.length)}) ORDER BY id FOR SHARE`,
+        part,
+      );
+    }
     for (const r of await tx.all<{ product_id: number }>(
       `SELECT DISTINCT product_id FROM eas_versions WHERE passed_qc = 1 AND product_id IN (${placeholders(part.length)})`,
       part,
