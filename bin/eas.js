@@ -15,6 +15,22 @@ if (!existsSync(entry) && existsSync(join(root, 'tsup.config.ts'))) {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
+// A daemon (eas controller, eas worker) stops gracefully on SIGTERM from its first moment: a
+// pod stopped while starting must exit 0, not die of the signal. One that comes while the CLI
+// loads is kept here for the daemon to act on once it runs (see cli/commands/daemons.ts).
+const EARLY_STOP = Symbol.for('plato-eas.early-stop-signal');
+const GLOBAL_VALUE_OPTIONS = new Set(['--database', '--filestore', '--registry', '--log-level']);
+const args = process.argv.slice(2);
+const first = args.findIndex(
+  (a, i) => !a.startsWith('-') && !(i > 0 && GLOBAL_VALUE_OPTIONS.has(args[i - 1])),
+);
+if (args[first] === 'controller' || args[first] === 'worker') {
+  const early = { signal: undefined, handler: (signal) => (early.signal ??= signal) };
+  globalThis[EARLY_STOP] = early;
+  process.on('SIGTERM', early.handler);
+  process.on('SIGINT', early.handler);
+}
+
 // A reader that stops early (`eas tree | head`) closes the pipe: stop quietly, as Unix tools do,
 // instead of dying on an unhandled EPIPE with a stack trace.
 for (const stream of [process.stdout, process.stderr]) {

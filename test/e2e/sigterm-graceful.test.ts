@@ -82,3 +82,30 @@ describe('SIGTERM to eas run', () => {
     expect(json<StatusJson>(await runEas(['status', '--json'], dir)).totals.done).toBe(13);
   });
 });
+
+describe('SIGTERM to a daemon while it starts', () => {
+  it('eas worker and eas controller exit 0 whenever the signal comes, loading or connecting', async () => {
+    const outcomes: string[] = [];
+    for (const daemon of ['worker', 'controller'] as const) {
+      // While the CLI loads, while it opens the pipeline, and once it runs (before Node has run
+      // bin/eas.js at all, the signal's default action is the kernel's: not tested).
+      for (const afterMs of [400, 1000, 3000]) {
+        const child = spawnEas([daemon], dir);
+        onTestFinished(() => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        });
+        child.stdout!.resume();
+        child.stderr!.resume();
+        const exited = new Promise<string>((resolve) =>
+          child.once('exit', (code, signal) => resolve(`${code ?? signal}`)),
+        );
+        await new Promise((r) => setTimeout(r, afterMs));
+        child.kill('SIGTERM');
+        outcomes.push(`${daemon} at ${afterMs} ms: ${await exited}`);
+      }
+    }
+    expect(outcomes).toEqual(
+      ['worker', 'controller'].flatMap((d) => [400, 1000, 3000].map((ms) => `${d} at ${ms} ms: 0`)),
+    );
+  });
+});

@@ -60,17 +60,49 @@ async function startOps(
   return ops;
 }
 
-/** Calls `stop` on the first SIGTERM/SIGINT; returns the function that removes the handlers. */
-function onStopSignals(log: Logger, stop: (signal: string) => void): () => void {
+/** What `bin/eas.js` keeps of a stop signal that came while the CLI loaded. */
+interface EarlyStop {
+  signal?: string;
+  handler: (signal: NodeJS.Signals) => void;
+}
+
+/**
+ * Listens for SIGTERM/SIGINT from the start of a daemon (a pod may be stopped while it starts,
+ * and must then exit 0): a signal before `ready` is kept (so is one `bin/eas.js` kept while the
+ * CLI loaded) and `stopped()` says so, for the daemon to end instead of starting; once
+ * `ready(stop)` is called, `stop` runs on the first signal. Returns the controls and the
+ * function that removes the handlers.
+ */
+function stopSignals(log: Logger): {
+  stopped: () => boolean;
+  ready: (stop: (signal: string) => void) => void;
+  remove: () => void;
+} {
+  const early = (globalThis as Record<symbol, EarlyStop | undefined>)[
+    Symbol.for('plato-eas.early-stop-signal')
+  ];
+  let signalled = early?.signal;
+  let onStop: ((signal: string) => void) | undefined;
   const handler = (signal: NodeJS.Signals): void => {
     log.info({ component: 'daemon', signal }, 'stopping gracefully');
-    stop(signal);
+    signalled ??= signal;
+    onStop?.(signal);
   };
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
-  return () => {
-    process.off('SIGTERM', handler);
-    process.off('SIGINT', handler);
+  if (early) {
+    process.off('SIGTERM', early.handler);
+    process.off('SIGINT', early.handler);
+  }
+  return {
+    stopped: () => signalled !== undefined,
+    ready: (stop) => {
+      onStop = stop;
+    },
+    remove: () => {
+      process.off('SIGTERM', handler);
+      process.off('SIGINT', handler);
+    },
   };
 }
 
@@ -108,11 +140,12 @@ export function registerDaemons(program: Command, ctx: CommandContext): void {
       }
       const config = daemonConfig(ctx);
       const log = loggerOf(config);
-      const p = await createPipeline({ config, logger: log });
+      const signals = stopSignals(log);
+      let p: Pipeline | undefined;
       let ops: OpsServer | undefined;
       let scaler: Scaler | undefined;
-      let removeHandlers = (): void => undefined;
       try {
+        p = await createPipeline({ config, logger: log });
         if (opts.scaler === 'kubernetes') scaler = await createKubernetesScaler({ logger: log });
         const controller = p.controller(scaler ? { scaler } : {});
         const election = new LeaderElection({
@@ -122,6 +155,7 @@ export function registerDaemons(program: Command, ctx: CommandContext): void {
         });
         const metrics = new Registry();
         collectDefaultMetrics({ register: metrics });
+        const pipeline = p;
         registerControllerMetrics(metrics, { db: p.db, queue: p.queue, controller, election });
         election.on('leader:elected', () => ctx.output.err('controller: leading'));
         election.on('leader:standby', () =>
@@ -131,13 +165,15 @@ export function registerDaemons(program: Command, ctx: CommandContext): void {
           opts.listen,
           metrics,
           async () => {
-            const r = await backendsReady(p);
+            const r = await backendsReady(pipeline);
             return { ok: r.ok, detail: { ...r.detail, role: election.role } };
           },
           log,
           ctx,
         );
-        removeHandlers = onStopSignals(log, () => election.stop());
+        // Stopped while starting: nothing to lead, nothing to hand back.
+        if (signals.stopped()) return;
+        signals.ready(() => election.stop());
         await election.run(async (signal) => {
           const stop = (): void => controller.stop('no longer leading');
           signal.addEventListener('abort', stop, { once: true });
@@ -148,10 +184,10 @@ export function registerDaemons(program: Command, ctx: CommandContext): void {
           }
         });
       } finally {
-        removeHandlers();
+        signals.remove();
         await ops?.close();
         await scaler?.close();
-        await p.close();
+        await p?.close();
       }
     });
 
@@ -193,10 +229,12 @@ export function registerDaemons(program: Command, ctx: CommandContext): void {
         }
         const config = daemonConfig(ctx);
         const log = loggerOf(config);
-        const p = await createPipeline({ config, logger: log });
+        const signals = stopSignals(log);
+        let p: Pipeline | undefined;
         let ops: OpsServer | undefined;
-        let removeHandlers = (): void => undefined;
         try {
+          p = await createPipeline({ config, logger: log });
+          const pipeline = p;
           const types = workerTypes(p, opts);
           const harness = p.worker({
             types,
@@ -206,16 +244,18 @@ export function registerDaemons(program: Command, ctx: CommandContext): void {
           const metrics = new Registry();
           collectDefaultMetrics({ register: metrics });
           registerWorkerMetrics(metrics, harness);
-          ops = await startOps(opts.listen, metrics, () => backendsReady(p), log, ctx);
-          removeHandlers = onStopSignals(log, (signal) => harness.stop(signal));
+          ops = await startOps(opts.listen, metrics, () => backendsReady(pipeline), log, ctx);
+          // Stopped while starting: it has claimed nothing.
+          if (signals.stopped()) return;
+          signals.ready((signal) => harness.stop(signal));
           ctx.output.err(
             `worker: claiming ${types ? types.join(', ') : 'every task type'} (concurrency ${concurrency ?? config.workerConcurrency})`,
           );
           await harness.run();
         } finally {
-          removeHandlers();
+          signals.remove();
           await ops?.close();
-          await p.close();
+          await p?.close();
         }
       },
     );
