@@ -286,6 +286,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
         'worker died; its attempts are re-queued',
       );
       this.emit('worker:lost', { workerId: w.id, attempts: ids.length });
+      if (result.stalled.length > 0) this.emit('attempt:stalled', { attemptIds: result.stalled });
     }
     return recovered;
   }

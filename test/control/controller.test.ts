@@ -277,7 +277,11 @@ describe('Controller recovery', () => {
       leaseMs: 600_000,
     });
     await p.db.startAttempts([item!.attemptId], { id: 'dead', host: 'this-host', pid: deadPid });
+    // Told like any stalled attempt (the metrics count them from this event).
+    const stalled: number[][] = [];
+    c.on('attempt:stalled', (e) => stalled.push(e.attemptIds));
     expect(await c.recoverDeadLocalWorkers()).toBe(1);
+    expect(stalled).toEqual([[item!.attemptId]]);
     expect((await p.db.workers('running')).map((w) => w.id)).not.toContain('dead');
     expect((await p.queue.counts()).null).toMatchObject({ ready: 1, leased: 0 });
   });
