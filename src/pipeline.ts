@@ -26,6 +26,12 @@ export interface PipelineOptions {
   /** Logger. @defaultValue silent */
   logger?: Logger;
   /**
+   * Open the job queue. `false` for tools that only read the task database and the files (the
+   * queue is a cache of it): they then work while Redis is away, and `queue` throws when used.
+   * @defaultValue true
+   */
+  queue?: boolean;
+  /**
    * In-process handlers by task type name. A name the registry does not know becomes a task
    * type of its own (in the `eas-base` container); a built-in name replaces that handler.
    */
@@ -49,6 +55,17 @@ export interface Pipeline extends AsyncDisposable {
   /** A worker harness on these parts, with the built-in handlers. */
   worker(options?: Partial<WorkerHarnessOptions>): WorkerHarness;
   close(): Promise<void>;
+}
+
+/** The `queue` of a pipeline opened without one: closing it does nothing, anything else throws. */
+function unopenedQueue(): JobQueue {
+  return new Proxy({} as JobQueue, {
+    get(_, prop) {
+      if (prop === 'close') return () => Promise.resolve();
+      if (prop === 'then') return undefined; // not a promise
+      throw new Error(`this pipeline was opened without its job queue (queue.${String(prop)})`);
+    },
+  });
 }
 
 /**
@@ -81,9 +98,12 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   let queue: JobQueue | undefined;
   let files: FileRepository | undefined;
   try {
-    queue = config.redisUrl
-      ? await createJobQueue({ backend: 'redis', url: config.redisUrl }, { logger })
-      : await createJobQueue({ backend: 'sql', sql: db.sql }, { logger });
+    queue =
+      options.queue === false
+        ? unopenedQueue()
+        : config.redisUrl
+          ? await createJobQueue({ backend: 'redis', url: config.redisUrl }, { logger })
+          : await createJobQueue({ backend: 'sql', sql: db.sql }, { logger });
     files = await createFileRepository({ root: config.filestoreRoot, logger });
   } catch (e) {
     await queue?.close();

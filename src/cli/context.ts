@@ -51,13 +51,25 @@ export function loggerOf(config: ResolvedConfig): Logger {
   return createLogger({ level: config.logLevel });
 }
 
+/**
+ * {@link withPipeline} for commands that only read the task database and the files: no job
+ * queue is opened, so they answer while Redis is away (the database is the truth).
+ */
+export function withReadingPipeline<T>(
+  ctx: CommandContext,
+  fn: (p: Pipeline) => Promise<T>,
+): Promise<T> {
+  return withPipeline(ctx, fn, configOf(ctx), { queue: false });
+}
+
 /** Opens the pipeline (of `config`, by default that of the command), runs `fn`, closes it. */
 export async function withPipeline<T>(
   ctx: CommandContext,
   fn: (p: Pipeline) => Promise<T>,
   config: ResolvedConfig = configOf(ctx),
+  options: { queue?: boolean } = {},
 ): Promise<T> {
-  const pipeline = await createPipeline({ config, logger: loggerOf(config) });
+  const pipeline = await createPipeline({ config, logger: loggerOf(config), ...options });
   try {
     return await fn(pipeline);
   } finally {

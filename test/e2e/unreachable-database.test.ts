@@ -44,3 +44,20 @@ describe('EAS_DATABASE_URL=postgres://127.0.0.1:1/x', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
+
+describe('EAS_REDIS_URL=redis://127.0.0.1:1 (the queue away, the task database here)', () => {
+  const env = { EAS_REDIS_URL: 'redis://127.0.0.1:1/0' };
+
+  it('commands that read the task database answer (the queue is a cache of it)', async () => {
+    for (const args of [['status', '--json'], ['errors'], ['logs'], ['timings'], ['products']]) {
+      const r = await runEas(args, dir, env);
+      expect([args.join(' '), r.code, r.stderr]).toEqual([args.join(' '), 0, '']);
+    }
+  });
+
+  it('a command that queues work exits 3 naming Redis', async () => {
+    const r = await runEas(['run', '--until-idle'], dir, env);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain('eas: Redis at redis://127.0.0.1:1/0 is unreachable');
+  });
+});

@@ -4,7 +4,7 @@ import { pipeline as streamPipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { EasError } from '../../core/index.js';
 import { checkLogicalPath } from '../../filestore/index.js';
-import { jobOption, parseId, withPipeline, type CommandContext } from '../context.js';
+import { jobOption, parseId, withReadingPipeline, type CommandContext } from '../context.js';
 import { bytes, printJson, table, time } from '../format.js';
 
 /** `products`, `get`. */
@@ -16,7 +16,7 @@ export function registerFiles(program: Command, ctx: CommandContext): void {
     .option('--dir <working-directory>', 'only this working directory')
     .option('--json', 'print as JSON')
     .action(async (opts: { job?: string; dir?: string; json?: boolean }) => {
-      await withPipeline(ctx, async (p) => {
+      await withReadingPipeline(ctx, async (p) => {
         const jobId = await jobOption(p, opts.job);
         const products = await p.db.products({ jobId, workingDirectory: opts.dir });
         if (opts.json) return printJson(ctx.output, products);
@@ -56,7 +56,7 @@ export function registerFiles(program: Command, ctx: CommandContext): void {
         slash < 0 ? path : path.slice(slash + 1),
         'path',
       );
-      await withPipeline(ctx, async (p) => {
+      await withReadingPipeline(ctx, async (p) => {
         let version = await p.db.findPassedVersion(
           logical.workingDirectory,
           logical.filename,

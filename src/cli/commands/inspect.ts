@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { EasError } from '../../core/index.js';
 import { LOG_LEVELS, TASK_STATES, type TaskSummary } from '../../taskdb/index.js';
 import type { Pipeline } from '../../pipeline.js';
-import { jobOption, parseId, withPipeline, type CommandContext } from '../context.js';
+import { jobOption, parseId, withReadingPipeline, type CommandContext } from '../context.js';
 import {
   countsLine,
   metadataLine,
@@ -24,7 +24,7 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
     .option('--json', 'print { jobs, taskTypes, totals } as JSON')
     .action(async (opts: { job?: string; json?: boolean }) => {
       const jobId = opts.job === undefined ? undefined : parseId(opts.job, '--job');
-      await withPipeline(ctx, async (p) => {
+      await withReadingPipeline(ctx, async (p) => {
         const s = await p.db.status(jobId);
         if (jobId !== undefined && s.jobs.length === 0)
           throw new EasError('NOT_FOUND', `No job ${jobId}.`, { where: '--job' });
@@ -78,7 +78,7 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
     .action(async (opts: { job?: string; depth: string; limit: string; json?: boolean }) => {
       const depth = parseId(opts.depth, '--depth');
       const limit = parseId(opts.limit, '--limit');
-      await withPipeline(ctx, async (p) => {
+      await withReadingPipeline(ctx, async (p) => {
         const jobId = await jobOrNewest(p, opts.job);
         const job = (await p.db.job(jobId))!;
         const lines: { task: TaskSummary; depth: number }[] = [];
@@ -124,7 +124,7 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
     .option('--json', 'print as JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
       const taskId = parseId(id, 'task id');
-      await withPipeline(ctx, async (p) => {
+      await withReadingPipeline(ctx, async (p) => {
         const t = await p.db.task(taskId);
         if (!t)
           throw new EasError('NOT_FOUND', `No task ${taskId}. List tasks with: eas tree`, {
@@ -199,7 +199,7 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
           minLevel: opts.level,
           limit: parseId(opts.limit, '--limit'),
         };
-        await withPipeline(ctx, async (p) => {
+        await withReadingPipeline(ctx, async (p) => {
           // A job or task that does not exist is a mistake to say, not an empty answer.
           const jobId = await jobOption(p, opts.job);
           if (filter.taskId !== undefined && !(await p.db.task(filter.taskId)))
@@ -230,7 +230,7 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
     .option('--job <id>', 'only this job')
     .option('--json', 'print as JSON')
     .action(async (opts: { job?: string; json?: boolean }) => {
-      await withPipeline(ctx, async (p) => {
+      await withReadingPipeline(ctx, async (p) => {
         const jobId = await jobOption(p, opts.job);
         const errors = await p.db.errors(jobId);
         if (opts.json) return printJson(ctx.output, errors);

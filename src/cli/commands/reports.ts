@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatTyped, type TypedMetadata } from '../../core/index.js';
 import type { TimingRow } from '../../taskdb/index.js';
-import { jobOption, withPipeline, type CommandContext } from '../context.js';
+import { jobOption, withReadingPipeline, type CommandContext } from '../context.js';
 import { ms, printJson, table } from '../format.js';
 
 /** Rows read per page, so a 100,000-attempt job streams in bounded memory. */
@@ -93,7 +93,7 @@ export function registerReports(program: Command, ctx: CommandContext): void {
     .option('--csv', 'CSV on stdout')
     .option('--json', 'print as JSON')
     .action(async (opts: { job?: string; csv?: boolean; json?: boolean }) => {
-      await withPipeline(ctx, async (p) => {
+      await withReadingPipeline(ctx, async (p) => {
         const jobId = await jobOption(p, opts.job);
         const read = (afterId: number | undefined) => p.db.timings({ jobId, afterId, limit: PAGE });
         if (opts.csv) return writeCsv(ctx, read, TIMING_COLUMNS, timingCells);
@@ -147,7 +147,7 @@ export function registerReports(program: Command, ctx: CommandContext): void {
     .option('--csv', 'CSV on stdout')
     .option('--json', 'print as JSON')
     .action(async (opts: { job?: string; csv?: boolean; json?: boolean }) => {
-      await withPipeline(ctx, async (p) => {
+      await withReadingPipeline(ctx, async (p) => {
         const jobId = await jobOption(p, opts.job);
         const rows = [];
         for await (const page of pages((afterId) => p.db.outcomes({ jobId, afterId, limit: PAGE })))
