@@ -62,6 +62,19 @@ export function countsLine(c: StateCounts): string {
   return parts.length ? parts.join(', ') : 'no tasks';
 }
 
+/** The task counts of the given jobs of a status, added up (a run reports the jobs it ran). */
+export function countsOfJobs(
+  jobs: readonly { id: number; counts: StateCounts }[],
+  ids: ReadonlySet<number>,
+): StateCounts {
+  const sum: Record<string, number> = {};
+  for (const j of jobs) {
+    if (!ids.has(j.id)) continue;
+    for (const [state, n] of Object.entries(j.counts)) sum[state] = (sum[state] ?? 0) + n;
+  }
+  return sum as StateCounts;
+}
+
 /** `size=1.5, size_index=3`. */
 export function metadataLine(m: TypedMetadata): string {
   return Object.entries(m)

@@ -168,6 +168,8 @@ describe('rerun of a failed subtree, double submission, delete', () => {
     expect(submit.stdout).toContain('Submitted job 2');
     const run = await runEas(['run', '--until-idle'], dir);
     expect(run.code, run.stderr).toBe(0);
+    // What this run ran: job 2's three attempts and tasks, not job 1's too.
+    expect(run.stdout).toContain('Ran 3 attempts. Tasks of the jobs it ran: done 4.');
     const status = json<StatusJson>(await runEas(['status', '--json'], dir));
     expect(status.jobs.map((j) => [j.id, j.status])).toEqual([
       [2, 'done'],

@@ -61,7 +61,8 @@ describe('three null tasks and a producer/consumer pair of external commands', (
 
     const run = await runEas(['run', '--until-idle'], dir);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toContain('Tasks: done 6.');
+    // Five attempts (three null, the pair); the root is the controller's, no attempt.
+    expect(run.stdout).toContain('Ran 5 attempts. Tasks of the jobs it ran: done 6.');
 
     const status = json<StatusJson>(await runEas(['status', '--json'], dir));
     expect(status.totals).toEqual(counts({ done: 6 }));

@@ -11,7 +11,7 @@ import {
 import { LocalProcessScaler } from '../../control/index.js';
 import type { Pipeline } from '../../pipeline.js';
 import { withPipeline, type CommandContext } from '../context.js';
-import { countsLine, type Output } from '../format.js';
+import { countsLine, countsOfJobs, plural, type Output } from '../format.js';
 
 /** Options of {@link runUntil}. */
 export interface RunLoopOptions {
@@ -36,7 +36,9 @@ export async function runUntil(p: Pipeline, options: RunLoopOptions): Promise<nu
   );
   controller.on('job:submitted', (j) => startJobs.add(j.jobId));
   const o = options.output;
-  let finishedSinceStart = 0;
+  // Every attempt this process ran to its end (a retried failure, a rerun's: each counts).
+  let attemptsRun = 0;
+  worker.on('attempt:finished', () => attemptsRun++);
   const progress = new Progress(o);
 
   let stopped = false;
@@ -69,8 +71,7 @@ export async function runUntil(p: Pipeline, options: RunLoopOptions): Promise<nu
   };
   worker.on('worker:idle', () => void checkIdle());
   worker.on('batch:committed', (r) => {
-    finishedSinceStart += r.done.length + r.failed.length;
-    progress.tick(p, finishedSinceStart);
+    progress.tick(p, attemptsRun);
     if (r.finishedJobs.length > 0) {
       for (const j of r.finishedJobs)
         o?.err(progress.clear() + `job ${j.jobId} finished: ${j.status}`);
@@ -93,7 +94,9 @@ export async function runUntil(p: Pipeline, options: RunLoopOptions): Promise<nu
   const failed = jobs.filter((j) => j.status === 'failed');
   if (o) {
     const s = await p.db.status();
-    o.out(`Ran ${finishedSinceStart} attempts. Tasks: ${countsLine(s.totals)}.`);
+    o.out(
+      `Ran ${plural(attemptsRun, 'attempt')}. Tasks of the jobs it ran: ${countsLine(countsOfJobs(s.jobs, startJobs))}.`,
+    );
     if (failed.length > 0)
       o.out(
         `Job(s) with failures: ${failed.map((j) => `${j.id} "${j.name}"`).join(', ')}. See: eas errors`,
@@ -276,7 +279,9 @@ export async function runAutoscaled(p: Pipeline, options: AutoRunOptions): Promi
   if (o) {
     const s = await p.db.status();
     const most = [...peak].map(([c, n]) => `${c} ${n}`).join(', ') || 'none started';
-    o.out(`Worker processes at most: ${most}. Tasks: ${countsLine(s.totals)}.`);
+    o.out(
+      `Worker processes at most: ${most}. Tasks of the jobs it ran: ${countsLine(countsOfJobs(s.jobs, startJobs))}.`,
+    );
     if (failed.length > 0)
       o.out(
         `Job(s) with failures: ${failed.map((j) => `${j.id} "${j.name}"`).join(', ')}. See: eas errors`,
