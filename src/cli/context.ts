@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import {
   EasError,
   createLogger,
@@ -53,13 +54,32 @@ export function loggerOf(config: ResolvedConfig): Logger {
 
 /**
  * {@link withPipeline} for commands that only read the task database and the files: no job
- * queue is opened, so they answer while Redis is away (the database is the truth).
+ * queue is opened, so they answer while Redis is away (the database is the truth). Outside a
+ * pipeline — no `eas.yaml` found and no SQLite database at the configured path — nothing is
+ * created: a query from the wrong directory, or of a mistyped `--database`, is told so
+ * (`NOT_FOUND`, exit 2) instead of showing an empty pipeline and leaving a database behind.
  */
 export function withReadingPipeline<T>(
   ctx: CommandContext,
   fn: (p: Pipeline) => Promise<T>,
 ): Promise<T> {
-  return withPipeline(ctx, fn, configOf(ctx), { queue: false });
+  const config = configOf(ctx);
+  const file = config.databaseUrl.startsWith('sqlite:')
+    ? config.databaseUrl.slice('sqlite:'.length)
+    : undefined;
+  if (
+    file !== undefined &&
+    file !== ':memory:' &&
+    config.configPath === undefined &&
+    !existsSync(file)
+  ) {
+    throw new EasError(
+      'NOT_FOUND',
+      `No pipeline here: no eas.yaml and no task database at ${file}. Start one with eas init or eas submit <chain>, or name yours with --database or EAS_DATABASE_URL.`,
+      { where: file },
+    );
+  }
+  return withPipeline(ctx, fn, config, { queue: false });
 }
 
 /** Opens the pipeline (of `config`, by default that of the command), runs `fn`, closes it. */

@@ -97,6 +97,27 @@ describe('the binary: a reader that stops early', () => {
   });
 });
 
+describe('queries outside a pipeline', () => {
+  it('refuse (exit 2) and create nothing: no eas.yaml, no task database there', async () => {
+    const { dir: empty, remove: removeEmpty } = tempDir('no-pipeline');
+    try {
+      for (const args of [
+        ['status'],
+        ['tree'],
+        ['logs'],
+        ['--database', 'sqlite:typo.db', 'errors'],
+      ]) {
+        const r = await runMain(args, empty);
+        expect([args.join(' '), r.code]).toEqual([args.join(' '), 2]);
+        expect(r.stderr).toContain('No pipeline here: no eas.yaml and no task database at');
+      }
+      expect(readdirSync(empty)).toEqual([]);
+    } finally {
+      removeEmpty();
+    }
+  });
+});
+
 describe('queries of an empty pipeline', () => {
   it('eas status --json is exactly { jobs, taskTypes, totals } with the 8 state keys', async () => {
     const s = json<StatusJson>(await runMain(['status', '--json'], dir));
@@ -151,8 +172,8 @@ describe('queries of an empty pipeline', () => {
 
 describe('eas submit --dry-run --json', () => {
   it('prints exactly { tasks, byType, deferred } and writes nothing (row counts, files)', async () => {
-    // Make the database exist first: the dry run must not add to it.
-    expect((await runMain(['status'], dir)).code).toBe(0);
+    // Make the database and its queue's tables exist first: the dry run must not add to it.
+    expect((await runMain(['queue'], dir)).code).toBe(0);
     const before = tableSnapshot(dir);
     const r = await runMain(['submit', '--dry-run', '--json', PAIR_CHAIN], dir);
     expect(r.code, r.stderr).toBe(0);

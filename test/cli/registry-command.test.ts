@@ -55,6 +55,7 @@ describe('eas registry import', () => {
     expect(data.taskTypes['transit_search_qats']).toEqual({
       container: 'eas-worker-qats',
       command: ['eas-task-transit_search_qats'],
+      outputs: { optional: ['debugging'] },
     });
     expect(data.containers['eas-worker-tls']).toEqual({ cpu: 20, gpu: 0, memory: '16Gi' });
 

@@ -3,6 +3,8 @@
  * credentials in it (DESIGN §8). Port 1 of 127.0.0.1 is closed, so PostgreSQL there refuses at
  * once: the real binary, a real connection attempt, no server needed.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, runEas, tempDir } from '../cli/harness.js';
 
@@ -49,6 +51,8 @@ describe('EAS_REDIS_URL=redis://127.0.0.1:1 (the queue away, the task database h
   const env = { EAS_REDIS_URL: 'redis://127.0.0.1:1/0' };
 
   it('commands that read the task database answer (the queue is a cache of it)', async () => {
+    // A pipeline directory (eas.yaml): reads outside one refuse before opening anything.
+    writeFileSync(join(dir, 'eas.yaml'), 'worker: { concurrency: 2 }\n');
     for (const args of [['status', '--json'], ['errors'], ['logs'], ['timings'], ['products']]) {
       const r = await runEas(args, dir, env);
       expect([args.join(' '), r.code, r.stderr]).toEqual([args.join(' '), 0, '']);
