@@ -22,6 +22,8 @@ beforeAll(async () => {
             values: {
               outcome: "('PASS' if metadata['size'] > 0.75 else 'FAIL')",
               found_period: 50.0,
+              // An output named like the loop parameter: a column of its own.
+              size: "(metadata['size'] * 2)",
             },
           },
         ],
@@ -45,12 +47,14 @@ describe('reports', () => {
     const r = await runMain(['pass-fail', '--csv'], dir);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toBe('job,task,path,type,attempt,outcome,size,size_index,found_period');
+    expect(lines[0]).toBe(
+      'job,task,path,type,attempt,outcome,size,size_index,found_period,size (output)',
+    );
     const rows = lines.slice(1).map((l) => l.split(','));
-    expect(rows.map((c) => [c[5], c[6], c[7], c[8]])).toEqual([
-      ['FAIL', '0.5', '0', '50.0'],
-      ['PASS', '1.0', '1', '50.0'],
-      ['PASS', '2.0', '2', '50.0'],
+    expect(rows.map((c) => [c[5], c[6], c[7], c[8], c[9]])).toEqual([
+      ['FAIL', '0.5', '0', '50.0', '1.0'],
+      ['PASS', '1.0', '1', '50.0', '2.0'],
+      ['PASS', '2.0', '2', '50.0', '4.0'],
     ]);
   });
 

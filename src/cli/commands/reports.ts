@@ -157,7 +157,17 @@ export function registerReports(program: Command, ctx: CommandContext): void {
         const outputs: string[] = [];
         for (const r of rows)
           for (const k of Object.keys(r.output)) if (!outputs.includes(k)) outputs.push(k);
-        const header = ['job', 'task', 'path', 'type', 'attempt', 'outcome', ...params, ...outputs];
+        // An output named like a loop parameter keeps its own column, told apart.
+        const header = [
+          'job',
+          'task',
+          'path',
+          'type',
+          'attempt',
+          'outcome',
+          ...params,
+          ...outputs.map((k) => (params.includes(k) ? `${k} (output)` : k)),
+        ];
         const cells = rows.map((r) => [
           r.jobId,
           r.taskId,
