@@ -423,7 +423,8 @@ function createExpansion(
         }
         task.expanded = true;
         for (const g of groups) {
-          if (full(path)) break;
+          // A group with a node adds it; one without adds only its list, checked as it goes.
+          if (g.node && full(path)) break;
           if (!g.node) {
             expandList(g.descriptors, node, `${path}.${g.field}`, g.metadata);
             continue;

@@ -56,8 +56,9 @@ export function loggerOf(config: ResolvedConfig): Logger {
  * {@link withPipeline} for commands that only read the task database and the files: no job
  * queue is opened, so they answer while Redis is away (the database is the truth). Outside a
  * pipeline — no `eas.yaml` found and no SQLite database at the configured path — nothing is
- * created: a query from the wrong directory, or of a mistyped `--database`, is told so
- * (`NOT_FOUND`, exit 2) instead of showing an empty pipeline and leaving a database behind.
+ * created: a query from the wrong directory, or of a mistyped `--database` there, is told so
+ * (`NOT_FOUND`, exit 2) instead of showing an empty pipeline and leaving a database behind. (In
+ * a directory with an `eas.yaml`, a database not made yet is an empty pipeline.)
  */
 export function withReadingPipeline<T>(
   ctx: CommandContext,
@@ -67,12 +68,7 @@ export function withReadingPipeline<T>(
   const file = config.databaseUrl.startsWith('sqlite:')
     ? config.databaseUrl.slice('sqlite:'.length)
     : undefined;
-  if (
-    file !== undefined &&
-    file !== ':memory:' &&
-    config.configPath === undefined &&
-    !existsSync(file)
-  ) {
+  if (file !== undefined && config.configPath === undefined && !existsSync(file)) {
     throw new EasError(
       'NOT_FOUND',
       `No pipeline here: no eas.yaml and no task database at ${file}. Start one with eas init or eas submit <chain>, or name yours with --database or EAS_DATABASE_URL.`,

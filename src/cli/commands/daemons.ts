@@ -106,6 +106,22 @@ function stopSignals(log: Logger): {
   };
 }
 
+/**
+ * Opens the pipeline; a failure after a stop signal (a server away while the daemon was being
+ * stopped anyway) ends the daemon quietly, exit 0, instead of as a start-up failure.
+ */
+async function openUnlessStopped(
+  signals: { stopped: () => boolean },
+  open: () => Promise<Pipeline>,
+): Promise<Pipeline | undefined> {
+  try {
+    return await open();
+  } catch (e) {
+    if (signals.stopped()) return undefined;
+    throw e;
+  }
+}
+
 function parseCount(value: string | undefined, flag: string, max: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -145,7 +161,8 @@ export function registerDaemons(program: Command, ctx: CommandContext): void {
       let ops: OpsServer | undefined;
       let scaler: Scaler | undefined;
       try {
-        p = await createPipeline({ config, logger: log });
+        p = await openUnlessStopped(signals, () => createPipeline({ config, logger: log }));
+        if (!p) return;
         if (opts.scaler === 'kubernetes') scaler = await createKubernetesScaler({ logger: log });
         const controller = p.controller(scaler ? { scaler } : {});
         const election = new LeaderElection({
@@ -233,7 +250,8 @@ export function registerDaemons(program: Command, ctx: CommandContext): void {
         let p: Pipeline | undefined;
         let ops: OpsServer | undefined;
         try {
-          p = await createPipeline({ config, logger: log });
+          p = await openUnlessStopped(signals, () => createPipeline({ config, logger: log }));
+          if (!p) return;
           const pipeline = p;
           const types = workerTypes(p, opts);
           const harness = p.worker({

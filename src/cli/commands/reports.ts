@@ -157,16 +157,12 @@ export function registerReports(program: Command, ctx: CommandContext): void {
         const outputs: string[] = [];
         for (const r of rows)
           for (const k of Object.keys(r.output)) if (!outputs.includes(k)) outputs.push(k);
-        // An output named like a loop parameter keeps its own column, told apart.
+        // An output named like a loop parameter or a fixed column keeps its own, told apart.
+        const fixed = ['job', 'task', 'path', 'type', 'attempt', 'outcome'];
         const header = [
-          'job',
-          'task',
-          'path',
-          'type',
-          'attempt',
-          'outcome',
+          ...fixed,
           ...params,
-          ...outputs.map((k) => (params.includes(k) ? `${k} (output)` : k)),
+          ...outputs.map((k) => (params.includes(k) || fixed.includes(k) ? `${k} (output)` : k)),
         ];
         const cells = rows.map((r) => [
           r.jobId,

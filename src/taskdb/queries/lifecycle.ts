@@ -880,10 +880,22 @@ export async function releaseDependents(
   if (providerTaskIds.length === 0) return [];
   if (tx.profile.rowLocks) {
     // The providers' products first: a run-time expansion reading one (`insertPlannedTasks`)
-    // waits for this commit, or this waits for its commit and then sees its consumers.
+    // waits for this commit, or this waits for its commit and then sees its consumers. Locked
+    // in id order across chunks, as the expansion locks them (no deadlock).
+    const products: number[] = [];
     for (const part of chunks(providerTaskIds, 450)) {
+      for (const r of await tx.all<{ id: unknown }>(
+        `SELECT id FROM eas_products WHERE producer_task_id IN (${placeholders(part.length)})`,
+        part,
+      ))
+        products.push(Number(r.id));
+    }
+    for (const part of chunks(
+      products.sort((a, b) => a - b),
+      450,
+    )) {
       await tx.all(
-        `SELECT id FROM eas_products WHERE producer_task_id IN (${placeholders(part.length)}) ORDER BY id FOR NO KEY UPDATE`,
+        `SELECT id FROM eas_products WHERE id IN (${placeholders(part.length)}) ORDER BY id FOR NO KEY UPDATE`,
         part,
       );
     }

@@ -137,7 +137,8 @@ export async function insertPlannedTasks(
   for (const t of tasks)
     for (const i of t.inputs) if (i.jobProductId !== undefined) jobProducts.add(i.jobProductId);
   const passed = new Set<number>();
-  for (const part of chunks([...jobProducts])) {
+  // In id order across chunks, as every lock of product rows is taken (no deadlock).
+  for (const part of chunks([...jobProducts].sort((a, b) => a - b))) {
     if (tx.profile.rowLocks) {
       // Locked first: a producer's finish committing now either is waited for (and its version
       // seen) or waits for this commit (and then sees these consumers). See migration 0010.

@@ -57,9 +57,10 @@ export async function render(root, { params }) {
           max: 50,
           value: f.depth,
           'aria-label': 'depth',
-          // Only a depth the list can have: anything else puts the box back as it was.
+          // Only a depth the list can have (0–1000, or none): anything else puts the box back.
           onchange: (e) => {
-            if (/^\d{0,4}$/.test(e.target.value.trim())) set('depth', e.target.value.trim());
+            const v = e.target.value.trim();
+            if (v === '' || (/^\d+$/.test(v) && Number(v) <= 1000)) set('depth', v);
             else e.target.value = f.depth;
           },
         }),
