@@ -80,7 +80,7 @@ const stateList = z
 const field = z
   .string()
   .regex(
-    /^(param|output|desc):[\w.-]{1,200}$|^timing:(wall_ms|cpu_ms)$|^state$/,
+    /^(param|output|desc):[\w.-]{1,200}$|^timing:(wall_ms|cpu_ms|cpu_children_ms)$|^state$/,
     'not a plot field',
   );
 

@@ -4,7 +4,8 @@ import type { PlotRow } from '../taskdb/index.js';
 /**
  * A field of a result plot, by where it comes from: `param:<key>` (the task's metadata: loop
  * parameters), `output:<key>` (its current attempt's output metadata), `desc:<key>` (a scalar
- * field of its description, e.g. `lc_duration`), `timing:wall_ms` / `timing:cpu_ms`, or `state`.
+ * field of its description, e.g. `lc_duration`), `timing:wall_ms` / `timing:cpu_ms` / `timing:cpu_children_ms` (CPU with child processes, where
+ * an external code's work is), or `state`.
  */
 export type PlotField = string;
 
@@ -37,7 +38,7 @@ export function fieldsOf(rows: readonly PlotRow[]): PlotFields {
     parameters: ordered.map((k) => `param:${k}`),
     outputs: [...outputs].sort().map((k) => `output:${k}`),
     descriptions: [...descs].sort().map((k) => `desc:${k}`),
-    timings: ['timing:wall_ms', 'timing:cpu_ms', 'state'],
+    timings: ['timing:wall_ms', 'timing:cpu_ms', 'timing:cpu_children_ms', 'state'],
   };
 }
 
@@ -76,7 +77,11 @@ export function valueOf(row: PlotRow, field: PlotField): string | number | null 
           : String(v);
     }
     case 'timing':
-      return key === 'cpu_ms' ? row.cpuMs : row.wallMs;
+      return key === 'cpu_ms'
+        ? row.cpuMs
+        : key === 'cpu_children_ms'
+          ? row.cpuChildrenMs
+          : row.wallMs;
     case 'state':
       return row.state;
     default:

@@ -486,7 +486,8 @@ describe('plot aggregation', () => {
     description: { lc_duration: 730 },
     output: outcome === null ? {} : { outcome: { type: 'str', value: outcome } },
     wallMs: wall,
-    cpuMs: wall,
+    cpuMs: wall / 10,
+    cpuChildrenMs: wall * 2,
   });
   const rows = [
     row(0.5, 10, 'FAIL', 5),
@@ -530,5 +531,10 @@ describe('plot aggregation', () => {
     expect(p.kind).toBe('xy');
     expect(p.series).toEqual([{ x: 730, value: 9, count: 5 }]);
     expect(p.points.v).toEqual([5, 7, 9, 11, 13]);
+    // CPU with child processes, an external code's work, beside the worker's own.
+    const cpu = (value: 'timing:cpu_ms' | 'timing:cpu_children_ms') =>
+      aggregatePlot(rows, { taskType: 't', x: 'desc:lc_duration', value }).series;
+    expect(cpu('timing:cpu_children_ms')).toEqual([{ x: 730, value: 18, count: 5 }]);
+    expect(cpu('timing:cpu_ms')).toEqual([{ x: 730, value: expect.closeTo(0.9, 9), count: 5 }]);
   });
 });

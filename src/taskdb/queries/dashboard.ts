@@ -493,8 +493,12 @@ export interface PlotRow {
   description: Record<string, unknown>;
   /** Output metadata of the current attempt (only the keys asked for, when given). */
   output: TypedMetadata;
+  /** The current attempt's wall time, ms. */
   wallMs: number | null;
+  /** Its own CPU, ms (about nothing for an external code). */
   cpuMs: number | null;
+  /** Its CPU with child processes, ms (an external code's work). */
+  cpuChildrenMs: number | null;
 }
 
 /**
@@ -535,7 +539,7 @@ export async function plotRows(
     .map((_, i) => `, m${i}.type AS m${i}_type, m${i}.value AS m${i}_value`)
     .join('');
   const rows = await sql.all(
-    `SELECT t.id, t.state, t.metadata, ${withDescription ? 't.description' : "'{}' AS description"}, t.current_attempt_id, a.qc, a.wall_ms, a.cpu_ms${columns}
+    `SELECT t.id, t.state, t.metadata, ${withDescription ? 't.description' : "'{}' AS description"}, t.current_attempt_id, a.qc, a.wall_ms, a.cpu_ms, a.cpu_children_ms${columns}
      FROM eas_tasks t LEFT JOIN eas_attempts a ON a.id = t.current_attempt_id ${joins}
      ${c.whereClause()} ORDER BY t.id LIMIT ?`,
     [...keys, ...c.params, limit],
@@ -577,6 +581,7 @@ export async function plotRows(
         output,
         wallMs: numOrNull(r.wall_ms),
         cpuMs: numOrNull(r.cpu_ms),
+        cpuChildrenMs: numOrNull(r.cpu_children_ms),
       };
     }),
     limit,
