@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { openSqlDatabase } from '../../src/core/index.js';
 import { TaskDatabase, timingTotals } from '../../src/taskdb/index.js';
 import * as m0009 from '../../src/taskdb/migrations/0009-timing-cpu-children.js';
+import { job, leaf, ok, WORKER } from '../contracts/taskdb-contract.js';
 import { freshPostgresSchema, postgresAvailable, tempDir } from '../helpers/services.js';
 
 const pgOk = await postgresAvailable();
@@ -20,54 +21,12 @@ async function storedAgainAfter0009(url: string): Promise<void> {
     // Two ended jobs with stored totals, and one whose totals the database refused.
     const ids: number[] = [];
     for (const name of ['a', 'b', 'refused']) {
-      const r = await db.submit({
-        name,
-        workingDirectory: name,
-        chain: {},
-        tasks: [
-          {
-            key: 0,
-            parentKey: null,
-            position: 0,
-            path: 'task_list[0]',
-            name: 'only',
-            type: 'null',
-            workingDirectory: name,
-            depth: 1,
-            control: false,
-            expanded: false,
-            description: {},
-            metadata: {},
-            ownMetadata: {},
-            inputs: [],
-            outputs: [],
-            metadataFrom: [],
-            maxAttempts: 1,
-          },
-        ],
-      });
+      const r = await db.submit(job([leaf(1)], name));
       ids.push(r.jobId);
-      const worker = { id: 'w', host: 'h', pid: 1 };
-      await db.startAttempts([r.ready[0]!.attemptId], worker);
-      await db.finishAttempts([
-        {
-          attemptId: r.ready[0]!.attemptId,
-          workerId: 'w',
-          succeeded: true,
-          qcPassed: true,
-          exitCode: 0,
-          signal: null,
-          startedAt: 1,
-          endedAt: 2,
-          wallMs: 1,
-          cpuMs: 0.5,
-          cpuChildrenMs: 40,
-          outputs: [],
-          outputMetadata: {},
-          logs: [],
-          retry: { maxAttempts: 1, backoffMs: 1000, maxBackoffMs: 60_000 },
-        },
-      ]);
+      const attemptId = r.ready[0]!.attemptId;
+      await db.startAttempts([attemptId], WORKER);
+      // As an external code: little CPU of its own, 40 ms in its child process.
+      await db.finishAttempts([{ ...ok(attemptId), cpuMs: 0.5, cpuChildrenMs: 40 }]);
     }
     expect((await db.storeJobTotals(10)).stored).toEqual(ids);
     await sql.run('UPDATE eas_jobs SET totals_of = -1 WHERE id = ?', [ids[2]!]);

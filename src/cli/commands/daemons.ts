@@ -69,13 +69,13 @@ interface EarlyStop {
 /**
  * Listens for SIGTERM/SIGINT from the start of a daemon (a pod may be stopped while it starts,
  * and must then exit 0): a signal before `ready` is kept (so is one `bin/eas.js` kept while the
- * CLI loaded) and `stopped()` says so, for the daemon to end instead of starting; once
- * `ready(stop)` is called, `stop` runs on the first signal. Returns the controls and the
- * function that removes the handlers.
+ * CLI loaded) and `stopped()` says so; `ready(stop)` then returns false, for the daemon to end
+ * instead of starting, and otherwise true, `stop` running on the first signal from then on.
+ * Returns the controls and the function that removes the handlers.
  */
 function stopSignals(log: Logger): {
   stopped: () => boolean;
-  ready: (stop: (signal: string) => void) => void;
+  ready: (stop: (signal: string) => void) => boolean;
   remove: () => void;
 } {
   const early = (globalThis as Record<symbol, EarlyStop | undefined>)[
@@ -97,7 +97,9 @@ function stopSignals(log: Logger): {
   return {
     stopped: () => signalled !== undefined,
     ready: (stop) => {
+      if (signalled !== undefined) return false;
       onStop = stop;
+      return true;
     },
     remove: () => {
       process.off('SIGTERM', handler);
@@ -189,8 +191,7 @@ export function registerDaemons(program: Command, ctx: CommandContext): void {
           ctx,
         );
         // Stopped while starting: nothing to lead, nothing to hand back.
-        if (signals.stopped()) return;
-        signals.ready(() => election.stop());
+        if (!signals.ready(() => election.stop())) return;
         await election.run(async (signal) => {
           const stop = (): void => controller.stop('no longer leading');
           signal.addEventListener('abort', stop, { once: true });
@@ -264,8 +265,7 @@ export function registerDaemons(program: Command, ctx: CommandContext): void {
           registerWorkerMetrics(metrics, harness);
           ops = await startOps(opts.listen, metrics, () => backendsReady(pipeline), log, ctx);
           // Stopped while starting: it has claimed nothing.
-          if (signals.stopped()) return;
-          signals.ready((signal) => harness.stop(signal));
+          if (!signals.ready((signal) => harness.stop(signal))) return;
           ctx.output.err(
             `worker: claiming ${types ? types.join(', ') : 'every task type'} (concurrency ${concurrency ?? config.workerConcurrency})`,
           );

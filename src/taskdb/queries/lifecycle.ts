@@ -871,6 +871,30 @@ function encodedRow(key: string, value: TypedMetadata[string]): [string, string,
  * through their products, minus `skipProducts`, and metadata edges) and queues those that
  * reach zero. Event-driven: only the edges of the given providers are read.
  */
+/**
+ * Locks product rows (where the engine has row locks) in id order across chunks: a finish
+ * (`FOR NO KEY UPDATE`, before it looks for dependents) and a run-time expansion (`FOR SHARE`,
+ * before it looks for QC-passed versions) meeting on a product serialise on it, whichever
+ * commits second seeing the other's rows; one order everywhere keeps them from deadlocking.
+ * See migration 0010.
+ */
+export async function lockProductRows(
+  tx: SqlExecutor,
+  productIds: readonly number[],
+  mode: 'FOR SHARE' | 'FOR NO KEY UPDATE',
+): Promise<void> {
+  if (!tx.profile.rowLocks) return;
+  for (const part of chunks(
+    [...productIds].sort((a, b) => a - b),
+    450,
+  )) {
+    await tx.all(
+      `SELECT id FROM eas_products WHERE id IN (${placeholders(part.length)}) ORDER BY id ${mode}`,
+      part,
+    );
+  }
+}
+
 export async function releaseDependents(
   tx: SqlExecutor,
   providerTaskIds: readonly number[],
@@ -880,8 +904,7 @@ export async function releaseDependents(
   if (providerTaskIds.length === 0) return [];
   if (tx.profile.rowLocks) {
     // The providers' products first: a run-time expansion reading one (`insertPlannedTasks`)
-    // waits for this commit, or this waits for its commit and then sees its consumers. Locked
-    // in id order across chunks, as the expansion locks them (no deadlock).
+    // waits for this commit, or this waits for its commit and then sees its consumers.
     const products: number[] = [];
     for (const part of chunks(providerTaskIds, 450)) {
       for (const r of await tx.all<{ id: unknown }>(
@@ -890,15 +913,7 @@ export async function releaseDependents(
       ))
         products.push(Number(r.id));
     }
-    for (const part of chunks(
-      products.sort((a, b) => a - b),
-      450,
-    )) {
-      await tx.all(
-        `SELECT id FROM eas_products WHERE id IN (${placeholders(part.length)}) ORDER BY id FOR NO KEY UPDATE`,
-        part,
-      );
-    }
+    await lockProductRows(tx, products, 'FOR NO KEY UPDATE');
   }
   const decrement = new Map<number, number>();
   // File edges (through the providers' products, not yet met) and metadata edges in one

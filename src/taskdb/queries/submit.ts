@@ -11,7 +11,7 @@ import {
 } from '../../core/index.js';
 import type { PlannedJob, PlannedTask, ReadyAttempt, SubmitResult } from '../types.js';
 import { allocateIdList, allocateIds, chunks } from './ids.js';
-import { insertAttempts } from './lifecycle.js';
+import { insertAttempts, lockProductRows } from './lifecycle.js';
 import {
   FILE_DEP_COLUMNS,
   METADATA_COLUMNS,
@@ -137,16 +137,10 @@ export async function insertPlannedTasks(
   for (const t of tasks)
     for (const i of t.inputs) if (i.jobProductId !== undefined) jobProducts.add(i.jobProductId);
   const passed = new Set<number>();
-  // In id order across chunks, as every lock of product rows is taken (no deadlock).
-  for (const part of chunks([...jobProducts].sort((a, b) => a - b))) {
-    if (tx.profile.rowLocks) {
-      // Locked first: a producer's finish committing now either is waited for (and its version
-      // seen) or waits for this commit (and then sees these consumers). See migration 0010.
-      await tx.all(
-        `SELECT id FROM eas_products WHERE id IN (${placeholders(part.length)}) ORDER BY id FOR SHARE`,
-        part,
-      );
-    }
+  // Locked first: a producer's finish committing now either is waited for (and its version
+  // seen) or waits for this commit (and then sees these consumers).
+  await lockProductRows(tx, [...jobProducts], 'FOR SHARE');
+  for (const part of chunks([...jobProducts])) {
     for (const r of await tx.all<{ product_id: number }>(
       `SELECT DISTINCT product_id FROM eas_versions WHERE passed_qc = 1 AND product_id IN (${placeholders(part.length)})`,
       part,
