@@ -1,7 +1,7 @@
 import { EasError, placeholders, type SqlExecutor, type SqlParam } from '../../core/index.js';
 import type { JobStatus, PlannedTask, ReadyAttempt } from '../types.js';
 import { chunks } from './ids.js';
-import { lockAttempts, releaseDependents, settleJobs } from './lifecycle.js';
+import { blockDependents, lockAttempts, releaseDependents, settleJobs } from './lifecycle.js';
 import { insertPlannedTasks } from './submit.js';
 
 /** The outcome of expanding a deferred control-flow task at run time. */
@@ -74,7 +74,7 @@ export async function expandDeferred(
     }
   }
 
-  const { firstTaskId, ready } = await insertPlannedTasks(tx, jobId, e.children, {
+  const { firstTaskId, ready, blocked } = await insertPlannedTasks(tx, jobId, e.children, {
     rootParentId: nodeId,
     priority: Number(row.priority),
     now,
@@ -110,6 +110,27 @@ export async function expandDeferred(
       now,
       nodeId,
     ]);
+    // An iteration that can never run (it reads a file its producer will not write) blocks the
+    // loop waiting for it, and what waits for the loop.
+    const dead = new Set(blocked);
+    const deadWaits = deps.map((d) => Number(d[1])).filter((id) => dead.has(id));
+    if (deadWaits.length > 0) {
+      const paths = new Map<number, string>();
+      for (const part of chunks(deadWaits)) {
+        for (const r of await tx.all<{ id: unknown; path: string }>(
+          `SELECT id, path FROM eas_tasks WHERE id IN (${placeholders(part.length)})`,
+          part,
+        ))
+          paths.set(Number(r.id), r.path);
+      }
+      await blockDependents(
+        tx,
+        deadWaits,
+        null,
+        (id) => `upstream task ${paths.get(id) ?? id} is blocked`,
+        now,
+      );
+    }
   }
   const finishedJobs = await settleJobs(tx, [jobId], now);
   return { ready, stale: false, finishedJobs };

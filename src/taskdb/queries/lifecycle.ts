@@ -698,6 +698,9 @@ export async function finishAttempts(
     result.failed.push(f.id);
   }
 
+  // One lock, in id order, of the products of every task this batch ended, before releasing or
+  // blocking their consumers: two passes could deadlock with an expansion reading both.
+  await lockProductsOf(tx, [...doneTasks, ...failedTasks.map((f) => f.id)]);
   // Release dependents of done tasks, except through optional outputs that were not written.
   const skipped = new Set<number>();
   for (const list of notWritten.values()) for (const m of list) skipped.add(m.productId);
@@ -895,6 +898,26 @@ export async function lockProductRows(
   }
 }
 
+/**
+ * Locks the product rows of `producerTaskIds` (see {@link lockProductRows}) before a finish
+ * looks for their consumers, to release or to block them.
+ */
+export async function lockProductsOf(
+  tx: SqlExecutor,
+  producerTaskIds: readonly number[],
+): Promise<void> {
+  if (!tx.profile.rowLocks || producerTaskIds.length === 0) return;
+  const products: number[] = [];
+  for (const part of chunks(producerTaskIds, 450)) {
+    for (const r of await tx.all<{ id: unknown }>(
+      `SELECT id FROM eas_products WHERE producer_task_id IN (${placeholders(part.length)})`,
+      part,
+    ))
+      products.push(Number(r.id));
+  }
+  await lockProductRows(tx, products, 'FOR NO KEY UPDATE');
+}
+
 export async function releaseDependents(
   tx: SqlExecutor,
   providerTaskIds: readonly number[],
@@ -902,19 +925,9 @@ export async function releaseDependents(
   now: number,
 ): Promise<ReadyAttempt[]> {
   if (providerTaskIds.length === 0) return [];
-  if (tx.profile.rowLocks) {
-    // The providers' products first: a run-time expansion reading one (`insertPlannedTasks`)
-    // waits for this commit, or this waits for its commit and then sees its consumers.
-    const products: number[] = [];
-    for (const part of chunks(providerTaskIds, 450)) {
-      for (const r of await tx.all<{ id: unknown }>(
-        `SELECT id FROM eas_products WHERE producer_task_id IN (${placeholders(part.length)})`,
-        part,
-      ))
-        products.push(Number(r.id));
-    }
-    await lockProductRows(tx, products, 'FOR NO KEY UPDATE');
-  }
+  // The providers' products first: a run-time expansion reading one (`insertPlannedTasks`)
+  // waits for this commit, or this waits for its commit and then sees its consumers.
+  await lockProductsOf(tx, providerTaskIds);
   const decrement = new Map<number, number>();
   // File edges (through the providers' products, not yet met) and metadata edges in one
   // round trip; a metadata edge has no product.
@@ -985,6 +998,9 @@ export async function blockDependents(
   now: number,
 ): Promise<number[]> {
   const blocked: number[] = [];
+  // The producers' products first, as a release does: a run-time expansion reading one either
+  // commits first (and its readers are found here) or sees these producers ended.
+  await lockProductsOf(tx, producerTaskIds);
   let frontier: { id: number; reason: string }[] = producerTaskIds.map((id) => ({
     id,
     reason: reasonFor(id),

@@ -11,7 +11,7 @@ import {
 } from '../../core/index.js';
 import type { PlannedJob, PlannedTask, ReadyAttempt, SubmitResult } from '../types.js';
 import { allocateIdList, allocateIds, chunks } from './ids.js';
-import { insertAttempts, lockProductRows } from './lifecycle.js';
+import { blockDependents, insertAttempts, lockProductRows } from './lifecycle.js';
 import {
   FILE_DEP_COLUMNS,
   METADATA_COLUMNS,
@@ -85,14 +85,17 @@ export async function submitJob(
  * A task whose `parentKey` is -1 hangs under `rootParentId` (an existing task, for run-time
  * expansion). An input is bound by `producerKey` (a task of this batch), `jobProductId` (an
  * existing product of the job: met when it already has a QC-passed version) or
- * `externalProductId` (an earlier job's QC-passed file: met).
+ * `externalProductId` (an earlier job's QC-passed file: met). A task reading a product of the
+ * job that will never have one (its producer failed, was blocked or cancelled, or ended
+ * without writing it) is written `blocked`, and so are the new tasks downstream of it; their
+ * ids come back as `blocked`.
  */
 export async function insertPlannedTasks(
   tx: SqlExecutor,
   jobId: number,
   tasks: readonly PlannedTask[],
   options: { rootParentId: number | null; priority: number; now: number },
-): Promise<{ firstTaskId: number; ready: ReadyAttempt[] }> {
+): Promise<{ firstTaskId: number; ready: ReadyAttempt[]; blocked: number[] }> {
   const { now, priority } = options;
   const firstTask = await allocateIds(tx, 'task', tasks.length);
   const idOf = (key: number): number | null =>
@@ -148,6 +151,25 @@ export async function insertPlannedTasks(
       passed.add(Number(r.product_id));
     }
   }
+  // Products whose producer has ended without a QC-passed version: their readers never run.
+  const dead = new Map<number, string>();
+  const unpassed = [...jobProducts].filter((id) => !passed.has(id));
+  for (const part of chunks(unpassed)) {
+    for (const r of await tx.all<{ id: unknown; filename: string; path: string; state: string }>(
+      `SELECT p.id, p.filename, t.path, t.state FROM eas_products p JOIN eas_tasks t ON t.id = p.producer_task_id
+       WHERE p.id IN (${placeholders(part.length)}) AND t.state IN ('done', 'failed', 'blocked', 'cancelled')`,
+      part,
+    )) {
+      const why = {
+        done: `did not write ${r.filename}`,
+        failed: 'failed',
+        blocked: 'is blocked',
+        cancelled: 'was cancelled',
+      }[r.state];
+      dead.set(Number(r.id), `input ${r.filename}: producer ${r.path} ${why}`);
+    }
+  }
+  const deadReaders = new Map<number, string>();
   for (const t of tasks) {
     const id = firstTask + t.key;
     for (const input of t.inputs) {
@@ -160,6 +182,8 @@ export async function insertPlannedTasks(
       } else if (input.jobProductId !== undefined) {
         fileDeps.push([id, input.semanticType, input.jobProductId, 0]);
         if (!passed.has(input.jobProductId)) unmet[t.key]!++;
+        const reason = dead.get(input.jobProductId);
+        if (reason !== undefined && !deadReaders.has(id)) deadReaders.set(id, reason);
       } else if (input.externalProductId !== undefined) {
         fileDeps.push([id, input.semanticType, input.externalProductId, 1]);
       } else {
@@ -241,5 +265,36 @@ export async function insertPlannedTasks(
   await insertMany(tx, 'eas_metadata_deps', METADATA_DEP_COLUMNS, metaDeps);
   await insertMany(tx, 'eas_metadata', METADATA_COLUMNS, metaRows);
   const ready = await insertAttempts(tx, readyTasks, attemptIds, 'first', now, now);
-  return { firstTaskId: firstTask, ready };
+  return { firstTaskId: firstTask, ready, blocked: await blockReaders(tx, deadReaders, now) };
+}
+
+/**
+ * Blocks new tasks (still `waiting`: they have an unmet input) that read a product of their job
+ * that will never exist, each with its reason, then the tasks downstream of them.
+ */
+async function blockReaders(
+  tx: SqlExecutor,
+  readers: ReadonlyMap<number, string>,
+  now: number,
+): Promise<number[]> {
+  if (readers.size === 0) return [];
+  const paths = new Map<number, string>();
+  for (const [id, reason] of readers) {
+    const r = await tx.get<{ path: string }>(
+      `UPDATE eas_tasks SET state = 'blocked', reason = ?, finished_at = ?, updated_at = ?
+       WHERE id = ? AND state = 'waiting' RETURNING path`,
+      [reason, now, now, id],
+    );
+    if (r) paths.set(id, r.path);
+  }
+  return [
+    ...paths.keys(),
+    ...(await blockDependents(
+      tx,
+      [...paths.keys()],
+      null,
+      (id) => `upstream task ${paths.get(id) ?? id} is blocked (${readers.get(id)})`,
+      now,
+    )),
+  ];
 }
