@@ -109,27 +109,61 @@ export async function cancelJob(
     );
   }
   const tasks = { waiting: 0, queued: 0, running: 0, stalled: 0 };
-  for (const r of await tx.all<{ state: TaskState; n: number }>(
-    `SELECT state, count(*) AS n FROM eas_tasks
-     WHERE job_id = ? AND state IN ('waiting', 'queued', 'running', 'stalled') GROUP BY state`,
-    [jobId],
-  )) {
-    tasks[r.state as keyof typeof tasks] = Number(r.n);
+  let cancelledAttempts = 0;
+  let runningAttempts = 0;
+  const countAttempt = (state: string, n: number): void => {
+    cancelledAttempts += n;
+    if (state === 'running') runningAttempts += n;
+  };
+  if (tx.profile.rowLocks) {
+    // Counted from the rows the updates change, as they were when locked: a finish committing
+    // meanwhile either ends a task first (not counted, not cancelled) or waits for the cancel.
+    for (const r of await tx.all<{ state: string; n: number }>(
+      `WITH c AS (
+         UPDATE eas_attempts a SET state = 'cancelled', ended_at = ?, error = coalesce(a.error, ?)
+         FROM (SELECT id, state FROM eas_attempts WHERE job_id = ? AND state IN ('queued', 'running')
+               ORDER BY id FOR UPDATE) o
+         WHERE a.id = o.id RETURNING o.state)
+       SELECT state, count(*) AS n FROM c GROUP BY state`,
+      [now, CANCEL_REASON, jobId],
+    ))
+      countAttempt(r.state, Number(r.n));
+    for (const r of await tx.all<{ state: TaskState; n: number }>(
+      `WITH c AS (
+         UPDATE eas_tasks t SET state = 'cancelled', reason = ?, finished_at = ?, updated_at = ?
+         FROM (SELECT id, state FROM eas_tasks
+               WHERE job_id = ? AND state IN ('waiting', 'queued', 'running', 'stalled')
+               ORDER BY id FOR UPDATE) o
+         WHERE t.id = o.id RETURNING o.state)
+       SELECT state, count(*) AS n FROM c GROUP BY state`,
+      [CANCEL_REASON, now, now, jobId],
+    ))
+      tasks[r.state as keyof typeof tasks] = Number(r.n);
+  } else {
+    // One writer at a time (SQLite): nothing changes between the counts and the updates.
+    for (const r of await tx.all<{ state: TaskState; n: number }>(
+      `SELECT state, count(*) AS n FROM eas_tasks
+       WHERE job_id = ? AND state IN ('waiting', 'queued', 'running', 'stalled') GROUP BY state`,
+      [jobId],
+    ))
+      tasks[r.state as keyof typeof tasks] = Number(r.n);
+    for (const r of await tx.all<{ state: string; n: number }>(
+      `SELECT state, count(*) AS n FROM eas_attempts
+       WHERE job_id = ? AND state IN ('queued', 'running') GROUP BY state`,
+      [jobId],
+    ))
+      countAttempt(r.state, Number(r.n));
+    await tx.run(
+      `UPDATE eas_attempts SET state = 'cancelled', ended_at = ?, error = coalesce(error, ?)
+       WHERE job_id = ? AND state IN ('queued', 'running')`,
+      [now, CANCEL_REASON, jobId],
+    );
+    await tx.run(
+      `UPDATE eas_tasks SET state = 'cancelled', reason = ?, finished_at = ?, updated_at = ?
+       WHERE job_id = ? AND state IN ('waiting', 'queued', 'running', 'stalled')`,
+      [CANCEL_REASON, now, now, jobId],
+    );
   }
-  const attempts = await tx.all<{ id: number; state: string }>(
-    `SELECT id, state FROM eas_attempts WHERE job_id = ? AND state IN ('queued', 'running')`,
-    [jobId],
-  );
-  await tx.run(
-    `UPDATE eas_attempts SET state = 'cancelled', ended_at = ?, error = coalesce(error, ?)
-     WHERE job_id = ? AND state IN ('queued', 'running')`,
-    [now, CANCEL_REASON, jobId],
-  );
-  const cancelledTasks = await tx.run(
-    `UPDATE eas_tasks SET state = 'cancelled', reason = ?, finished_at = ?, updated_at = ?
-     WHERE job_id = ? AND state IN ('waiting', 'queued', 'running', 'stalled')`,
-    [CANCEL_REASON, now, now, jobId],
-  );
   await tx.run(`UPDATE eas_jobs SET status = 'cancelled', finished_at = ? WHERE id = ?`, [
     now,
     jobId,
@@ -138,9 +172,9 @@ export async function cancelJob(
     jobId,
     jobName: job.name,
     tasks,
-    cancelledTasks,
-    cancelledAttempts: attempts.length,
-    runningAttempts: attempts.filter((a) => a.state === 'running').length,
+    cancelledTasks: tasks.waiting + tasks.queued + tasks.running + tasks.stalled,
+    cancelledAttempts,
+    runningAttempts,
   };
 }
 
