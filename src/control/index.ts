@@ -25,6 +25,12 @@ export {
   type DeleteJobResult,
 } from './jobs.js';
 export {
+  collectGarbage,
+  DEFAULT_GARBAGE_AGE_MS,
+  type GarbageOptions,
+  type GarbageResult,
+} from './garbage.js';
+export {
   LeaderElection,
   type LeaderElectionOptions,
   type LeaderElectionEvents,

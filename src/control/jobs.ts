@@ -25,6 +25,11 @@ export interface DeleteJobResult extends DeleteResult {
   deletedObjects: string[];
   /** Unreferenced objects that were already gone from the file store. */
   missingObjects: string[];
+  /**
+   * Unreferenced objects kept: stored again since the job's last version of them (by another
+   * job's worker, whose report may not be committed yet). `eas gc` removes them once idle.
+   */
+  keptObjects: string[];
 }
 
 async function enqueue(queue: JobQueue, ready: readonly ReadyAttempt[]): Promise<void> {
@@ -75,10 +80,10 @@ export async function rerunJob(deps: JobOperationDeps, jobId: number): Promise<R
  * Deletes a job: its rows in one transaction (a running job is cancelled first with `force`),
  * then its queue items, then the file-store objects that no version of another job refers to.
  *
- * Objects are deleted after the commit: a crash in between leaves unreferenced objects, never a
- * version without its object. An object that another job's worker stores with the same content
- * between the commit and the delete would be lost with it; delete jobs while nothing that could
- * write the same bytes is running.
+ * Objects are deleted after the commit: a crash in between leaves unreferenced objects (`eas
+ * gc` removes them), never a version without its object. An object stored again after the job's
+ * last version of it was committed is kept: another job's worker may have stored the same bytes
+ * for a report it has not committed yet (see `FileRepository.deleteIfIdle`).
  *
  * @throws EasError `NOT_FOUND` (unknown job) or `USAGE` (running without `force`, or its
  *   products are another job's inputs); nothing changes then.
@@ -90,15 +95,24 @@ export async function deleteJob(
 ): Promise<DeleteJobResult> {
   const result = await deps.db.deleteJob(jobId, options);
   await deps.queue.removeJob(jobId);
-  const deletedObjects: string[] = [];
-  const missingObjects: string[] = [];
+  const outcomes = { deleted: [] as string[], missing: [] as string[], kept: [] as string[] };
   for (const key of result.unreferencedObjects) {
-    if (await deps.files.delete(key)) deletedObjects.push(key);
-    else missingObjects.push(key);
+    const since = result.lastCommittedAt[key] ?? 0;
+    outcomes[await deps.files.deleteIfIdle(key, since)].push(key);
   }
   (deps.logger ?? silentLogger()).info(
-    { jobId, tasks: result.removed.tasks, objects: deletedObjects.length },
+    {
+      jobId,
+      tasks: result.removed.tasks,
+      objects: outcomes.deleted.length,
+      kept: outcomes.kept.length,
+    },
     'job deleted',
   );
-  return { ...result, deletedObjects, missingObjects };
+  return {
+    ...result,
+    deletedObjects: outcomes.deleted,
+    missingObjects: outcomes.missing,
+    keptObjects: outcomes.kept,
+  };
 }

@@ -9,7 +9,7 @@ import { chunkBytes, writeAll } from './bytes.js';
 import { closedError, FileStoreError, objectNotFound, systemErrorCode } from './errors.js';
 import { assertObjectKey } from './object-key.js';
 import { resolveFileRepositoryOptions, type FileRepositoryOptions } from './options.js';
-import type { ObjectStat, StorageDriver } from './storage-driver.js';
+import type { IdleDeleteOutcome, ObjectStat, StorageDriver } from './storage-driver.js';
 import type { MaterializeMethod, StoredObject } from './types.js';
 
 /**
@@ -199,6 +199,20 @@ export class FileRepository implements AsyncDisposable {
     const deleted = await this.driver.delete(key);
     if (deleted) this.log.debug({ key }, 'object deleted');
     return deleted;
+  }
+
+  /**
+   * Removes the object unless something stored it after `since` (ms since the epoch), as a
+   * worker does when it puts an output whose bytes are already stored: that object may be
+   * referenced by a report not yet committed. See {@link StorageDriver.deleteIfIdle}. A driver
+   * without that check gets a plain {@link FileRepository.delete}.
+   */
+  async deleteIfIdle(key: string, since: number): Promise<IdleDeleteOutcome> {
+    this.assertUsable(key, 'deleteIfIdle');
+    if (!this.driver.deleteIfIdle) return (await this.driver.delete(key)) ? 'deleted' : 'missing';
+    const outcome = await this.driver.deleteIfIdle(key, since);
+    if (outcome === 'deleted') this.log.debug({ key }, 'object deleted');
+    return outcome;
   }
 
   /** Every stored key, once each (in ascending order with the local driver). */

@@ -21,7 +21,13 @@
 export { FileRepository, createFileRepository } from './file-repository.js';
 export type { FileRepositoryOptions } from './options.js';
 export type { StoredObject, MaterializeMethod } from './types.js';
-export type { StorageDriver, ObjectWriter, ObjectSource, ObjectStat } from './storage-driver.js';
+export type {
+  StorageDriver,
+  ObjectWriter,
+  ObjectSource,
+  ObjectStat,
+  IdleDeleteOutcome,
+} from './storage-driver.js';
 export {
   LocalStorageDriver,
   createLocalStorageDriver,

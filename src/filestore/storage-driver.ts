@@ -11,7 +11,15 @@ export type ObjectSource = Buffer | string | NodeJS.ReadableStream;
 export interface ObjectStat {
   /** Size in bytes. */
   size: number;
+  /**
+   * When the object was last stored (ms since the epoch): written, or put again while stored.
+   * Drivers that cannot tell leave it out.
+   */
+  storedAt?: number;
 }
+
+/** What {@link StorageDriver.deleteIfIdle} did. */
+export type IdleDeleteOutcome = 'deleted' | 'kept' | 'missing';
 
 /**
  * An object being written whose key is decided only once all of its bytes are written: the
@@ -45,7 +53,9 @@ export interface ObjectWriter {
  *   resolves the object is durable (on disk, or acknowledged by the object store); when it
  *   rejects nothing was stored and no temporary data is left behind.
  * - Keys name content: putting a key that is already stored may keep the stored object (drivers
- *   may skip the write) or replace it atomically. Callers must never reuse a key for other bytes.
+ *   may skip the write) or replace it atomically; either way the object counts as stored at that
+ *   moment (see {@link StorageDriver.deleteIfIdle}). Callers must never reuse a key for other
+ *   bytes.
  * - Reading a key that is not stored (`get`, `createReadStream`) rejects with `NOT_FOUND`;
  *   `stat` resolves `undefined`; `delete` resolves `false`.
  * - A key the driver cannot hold (the local driver takes only sha256 hex digests) rejects with
@@ -78,6 +88,15 @@ export interface StorageDriver {
   stat(key: string): Promise<ObjectStat | undefined>;
   /** Removes the object; resolves whether there was one. Readers already streaming it may finish. */
   delete(key: string): Promise<boolean>;
+  /**
+   * Removes the object only if nothing stored it after `since` (ms since the epoch): a put of
+   * a key already stored counts as storing it, so an object a worker is about to reference (its
+   * report not yet committed) survives a cleanup that found it unreferenced. The check and the
+   * removal must not interleave with a put: a put that lands after the check leaves an object
+   * under the key. Resolves `'deleted'`, `'kept'` (stored after `since`) or `'missing'`.
+   * Optional: without it callers fall back to {@link StorageDriver.delete}.
+   */
+  deleteIfIdle?(key: string, since: number): Promise<IdleDeleteOutcome>;
   /** Every stored key, once each; order unspecified. Objects put or deleted meanwhile may or may not appear. */
   list(): AsyncIterable<string>;
   /**

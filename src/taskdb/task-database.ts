@@ -20,6 +20,7 @@ import {
 import {
   cancelJob,
   deleteJob,
+  referencedObjects,
   rerunJob,
   type CancelResult,
   type DeleteResult,
@@ -328,6 +329,14 @@ export class TaskDatabase {
    */
   deleteJob(jobId: number, options: { force?: boolean } = {}): Promise<DeleteResult> {
     return this.sql.transaction((tx) => deleteJob(tx, jobId, this.now(), options));
+  }
+
+  /**
+   * Those of `keys` (file-store keys, sha256) that a version refers to; the others back no
+   * version and may be removed (see `collectGarbage`).
+   */
+  referencedObjects(keys: readonly string[]): Promise<Set<string>> {
+    return referencedObjects(this.sql, keys);
   }
 
   /** Records a worker host (upsert). */

@@ -326,6 +326,10 @@ export function runTaskDatabaseJobsContract(
         );
       expect(await versionMeta()).toBe(4);
 
+      const ownAt = await db.sql.get<{ at: unknown }>(
+        'SELECT max(created_at) AS at FROM eas_versions WHERE sha256 = ?',
+        [SHA_OWN],
+      );
       const d = await db.deleteJob(j2.jobId);
       expect(d.cancelled).toBeNull();
       expect(d.removed).toMatchObject({
@@ -338,6 +342,8 @@ export function runTaskDatabaseJobsContract(
         logLines: 2,
       });
       expect(d.unreferencedObjects).toEqual([SHA_OWN]);
+      // When its last version of each was committed: objects stored again since are kept.
+      expect(d.lastCommittedAt).toEqual({ [SHA_OWN]: Number(ownAt!.at) });
       expect(d.sharedObjects).toEqual([SHA_SHARED]);
       expect(Object.values(await rowsOf(db, j2.jobId)).every((n) => n === 0)).toBe(true);
       expect(await versionMeta()).toBe(2);

@@ -80,7 +80,10 @@ describe('FileRepository', () => {
     expect((await readAll(await files.createReadStream(c.key))).toString()).toBe(
       'part one, part two',
     );
-    expect(await files.stat(c.key)).toEqual({ size: 'part one, part two'.length });
+    expect(await files.stat(c.key)).toEqual({
+      size: 'part one, part two'.length,
+      storedAt: expect.any(Number),
+    });
   });
 
   it('returns sha256 and size equal to crypto.createHash of the content, with key = sha256', async () => {
@@ -173,7 +176,10 @@ describe('FileRepository', () => {
     const stored = await files.putStream(Readable.from(fiftyMegabytes()));
     expect(produced).toBe(50 * chunk);
     expect(stored).toEqual({ key: expected.digest('hex'), sha256: stored.key, size: 50 * chunk });
-    expect(await files.stat(stored.key)).toEqual({ size: 50 * chunk });
+    expect(await files.stat(stored.key)).toEqual({
+      size: 50 * chunk,
+      storedAt: expect.any(Number),
+    });
     expect(await files.verify(stored.key)).toBe(true);
   });
 

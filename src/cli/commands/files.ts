@@ -2,12 +2,13 @@ import { createWriteStream } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { pipeline as streamPipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { EasError } from '../../core/index.js';
+import { EasError, formatDuration, parseDuration } from '../../core/index.js';
+import { collectGarbage, DEFAULT_GARBAGE_AGE_MS } from '../../control/index.js';
 import { checkLogicalPath } from '../../filestore/index.js';
 import { jobOption, parseId, withReadingPipeline, type CommandContext } from '../context.js';
 import { bytes, printJson, table, time } from '../format.js';
 
-/** `products`, `get`. */
+/** `products`, `get`, `gc`. */
 export function registerFiles(program: Command, ctx: CommandContext): void {
   program
     .command('products')
@@ -101,6 +102,43 @@ export function registerFiles(program: Command, ctx: CommandContext): void {
         await streamPipeline(source, out);
         ctx.output.err(
           `wrote ${dest} (${bytes(version.size)}, sha256 ${version.sha256}) from job ${version.jobId}`,
+        );
+      });
+    });
+
+  program
+    .command('gc')
+    .description(
+      'remove stored files no version refers to (outputs of attempts killed before their report, leftovers of an interrupted delete)',
+    )
+    .option(
+      '--older-than <duration>',
+      'only files no one stored for this long, e.g. 30m, 2h, 1d',
+      `${DEFAULT_GARBAGE_AGE_MS / 3_600_000}h`,
+    )
+    .option('--dry-run', 'count what would be removed; remove nothing')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: { olderThan: string; dryRun?: boolean; json?: boolean }) => {
+      let olderThanMs: number;
+      try {
+        olderThanMs = parseDuration(opts.olderThan, '--older-than');
+      } catch (e) {
+        throw new EasError('USAGE', (e as Error).message, { where: '--older-than', cause: e });
+      }
+      await withReadingPipeline(ctx, async (p) => {
+        const r = await collectGarbage(
+          { db: p.db, files: p.files, logger: p.logger },
+          { olderThanMs, dryRun: Boolean(opts.dryRun) },
+        );
+        if (opts.json) return printJson(ctx.output, r);
+        const gone = `${r.removed.keys.length} (${bytes(r.removed.bytes)})`;
+        ctx.output.out(
+          `${r.scanned} stored ${r.scanned === 1 ? 'file' : 'files'}: ${r.referenced} referenced by versions; ` +
+            `${r.dryRun ? 'would remove' : 'removed'} ${gone} unreferenced` +
+            (r.recent > 0
+              ? `; kept ${r.recent} unreferenced stored within ${formatDuration(olderThanMs)}`
+              : '') +
+            '.',
         );
       });
     });

@@ -98,6 +98,9 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
             (r.sharedObjects.length > 0
               ? `, ${plural(r.sharedObjects.length, 'stored file')} kept (other jobs have the same content)`
               : '') +
+            (r.keptObjects.length > 0
+              ? `, ${plural(r.keptObjects.length, 'stored file')} kept for now (stored again since by another job's worker; eas gc removes ${r.keptObjects.length > 1 ? 'them' : 'it'} if no version refers to ${r.keptObjects.length > 1 ? 'them' : 'it'})`
+              : '') +
             '.',
         );
       });

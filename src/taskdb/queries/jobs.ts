@@ -61,6 +61,12 @@ export interface DeleteResult {
   };
   /** File-store keys (sha256) no remaining version refers to: the caller deletes these objects. */
   unreferencedObjects: string[];
+  /**
+   * For each of {@link DeleteResult.unreferencedObjects}, when the job's newest version of it
+   * was committed (ms since the epoch): an object stored after that was stored for someone
+   * else's report, and is kept (see `FileRepository.deleteIfIdle`).
+   */
+  lastCommittedAt: Record<string, number>;
   /** File-store keys of the job that another job's versions still refer to: kept. */
   sharedObjects: string[];
 }
@@ -396,12 +402,14 @@ export async function deleteJob(
   }
   const cancelled = job.status === 'running' ? await cancelJob(tx, jobId, now) : null;
 
-  const shas = (
-    await tx.all<{ sha256: string }>(
-      `SELECT DISTINCT v.sha256 FROM eas_versions v JOIN eas_products p ON p.id = v.product_id WHERE p.job_id = ?`,
-      [jobId],
-    )
-  ).map((r) => r.sha256);
+  const committedAt = new Map<string, number>();
+  for (const r of await tx.all<{ sha256: string; at: unknown }>(
+    `SELECT v.sha256, max(v.created_at) AS at FROM eas_versions v JOIN eas_products p ON p.id = v.product_id
+     WHERE p.job_id = ? GROUP BY v.sha256`,
+    [jobId],
+  ))
+    committedAt.set(r.sha256, Number(r.at));
+  const shas = [...committedAt.keys()].sort();
 
   const tasksOf = 'SELECT id FROM eas_tasks WHERE job_id = ?';
   const versionsOf =
@@ -447,21 +455,32 @@ export async function deleteJob(
   for (const table of JOB_TOTALS_TABLES)
     await tx.run(`DELETE FROM ${table} WHERE job_id = ?`, [jobId]);
 
-  const shared = new Set<string>();
-  for (const part of chunks(shas)) {
-    for (const r of await tx.all<{ sha256: string }>(
-      `SELECT DISTINCT sha256 FROM eas_versions WHERE sha256 IN (${placeholders(part.length)})`,
-      part,
-    )) {
-      shared.add(r.sha256);
-    }
-  }
+  const shared = await referencedObjects(tx, shas);
   return {
     jobId,
     jobName: job.name,
     cancelled,
     removed,
     unreferencedObjects: shas.filter((s) => !shared.has(s)),
+    lastCommittedAt: Object.fromEntries(
+      shas.filter((s) => !shared.has(s)).map((s) => [s, committedAt.get(s)!]),
+    ),
     sharedObjects: shas.filter((s) => shared.has(s)),
   };
+}
+
+/** Those of `keys` (file-store keys, sha256) that some version refers to. */
+export async function referencedObjects(
+  sql: SqlExecutor,
+  keys: readonly string[],
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const part of chunks([...keys])) {
+    for (const r of await sql.all<{ sha256: string }>(
+      `SELECT DISTINCT sha256 FROM eas_versions WHERE sha256 IN (${placeholders(part.length)})`,
+      part,
+    ))
+      found.add(r.sha256);
+  }
+  return found;
 }

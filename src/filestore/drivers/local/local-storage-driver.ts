@@ -10,6 +10,7 @@ import {
   rm,
   stat,
   unlink,
+  utimes,
   type FileHandle,
 } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -27,6 +28,7 @@ import { closedError, FileStoreError, objectNotFound, systemErrorCode } from '..
 import { chunkBytes, writeAll } from '../../bytes.js';
 import { assertObjectKey } from '../../object-key.js';
 import type {
+  IdleDeleteOutcome,
   ObjectSource,
   ObjectStat,
   ObjectWriter,
@@ -244,11 +246,41 @@ export class LocalStorageDriver implements StorageDriver {
     return handle.createReadStream();
   }
 
-  /** The object's size, or `undefined` when it is not stored. */
+  /** The object's size and when it was last stored, or `undefined` when it is not stored. */
   async stat(key: string): Promise<ObjectStat | undefined> {
     this.assertOpen('stat');
     const info = await statOrUndefined(this.pathOf(key, 'stat'));
-    return info && { size: info.size };
+    return info && { size: info.size, storedAt: info.mtimeMs };
+  }
+
+  /**
+   * Removes the object unless it was stored after `since` (its modification time, which a put
+   * of a stored key refreshes). The object is first renamed aside into `tmp/`, so a put from
+   * then on writes a new copy; what was moved is then checked and removed, or put back when it
+   * was stored after `since`. See {@link StorageDriver.deleteIfIdle}.
+   */
+  async deleteIfIdle(key: string, since: number): Promise<IdleDeleteOutcome> {
+    this.assertOpen('deleteIfIdle');
+    const path = this.pathOf(key, 'deleteIfIdle');
+    const before = await statOrUndefined(path);
+    if (before === undefined) return 'missing';
+    if (before.mtimeMs > since) return 'kept';
+    const aside = await this.createTemp();
+    try {
+      await rename(path, aside);
+    } catch (error) {
+      if (systemErrorCode(error) === 'ENOENT') return 'missing';
+      throw error;
+    }
+    // Stored again between the look above and the rename: back into place (a copy written
+    // since is the same bytes; either one may stay).
+    if ((await stat(aside)).mtimeMs > since) {
+      await rename(aside, path);
+      return 'kept';
+    }
+    await rm(aside, { force: true });
+    this.log.debug({ key }, 'idle object deleted');
+    return 'deleted';
   }
 
   /** Unlinks the object's file; resolves whether there was one. Hard links made from it live on. */
@@ -337,11 +369,26 @@ export class LocalStorageDriver implements StorageDriver {
     }
   }
 
-  /** True when `dest` is stored with `size` bytes; a stored file of another size is logged as damaged. */
+  /**
+   * True when `dest` is stored with `size` bytes, which then counts as stored now (its
+   * modification time is set, see {@link deleteIfIdle}); false when it is not stored, vanished
+   * meanwhile, or cannot be marked. A stored file of another size is logged as damaged.
+   */
   private async holds(dest: string, size: number): Promise<boolean> {
     const info = await statOrUndefined(dest);
     if (info === undefined) return false;
-    if (info.size === size) return true;
+    if (info.size === size) {
+      const now = new Date();
+      try {
+        await utimes(dest, now, now);
+        return true;
+      } catch (error) {
+        // Gone (removed meanwhile), or not ours to mark (another user's file): write it again.
+        const code = systemErrorCode(error);
+        if (code === 'ENOENT' || code === 'EPERM' || code === 'EACCES') return false;
+        throw error;
+      }
+    }
     this.log.warn(
       { path: dest, storedSize: info.size, size },
       'stored object has the wrong size; replacing it',
