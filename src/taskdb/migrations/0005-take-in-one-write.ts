@@ -183,7 +183,7 @@ $fn$;
 `;
 
 /** The finish of 0004 from the parts above, and the same with taking. */
-const FINISH = String.raw`
+export const FINISH = String.raw`
 CREATE OR REPLACE FUNCTION eas_finish_passed(outcomes jsonb, now_ms bigint) RETURNS jsonb
 LANGUAGE plpgsql SET enable_seqscan = off SET plan_cache_mode = force_generic_plan AS $fn$
 BEGIN

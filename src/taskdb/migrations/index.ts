@@ -9,6 +9,7 @@ import * as m0007 from './0007-start-as-run.js';
 import * as m0008 from './0008-job-totals.js';
 import * as m0009 from './0009-timing-cpu-children.js';
 import * as m0010 from './0010-lock-released-products.js';
+import * as m0011 from './0011-job-locks.js';
 
 /**
  * The task database's migrations, in order. Append-only: a released migration is never
@@ -25,4 +26,5 @@ export const TASKDB_MIGRATIONS: readonly Migration[] = [
   { name: '0008-job-totals', ...m0008 },
   { name: '0009-timing-cpu-children', ...m0009 },
   { name: '0010-lock-released-products', ...m0010 },
+  { name: '0011-job-locks', ...m0011 },
 ];

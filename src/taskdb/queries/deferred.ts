@@ -1,7 +1,13 @@
 import { EasError, placeholders, type SqlExecutor, type SqlParam } from '../../core/index.js';
 import type { JobStatus, PlannedTask, ReadyAttempt } from '../types.js';
 import { chunks } from './ids.js';
-import { blockDependents, lockAttempts, releaseDependents, settleJobs } from './lifecycle.js';
+import {
+  blockDependents,
+  lockAttempts,
+  lockJobsOfAttempts,
+  releaseDependents,
+  settleJobs,
+} from './lifecycle.js';
 import { insertPlannedTasks } from './submit.js';
 
 /** The outcome of expanding a deferred control-flow task at run time. */
@@ -35,6 +41,7 @@ export async function expandDeferred(
   stale: boolean;
   finishedJobs: { jobId: number; status: JobStatus }[];
 }> {
+  await lockJobsOfAttempts(tx, [e.attemptId]);
   const row = await tx.get<{
     task_id: number;
     job_id: number;

@@ -1,7 +1,7 @@
 import { EasError, placeholders, type SqlExecutor } from '../../core/index.js';
 import type { JobStatus, ReadyAttempt, TaskState } from '../types.js';
 import { chunks } from './ids.js';
-import { blockDependents, createAttempts, settleJobs } from './lifecycle.js';
+import { blockDependents, createAttempts, lockJobExclusive, settleJobs } from './lifecycle.js';
 import { JOB_TOTALS_TABLES } from './totals.js';
 
 /** The reason written on every task a cancel stops. */
@@ -103,6 +103,7 @@ export async function cancelJob(
   jobId: number,
   now: number,
 ): Promise<CancelResult> {
+  await lockJobExclusive(tx, jobId);
   const job = await jobRow(tx, jobId);
   if (job.status !== 'running') {
     throw new EasError(
@@ -210,6 +211,7 @@ interface TaskRow {
  *   blocked or cancelled (nothing is changed then).
  */
 export async function rerunJob(tx: SqlExecutor, jobId: number, now: number): Promise<RerunResult> {
+  await lockJobExclusive(tx, jobId);
   const job = await jobRow(tx, jobId);
   const { priority } = (await tx.get<{ priority: number }>(
     'SELECT priority FROM eas_jobs WHERE id = ?',
@@ -378,6 +380,7 @@ export async function deleteJob(
   now: number,
   options: { force?: boolean } = {},
 ): Promise<DeleteResult> {
+  await lockJobExclusive(tx, jobId);
   const job = await jobRow(tx, jobId);
   if (job.status === 'running' && !options.force) {
     throw new EasError(

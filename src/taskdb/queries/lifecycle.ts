@@ -166,6 +166,7 @@ async function markStarted(
   worker: WorkerInfo,
   now: number,
 ): Promise<StartedRow[]> {
+  await lockJobsOfAttempts(tx, attemptIds);
   const started: { id: number; task_id: number; number: number }[] = [];
   for (const part of chunks(attemptIds)) {
     const rows = await tx.all<{ id: number; task_id: number; number: number }>(
@@ -418,6 +419,7 @@ export async function heartbeat(
   now: number,
 ): Promise<number[]> {
   const alive: number[] = [];
+  await lockJobsOfAttempts(tx, attemptIds);
   for (const part of chunks(attemptIds)) {
     const rows = await tx.all<{ id: number }>(
       `UPDATE eas_attempts SET heartbeat_at = ? WHERE id IN (${placeholders(part.length)}) AND state = 'running' AND worker = ?
@@ -462,6 +464,56 @@ interface AttemptRow {
  * listed in `stale`: a stalled attempt that comes back late can never overwrite a newer one.
  */
 /**
+ * Where the advisory locks of jobs live: a job's key is this plus its id (PostgreSQL's one-key
+ * form, apart from the two-key locks of `SessionLock`). Migration 0011 writes the same number.
+ */
+export const JOB_LOCK_SPACE = 4990361439395905536n;
+
+/**
+ * Takes the shared lock of each job among `jobIds`, in id order, for this transaction (where
+ * the engine has row locks; SQLite has one writer). Every transaction that moves a job's
+ * attempts or tasks on (a start, a finish, an expansion, a stall, a heartbeat, reconcile) holds
+ * it before its first row lock; a cancel, rerun or delete holds the exclusive one
+ * ({@link lockJobExclusive}), so it sees the job with no such transaction under way and none
+ * starting until it commits: nothing it cancels can be released, started or finished beside it.
+ */
+export async function lockJobsShared(tx: SqlExecutor, jobIds: Iterable<number>): Promise<void> {
+  if (!tx.profile.rowLocks) return;
+  const ids = [...new Set(jobIds)].sort((a, b) => a - b);
+  if (ids.length === 0) return;
+  await tx.all(
+    `SELECT pg_advisory_xact_lock_shared(CAST(? AS BIGINT) + j) FROM unnest(CAST(? AS BIGINT[])) AS j ORDER BY j`,
+    [JOB_LOCK_SPACE.toString(), `{${ids.join(',')}}`],
+  );
+}
+
+/** {@link lockJobsShared} for the jobs of these attempts. */
+export async function lockJobsOfAttempts(
+  tx: SqlExecutor,
+  attemptIds: readonly number[],
+): Promise<void> {
+  if (!tx.profile.rowLocks || attemptIds.length === 0) return;
+  const jobs = new Set<number>();
+  for (const part of chunks(attemptIds)) {
+    for (const r of await tx.all<{ job_id: unknown }>(
+      `SELECT DISTINCT job_id FROM eas_attempts WHERE id IN (${placeholders(part.length)})`,
+      part,
+    ))
+      jobs.add(Number(r.job_id));
+  }
+  await lockJobsShared(tx, jobs);
+}
+
+/** The exclusive lock of a job for this transaction (see {@link lockJobsShared}). */
+export async function lockJobExclusive(tx: SqlExecutor, jobId: number): Promise<void> {
+  if (!tx.profile.rowLocks) return;
+  await tx.all('SELECT pg_advisory_xact_lock(CAST(? AS BIGINT) + CAST(? AS BIGINT))', [
+    JOB_LOCK_SPACE.toString(),
+    jobId,
+  ]);
+}
+
+/**
  * ` FOR UPDATE OF a` where rows must be locked (see `DialectProfile.rowLocks`): an attempt read
  * as `running` under a worker stays so until this transaction ends. Callers read in id order,
  * so two transactions lock shared attempts in the same order.
@@ -485,6 +537,10 @@ export async function finishAttempts(
     started: [],
   };
   if (outcomes.length === 0) return result;
+  await lockJobsOfAttempts(
+    tx,
+    outcomes.map((o) => o.attemptId),
+  );
   const rows = new Map<number, AttemptRow>();
   for (const part of chunks(outcomes.map((o) => o.attemptId))) {
     for (const r of await tx.all<AttemptRow>(
@@ -1139,6 +1195,7 @@ export async function stallAttempts(
     blocked: [] as number[],
   };
   if (attemptIds.length === 0) return out;
+  await lockJobsOfAttempts(tx, attemptIds);
   const rows: (AttemptRow & { task_state: string })[] = [];
   for (const part of chunks(attemptIds)) {
     rows.push(

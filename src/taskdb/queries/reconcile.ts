@@ -1,7 +1,7 @@
 import { placeholders, type SqlExecutor } from '../../core/index.js';
 import type { JobStatus, ReadyAttempt } from '../types.js';
 import { chunks } from './ids.js';
-import { blockDependents, createAttempts, settleJobs } from './lifecycle.js';
+import { blockDependents, createAttempts, lockJobsShared, settleJobs } from './lifecycle.js';
 
 /** What a reconcile pass repaired. */
 export interface ReconcileResult {
@@ -25,6 +25,15 @@ export interface ReconcileResult {
  * the truth, the queue a cache. Scans tables: run at start-up and rarely.
  */
 export async function reconcile(tx: SqlExecutor, now: number): Promise<ReconcileResult> {
+  // Every running job's shared lock first (see `lockJobsShared`): a cancel under way finishes
+  // before this reads its tasks, and none starts until this commits.
+  if (tx.profile.rowLocks)
+    await lockJobsShared(
+      tx,
+      (await tx.all<{ id: unknown }>("SELECT id FROM eas_jobs WHERE status = 'running'")).map((r) =>
+        Number(r.id),
+      ),
+    );
   const rows = await tx.all<{
     id: number;
     job_id: number;
