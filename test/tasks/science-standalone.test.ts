@@ -2,7 +2,7 @@
  * The science built-ins through `eas standalone`, with the original's configs run unchanged
  * from ../shared/data (the Done-when of the task library), and the BLS search on the demo curve.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,7 +89,8 @@ describe('original standalone configs', () => {
       t0: 1,
       duration: 240,
       sampling_cadence: 900,
-      star_radius: 1,
+      // The Sun in Jupiter radii, the unit of planet_radius (the original's default).
+      star_radius: 695500 / 71492,
       mes: null,
     });
     const lc = readLightCurveGz(join(out, 'output.lc'), { sidecar: false });
@@ -102,6 +103,50 @@ describe('original standalone configs', () => {
     expect(lc.flux[Math.round(86400 / 900)]).toBeLessThan(0.995); // t = 1 d: mid-transit
     expect(md.pixels_in_transit as number).toBeGreaterThan(5 * 15);
     expect(md.pixels_in_transit as number).toBeLessThan(5 * 30);
+  });
+});
+
+describe("synthesis_batman against the original's own output", () => {
+  it("reproduces the demo curve's recorded transit power and pixels from the specs its sidecar records", async () => {
+    // The original synthesised demo_superearth.gz and wrote its specs and results into the
+    // sidecar: the reference here is that file, not this code.
+    const sidecar = Object.fromEntries(
+      readFileSync(`${DEMO}.metadata.cfg`, 'utf8')
+        .split('\n')
+        .map((l) => /^(\w+) = (.*)$/.exec(l))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => [m[1]!, Number(m[2])]),
+    );
+    const specs = [
+      'duration',
+      'planet_radius',
+      'star_radius',
+      'orbital_period',
+      'semi_major_axis',
+      'orbital_angle',
+      'sampling_cadence',
+      't0',
+    ];
+    writeFileSync(
+      join(out, 'demo-synthesis.json'),
+      JSON.stringify({
+        task: 'synthesis_batman',
+        specs: Object.fromEntries(specs.map((k) => [k, sidecar[k]])),
+        outputs: { lightcurve: 'demo-model.gz' },
+      }),
+    );
+    const md = (await standalone(join(out, 'demo-synthesis.json'))).outputMetadata;
+    expect(md.pixels_in_transit).toBe(sidecar.pixels_in_transit); // 95
+    expect(md.pixels_out_of_transit).toBe(sidecar.pixels_out_of_transit); // 22945
+    // 0.122238995 against the recorded 0.122238950: batman's own integration tolerance.
+    const power = md.integrated_transit_power as number;
+    expect(Math.abs(power / sidecar.integrated_transit_power! - 1)).toBeLessThan(1e-5);
+    // The depth the data show (about 1.2e-3): Rp/R* = 4 Earth radii / 1 Sun.
+    const lc = readLightCurveGz(join(out, 'demo-model.gz'), { sidecar: false });
+    let min = Infinity;
+    for (const f of lc.flux) min = Math.min(min, f);
+    expect(1 - min).toBeGreaterThan(1.2e-3);
+    expect(1 - min).toBeLessThan(1.6e-3);
   });
 });
 

@@ -8,15 +8,20 @@
  * | `sampling_cadence` | seconds | 900 |
  * | `t0` | days (first mid-transit) | 1 (the original's) |
  * | `planet_radius` | Jupiter radii (71492 km) | 0 (no planet: a flat or noise curve) |
- * | `star_radius` | solar radii (695500 km) | 1 |
+ * | `star_radius` | Jupiter radii, as `planet_radius` (the original's unit) | 9.728361215240866 (the Sun: 695500 / 71492) |
  * | `orbital_period` | days | required with a planet |
  * | `semi_major_axis` | AU | required with a planet |
  * | `orbital_angle` | degrees, inclination offset from 90 (edge-on) | 0 |
  * | `impact_parameter` | stellar radii (instead of `orbital_angle`) | — |
- * | `u1`, `u2` | quadratic limb darkening | 0.4, 0.26 (a Sun-like star in the PLATO band) |
+ * | `u1`, `u2` | quadratic limb darkening | 0.1, 0.3 (the original's) |
  * | `noise` | relative (σ of a white Gaussian noise, also the uncertainty column) | 0 |
- * | `supersample` | model evaluations per cadence, averaged (exposure integration) | 5 |
+ * | `supersample` | model evaluations per cadence, averaged (exposure integration) | 1 (the original's: the model at each sample's time) |
  * | `seed` | integer seed of the noise | hash of the job id and task path |
+ *
+ * Units and defaults are the original's: its demo curve's sidecar (`demo_superearth.gz`) records
+ * `star_radius = 9.728361215240866` (the Sun in Jupiter radii) beside `planet_radius =
+ * 4 · Rearth`, and these specs reproduce the `integrated_transit_power` it records (0.1222390)
+ * to 4e-7 and its 95 `pixels_in_transit` only with limb darkening 0.1, 0.3 and no supersampling.
  *
  * Times run from 0 to `duration` in steps of the cadence (the demo curve's raster). Output
  * metadata: the specs plus `integrated_transit_power` (Σ 1 − flux of the noiseless model),
@@ -59,11 +64,11 @@ export const synthesisTransitTask: HandlerDefinition = {
     const cadence = p('sampling_cadence', 900)!;
     const t0 = p('t0', 1)!;
     const planetRadius = p('planet_radius', 0)!;
-    const starRadius = p('star_radius', 1)!;
-    const u1 = p('u1', 0.4)!;
-    const u2 = p('u2', 0.26)!;
+    const starRadius = p('star_radius', SUN_RADIUS_M / JUPITER_RADIUS_M)!;
+    const u1 = p('u1', 0.1)!;
+    const u2 = p('u2', 0.3)!;
     const noise = p('noise', 0)!;
-    const supersample = Math.round(p('supersample', 5)!);
+    const supersample = Math.round(p('supersample', 1)!);
     if (!(durationDays > 0)) throw usage(TASK, `duration must be > 0 days, got ${durationDays}`);
     if (!(cadence > 0)) throw usage(TASK, `sampling_cadence must be > 0 s, got ${cadence}`);
     if (!(planetRadius >= 0)) throw usage(TASK, `planet_radius must be ≥ 0, got ${planetRadius}`);
@@ -95,8 +100,8 @@ export const synthesisTransitTask: HandlerDefinition = {
       if (!(aAu > 0)) throw usage(TASK, `semi_major_axis must be > 0 AU, got ${aAu}`);
       const impact = p('impact_parameter');
       const angle = p('orbital_angle', 0)!;
-      const aOverRs = (aAu * ASTRONOMICAL_UNIT_M) / (starRadius * SUN_RADIUS_M);
-      const rpOverRs = (planetRadius * JUPITER_RADIUS_M) / (starRadius * SUN_RADIUS_M);
+      const aOverRs = (aAu * ASTRONOMICAL_UNIT_M) / (starRadius * JUPITER_RADIUS_M);
+      const rpOverRs = planetRadius / starRadius;
       const fine = new Float64Array(n * supersample);
       for (let i = 0; i < n; i++) {
         for (let k = 0; k < supersample; k++) {
