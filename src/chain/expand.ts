@@ -299,6 +299,13 @@ function createExpansion(
           });
         }
       }
+      if (known && !control && options.catalog.checkDescription) {
+        for (const problem of options.catalog.checkDescription(type, description, path, {
+          structural: [...STRUCTURAL_FIELDS],
+          skip: new Set(atStart),
+        }))
+          report(problem);
+      }
       if (nodeJobName !== jobName) description.job_name = nodeJobName;
 
       const files = (

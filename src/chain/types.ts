@@ -53,6 +53,17 @@ export interface TaskTypeCatalog {
   maxAttempts(type: string): number;
   /** An error message for an unknown type (with suggestions). */
   describeUnknown(type: string): string;
+  /**
+   * What is wrong with a task's evaluated description for its type (a built-in type's
+   * parameters), each problem with its path. `structural` are the chain's own field names;
+   * `skip` are fields evaluated only at start. Optional: without it descriptions are not checked.
+   */
+  checkDescription?(
+    type: string,
+    description: Record<string, unknown>,
+    at: string,
+    context: { structural: readonly string[]; skip: ReadonlySet<string> },
+  ): Problem[];
 }
 
 /** Names an evaluated value sees (DESIGN §3). */

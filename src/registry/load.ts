@@ -113,6 +113,13 @@ export async function loadRegistry(
     const message = `Task-type registry file ${file} cannot be read (${code ?? 'error'}).`;
     throw new EasError('REGISTRY_INVALID', message, { where: file, cause: error });
   }
+  if (extname(file).toLowerCase() === '.xml' || text.trimStart().startsWith('<')) {
+    throw new EasError(
+      'REGISTRY_INVALID',
+      `Task-type registry ${file} is XML, as the original's task_type_registry.xml: convert it once with \`eas registry import ${source} -o registry.yaml\` and name registry.yaml instead.`,
+      { where: file },
+    );
+  }
   const parsed = parseRegistryText(text, file);
   return registryFromObject(parsed ?? {}, {
     builtins: options.builtins,

@@ -1,4 +1,5 @@
-import { EasError } from '../core/index.js';
+import { EasError, type Problem } from '../core/index.js';
+import { checkBuiltinDescription } from './builtin-params.js';
 import { isControlFlowTaskType } from './builtins.js';
 import { unknownContainerError, unknownTaskTypeError } from './errors.js';
 import type { ResolvedContainer, ResolvedTaskType } from './types.js';
@@ -156,8 +157,18 @@ export class TaskTypeRegistry {
     optionalOutputs(type: string): readonly string[];
     maxAttempts(type: string): number;
     describeUnknown(type: string): string;
+    checkDescription(
+      type: string,
+      description: Record<string, unknown>,
+      at: string,
+      context: { structural: readonly string[]; skip: ReadonlySet<string> },
+    ): Problem[];
   } {
     return {
+      checkDescription: (type, description, at, context) =>
+        this.has(type) && this.get(type).runner.kind === 'builtin'
+          ? checkBuiltinDescription(type, description, at, context.structural, context.skip)
+          : [],
       has: (type) => this.has(type),
       isControlFlow: (type) => this.isControlFlow(type),
       optionalOutputs: (type) => this.get(type).outputs.optional,

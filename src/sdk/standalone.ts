@@ -111,6 +111,30 @@ export async function runStandalone(
   options: { outDir: string; source: string },
 ): Promise<StandaloneResult> {
   const { db, queue, files, registry } = parts;
+  const jobName =
+    typeof task.descriptor.job_name === 'string' ? task.descriptor.job_name : 'standalone';
+  // Expanded (and so checked) first: a mistake in the task stops it before anything is stored.
+  let plan;
+  try {
+    plan = expandChain(
+      { job_name: jobName, working_directory: STANDALONE_WD, task_list: [task.descriptor] },
+      {
+        catalog: registry.catalog(),
+        resolver: new ExpressionResolver(),
+        defaultJobName: jobName,
+        seed: 'standalone',
+      },
+    );
+  } catch (e) {
+    // The task is the file's, not a chain's: its problems are named by field.
+    if (!(e instanceof InvalidInputError)) throw e;
+    throw new InvalidInputError(
+      e.code,
+      `${options.source} invalid`,
+      e.problems.map((p) => ({ ...p, path: p.path.replace(/^task_list\[0\]\.?/, '') || 'task' })),
+      { cause: e },
+    );
+  }
   const imported = [];
   for (const [sem, path] of Object.entries(task.inputs)) {
     const stored = await files.putFile(path);
@@ -125,17 +149,6 @@ export async function runStandalone(
   }
   if (imported.length > 0) await db.importFiles('standalone inputs', imported);
 
-  const jobName =
-    typeof task.descriptor.job_name === 'string' ? task.descriptor.job_name : 'standalone';
-  const plan = expandChain(
-    { job_name: jobName, working_directory: STANDALONE_WD, task_list: [task.descriptor] },
-    {
-      catalog: registry.catalog(),
-      resolver: new ExpressionResolver(),
-      defaultJobName: jobName,
-      seed: 'standalone',
-    },
-  );
   for (const t of plan.tasks) {
     for (const input of t.inputs) {
       const found = await db.findPassedVersion(input.workingDirectory, input.filename);

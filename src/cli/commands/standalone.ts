@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../../core/index.js';
+import { EasError, loadConfig } from '../../core/index.js';
 import { readStandaloneTask, runStandalone, standaloneResultJson } from '../../sdk/index.js';
 import { createPipeline } from '../../pipeline.js';
 import { configOf, loggerOf, type CommandContext } from '../context.js';
@@ -25,24 +25,43 @@ export function registerStandalone(program: Command, ctx: CommandContext): void 
     .action(async (file: string, opts: { out: string; json?: boolean; keep?: boolean }) => {
       const base = configOf(ctx); // eas.yaml and --registry of this directory, if any
       const task = await readStandaloneTask(file, ctx.cwd);
+      const outDir = resolve(ctx.cwd, opts.out);
+      // Checked before the task runs: its outputs would be lost with the temporary pipeline.
+      if (!statSync(outDir, { throwIfNoEntry: false })?.isDirectory()) {
+        throw new EasError('NOT_FOUND', `--out ${opts.out}: no such directory (${outDir})`, {
+          where: '--out',
+        });
+      }
       const dir = mkdtempSync(join(tmpdir(), 'eas-standalone-'));
-      const config = {
-        ...loadConfig({ cwd: dir, env: {} }),
-        registry: base.registry,
-        logLevel: base.logLevel,
+      const removeDir = (): void => {
+        if (!opts.keep) rmSync(dir, { recursive: true, force: true });
       };
-      const pipeline = await createPipeline({ config, logger: loggerOf(config) });
+      // Interrupted (Ctrl-C, a job runner's SIGTERM): the temporary pipeline goes too.
+      const interrupted = (signal: NodeJS.Signals): void => {
+        removeDir();
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      };
+      process.once('SIGINT', interrupted);
+      process.once('SIGTERM', interrupted);
+      let pipeline: Awaited<ReturnType<typeof createPipeline>> | undefined;
       try {
+        const config = {
+          ...loadConfig({ cwd: dir, env: {} }),
+          registry: base.registry,
+          logLevel: base.logLevel,
+        };
+        const p = await createPipeline({ config, logger: loggerOf(config) });
+        pipeline = p;
         const result = await runStandalone(
           {
-            db: pipeline.db,
-            queue: pipeline.queue,
-            files: pipeline.files,
-            registry: pipeline.registry,
-            worker: () => pipeline.worker({ claimWaitMs: 20 }),
+            db: p.db,
+            queue: p.queue,
+            files: p.files,
+            registry: p.registry,
+            worker: () => p.worker({ claimWaitMs: 20 }),
           },
           task,
-          { outDir: resolve(ctx.cwd, opts.out), source: file },
+          { outDir, source: file },
         );
         if (opts.json) ctx.output.out(standaloneResultJson(result));
         else {
@@ -65,8 +84,10 @@ export function registerStandalone(program: Command, ctx: CommandContext): void 
         }
         ctx.exitCode = result.state === 'done' ? 0 : 1;
       } finally {
-        await pipeline.close();
-        if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+        process.removeListener('SIGINT', interrupted);
+        process.removeListener('SIGTERM', interrupted);
+        await pipeline?.close();
+        removeDir();
       }
     });
 }
