@@ -12,6 +12,8 @@ export type IniDocument = Record<string, Record<string, string | number | FloatV
  * @throws EasError `CONFIG_INVALID` naming the source and line of a malformed line.
  */
 export function parseIni(text: string, source = 'INI'): IniDocument {
+  // A byte-order mark some editors write is no part of the file.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const doc: IniDocument = {};
   let section: Record<string, string | number | FloatValue> | undefined;
   const lines = text.split(/\r?\n/);

@@ -24,6 +24,8 @@ const MAX_DEPTH = 512;
  * @throws EasError `JSON_SYNTAX` with `where` = `source:line:column`.
  */
 export function parseJson(text: string, options: ParseJsonOptions = {}): unknown {
+  // A byte-order mark some editors write is no part of the document.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const source = options.source ?? 'JSON';
   let pos = 0;
   let depth = 0;

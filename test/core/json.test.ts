@@ -50,3 +50,25 @@ describe('parseJson', () => {
     expect(syntaxError('['.repeat(10_000)).message).toMatch(/nesting too deep/);
   });
 });
+
+describe('a byte-order mark at the start (some editors write one)', () => {
+  it('is skipped by the JSON, INI and chain readers, with lines and columns unchanged', async () => {
+    const { parseIni } = await import('../../src/core/index.js');
+    const { parseChain } = await import('../../src/chain/index.js');
+    expect(parseJson('\uFEFF{"a": 1}')).toEqual({ a: 1 });
+    expect(parseIni('\uFEFF[task]\ntask = null\n')).toEqual({ task: { task: 'null' } });
+    expect(parseChain('\uFEFF{"task_list": [{"task": "null"}]}', 'bom.json').task_list).toEqual([
+      { task: 'null' },
+    ]);
+    expect(parseChain('\uFEFFtask_list:\n  - task: "null"\n', 'bom.yaml').task_list).toEqual([
+      { task: 'null' },
+    ]);
+    let error: unknown;
+    try {
+      parseJson('\uFEFF{\n  "a": x}', { source: 'c.json' });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as Error).message).toMatch(/^c\.json:2:8:/);
+  });
+});

@@ -245,6 +245,29 @@ describe('Redis queue options and scripts (no server needed)', () => {
 });
 
 describe.skipIf(!redis)('Redis queue backend', () => {
+  it('refuses a database the server does not have, or a path that is no number, writing nothing (CONFIG_INVALID)', async () => {
+    const prefix = freshPrefix();
+    const outOfRange = await rejection(createRedisQueueBackend({ url: `${REDIS_URL}/99`, prefix }));
+    expect(outOfRange.code).toBe('CONFIG_INVALID');
+    expect(outOfRange.message).toMatch(/has no database 99 \(.*DB index is out of range/);
+    const notANumber = await rejection(
+      createRedisQueueBackend({ url: `${REDIS_URL}/abc`, prefix }),
+    );
+    expect(notANumber.code).toBe('CONFIG_INVALID');
+    expect(notANumber.message).toContain('"abc" is not a database number');
+    // Nothing of that queue went to database 0 instead.
+    expect(await keysOf(prefix)).toEqual([]);
+    // A database the server has is used.
+    const q = await createRedisQueueBackend({ url: `${REDIS_URL}/3`, prefix });
+    cleanups.push(async () => {
+      await q.close();
+      await deleteKeys(prefix, `${REDIS_URL}/3`);
+    });
+    await q.enqueue(items(1, 1));
+    expect((await keysOf(prefix, `${REDIS_URL}/3`)).length).toBeGreaterThan(0);
+    expect(await keysOf(prefix)).toEqual([]);
+  });
+
   it('is what createJobQueue opens for { backend: "redis", url, prefix }', async () => {
     const prefix = freshPrefix();
     const queue = await createJobQueue({ backend: 'redis', url: REDIS_URL, prefix });

@@ -68,6 +68,29 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 /** The password of `url`, when it has one, so messages can be scrubbed of it. */
+/**
+ * The database number in a Redis URL's path (`redis://host:6379/3` → 3), undefined without one.
+ * @throws EasError `CONFIG_INVALID` for a path that is not a database number.
+ */
+function databaseOf(url: string, displayUrl: string): number | undefined {
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    return undefined; // ioredis reports a malformed URL itself
+  }
+  const db = decodeURIComponent(path.replace(/^\//, ''));
+  if (db === '') return undefined;
+  if (!/^\d+$/.test(db)) {
+    throw new EasError(
+      'CONFIG_INVALID',
+      `Redis URL ${displayUrl}: "${db}" is not a database number; write redis://host:port/<number> (0 to 15 on a default server).`,
+      { where: 'queue.redis.url' },
+    );
+  }
+  return Number(db);
+}
+
 function passwordOf(url: string): string | undefined {
   try {
     const password = decodeURIComponent(new URL(url).password);
@@ -147,6 +170,7 @@ export class RedisConnection {
   static async open(options: RedisConnectionOptions): Promise<RedisConnection> {
     const RedisClient = await loadIoredis();
     const displayUrl = redactUrl(options.url);
+    const db = databaseOf(options.url, displayUrl);
     const client = new RedisClient(options.url, {
       lazyConnect: true,
       connectTimeout: options.connectTimeoutMs,
@@ -167,6 +191,22 @@ export class RedisConnection {
     };
     try {
       await withTimeout(client.connect(), options.connectTimeoutMs);
+      if (db !== undefined) {
+        // ioredis selects the URL's database on connect but only reports a refusal as an event
+        // (and goes on in database 0): asked again, a refusal is an answer.
+        try {
+          await withTimeout(client.select(db), options.connectTimeoutMs);
+        } catch (e) {
+          if (!/DB index|out of range|invalid DB/i.test((e as Error).message)) throw e;
+          client.disconnect();
+          throw new EasError(
+            'CONFIG_INVALID',
+            `Redis at ${displayUrl} has no database ${db} (${(e as Error).message}). ` +
+              'Pick one the server has (0 to 15 unless its "databases" setting says more).',
+            { where: 'queue.redis.url' },
+          );
+        }
+      }
       const info = await withTimeout(client.info('server'), options.connectTimeoutMs);
       const version = /redis_version:(\d+)\.(\d+)/.exec(info);
       const [major, minor] = [Number(version?.[1] ?? 0), Number(version?.[2] ?? 0)];
