@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import {
   EasError,
@@ -8,9 +8,11 @@ import {
   parseIni,
   parseJsonKeepingFloats,
   stringifyKeepingFloats,
+  toPlainMetadata,
   toTypedMetadata,
   type TypedMetadata,
 } from '../core/index.js';
+import { sidecarPath, writeMetadataCfg } from '../science/index.js';
 import { expandChain, ExpressionResolver, type TaskDescriptor } from '../chain/index.js';
 import type { FileRepository } from '../filestore/index.js';
 import type { JobQueue } from '../queue/index.js';
@@ -193,6 +195,22 @@ export async function runStandalone(
     const dest = join(options.outDir, v.filename);
     await copyFile(files.localPath(v.sha256), dest);
     outputs[v.semanticType] = dest;
+    // The file's metadata travels beside it, as a standalone input's does (DESIGN §6): a next
+    // standalone run reading this output sees it (a search finds its injected period).
+    const stored = v.passedQc
+      ? await db.findPassedVersion(v.workingDirectory, v.filename, submitted.jobId)
+      : undefined;
+    // What an INI line can hold: finite numbers and one-line texts under plain keys.
+    const plain = Object.entries(toPlainMetadata(stored?.metadata ?? {})).filter(
+      (e): e is [string, number | string] =>
+        e[0] !== '' &&
+        e[0].trim() === e[0] &&
+        !/[=:\n[]/.test(e[0]) &&
+        ((typeof e[1] === 'number' && Number.isFinite(e[1])) ||
+          (typeof e[1] === 'string' && !e[1].includes('\n'))),
+    );
+    if (plain.length > 0)
+      await writeFile(sidecarPath(dest), writeMetadataCfg(Object.fromEntries(plain)));
   }
   return {
     taskType: task.descriptor.task,

@@ -150,6 +150,41 @@ describe("synthesis_batman against the original's own output", () => {
   });
 });
 
+describe('standalone outputs carry their metadata', () => {
+  it('writes a sidecar beside each output, so a search on it knows the injected period', async () => {
+    writeFileSync(
+      join(out, 'inject.json'),
+      JSON.stringify({
+        task: 'synthesis_batman',
+        specs: {
+          duration: 120,
+          planet_radius: 0.5,
+          orbital_period: 17,
+          semi_major_axis: 0.12,
+          noise: 0.0005,
+          t0: 3,
+        },
+        outputs: { lightcurve: 'injected.gz' },
+      }),
+    );
+    await standalone(join(out, 'inject.json'));
+    const sidecar = readFileSync(join(out, 'injected.gz.metadata.cfg'), 'utf8');
+    expect(sidecar).toMatch(/^\[metadata\]$/m);
+    expect(sidecar).toMatch(/^orbital_period = 17(\.0)?$/m);
+    writeFileSync(
+      join(out, 'search.json'),
+      JSON.stringify({
+        task: 'transit_search_bls',
+        inputs: { lightcurve: join(out, 'injected.gz') },
+        search_settings: { minimum_period: 5, maximum_period: 40 },
+      }),
+    );
+    const md = (await standalone(join(out, 'search.json'))).outputMetadata;
+    expect(md.injected_period).toBe(17);
+    expect(md.outcome).toBe('PASS');
+  }, 30_000);
+});
+
 describe('transit_search_bls on the demo curve', () => {
   it('finds 50 d within 0.1 %, transit time 13.5 d, outcome PASS', async () => {
     writeFileSync(
