@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestPipeline, type TestPipeline } from '../../src/testing/index.js';
+import { toPlainMetadata } from '../../src/core/index.js';
 
 const open: TestPipeline[] = [];
 afterEach(async () => {
@@ -176,7 +177,16 @@ describe('science chain', () => {
           task: 'ingest_external_lcs',
           directory: dir,
           pattern: 'star_*.csv',
-          outputs: { lightcurve: 'ingested.gz' },
+          // One output per matching file, in name order.
+          outputs: { lightcurve: 'ingested.gz', lightcurve_b: 'ingested_b.gz' },
+        },
+        {
+          // More files than outputs: an error naming them, not a file silently dropped.
+          task: 'ingest_external_lcs',
+          name: 'too_many',
+          directory: dir,
+          pattern: 'star_*.csv',
+          outputs: { lightcurve: 'one.gz' },
         },
         {
           task: 'binning',
@@ -187,9 +197,15 @@ describe('science chain', () => {
         { task: 'verify', inputs: { lightcurve: 'binned.gz' } },
       ],
     });
-    expect(status.totals).toMatchObject({ failed: 0, blocked: 0 });
+    expect(status.totals).toMatchObject({ failed: 1, blocked: 0 });
     const [ingest] = await outputMetadata(p, jobId, 'ingest_external_lcs');
     expect(ingest).toMatchObject({ n_files: 2, files: 'star_a.csv,star_b.csv', n_samples: 4 });
+    const b = await p.db.findPassedVersion('', 'ingested_b.gz', jobId);
+    expect(toPlainMetadata(b!.metadata)).toMatchObject({ star: 'b', source_file: 'star_b.csv' });
+    const errors = await p.db.errors(jobId);
+    expect(errors.map((e) => e.reason).join()).toMatch(
+      /2 files in .* match "star_\*\.csv" \(star_a\.csv, star_b\.csv\), but the task declares 1 output \(lightcurve\)/,
+    );
     const [binning] = await outputMetadata(p, jobId, 'binning');
     expect(binning).toMatchObject({ n_samples_in: 4, n_samples: 2 });
     const [verify] = await outputMetadata(p, jobId, 'verify');

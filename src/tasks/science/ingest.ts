@@ -5,9 +5,12 @@
  * is gzip or plain text — the 4-column PLATO format (with its `.metadata.cfg` sidecar) or the
  * comma-separated `time,flux,flag` format (time in days) with `# #key=value` headers.
  *
- * Limitation: outputs are declared per semantic type, so only the first match (in name order)
- * is written, to `lightcurve`; the metadata reports how many files matched and their names
- * (`n_files`, `files`, comma-separated) and every file is parsed, so a bad one fails the task.
+ * Outputs are declared per semantic type, so the matches (in name order) go to the declared
+ * outputs in the order the chain declares them: one match to the one output (`lightcurve`), or
+ * as many matches as outputs. More matches than outputs is an error naming them (no file is
+ * dropped without a word): narrow the pattern, or ingest one file per task in a loop. The
+ * metadata reports how many files matched and their names (`n_files`, `files`,
+ * comma-separated); every file is parsed, so a bad one fails the task.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -81,18 +84,34 @@ export const ingestLightcurvesTask: HandlerDefinition = {
         });
       }
     });
-    const first = curves[0]!;
+    const declared = Object.keys(ctx.task.outputs);
+    const slots = declared.length > 0 ? declared : ['lightcurve'];
+    if (matches.length !== 1 && matches.length !== slots.length) {
+      const shown = matches.slice(0, 5).join(', ') + (matches.length > 5 ? ', …' : '');
+      throw usage(
+        TASK,
+        `${matches.length} files in ${dir} match ${JSON.stringify(patternField)} (${shown}), but the task declares ${slots.length} output${slots.length === 1 ? '' : 's'} (${slots.join(', ')}). ` +
+          'Declare one output per file, narrow the pattern, or ingest one file per task (an execution_for_loop over the file names, pattern set to each).',
+      );
+    }
+    const fileMetadata: Record<string, Record<string, unknown>> = {};
+    matches.forEach((name, i) => {
+      Object.assign(
+        fileMetadata,
+        writeOutput(ctx, TASK, slots[i]!, {
+          ...curves[i]!,
+          metadata: { ...curves[i]!.metadata, source_file: name },
+        }),
+      );
+    });
     return {
       metadata: {
         n_files: matches.length,
         files: matches.join(','),
-        written: matches[0]!,
-        n_samples: first.time.length,
+        written: matches.join(','),
+        n_samples: curves[0]!.time.length,
       },
-      fileMetadata: writeOutput(ctx, TASK, 'lightcurve', {
-        ...first,
-        metadata: { ...first.metadata, source_file: matches[0]! },
-      }),
+      fileMetadata,
     };
   },
 };
