@@ -602,7 +602,9 @@ export function signalDetectionEfficiency(power: Float64Array): number {
     if (Number.isFinite(v)) ss += (v - mean) * (v - mean);
   }
   const std = Math.sqrt(ss / count);
-  return std > 0 ? (max - mean) / std : NaN;
+  // A flat spectrum has no peak: its spread is rounding (a relative 1e-12 of its level, say),
+  // which would otherwise turn into an SDE of -1 or of millions.
+  return std > 1e-9 * Math.max(Math.abs(mean), Math.abs(max)) ? (max - mean) / std : NaN;
 }
 
 /** One peak of a periodogram, from {@link topPeaks}. */

@@ -258,3 +258,17 @@ describe('boxLeastSquares on a synthetic box transit', () => {
     ).toThrow(/oversample/);
   });
 });
+
+describe('signalDetectionEfficiency of a flat spectrum', () => {
+  it('is NaN, not the -1 or millions its rounding spread would give', () => {
+    for (const n of [10, 100, 484, 1000]) {
+      const flat = new Float64Array(n).fill(1.508e-5);
+      // Rounding as a real spectrum's sums leave it: a relative 1e-16 here and there.
+      for (let i = 0; i < n; i += 7) flat[i]! *= 1 + 1e-16 * ((i % 3) - 1);
+      expect(signalDetectionEfficiency(flat)).toBeNaN();
+    }
+    const peaked = new Float64Array(100).fill(1);
+    peaked[40] = 2;
+    expect(signalDetectionEfficiency(peaked)).toBeCloseTo(9.95, 2);
+  });
+});

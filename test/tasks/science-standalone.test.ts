@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLightCurveGz } from '../../src/science/index.js';
+import { readLightCurveGz, writeLightCurveGz } from '../../src/science/index.js';
 import { dropEasVariables, runMain, tempDir } from '../cli/harness.js';
 
 const DATA = fileURLToPath(new URL('../../../shared/data/', import.meta.url));
@@ -51,6 +51,40 @@ describe('original standalone configs', () => {
       non_finite_flux: 0,
     });
     expect(j.outputMetadata.time_end).toBeCloseTo(20735100 / 86400, 9);
+  });
+
+  it('verify finds the raster of a shuffled light curve and says it is unsorted', async () => {
+    const demo = readLightCurveGz(DEMO);
+    // A fixed shuffle: every 7th sample moved to the end.
+    const order = [...demo.time.keys()].sort(
+      (a, b) => (a % 7 === 0 ? 1 : 0) - (b % 7 === 0 ? 1 : 0) || a - b,
+    );
+    const pick = (a: Float64Array) => Float64Array.from(order, (i) => a[i]!);
+    const shuffled = join(out, 'shuffled.gz');
+    writeFileSync(
+      shuffled,
+      writeLightCurveGz({
+        ...demo,
+        time: pick(demo.time),
+        flux: pick(demo.flux),
+        flag: pick(demo.flag),
+        uncertainty: pick(demo.uncertainty),
+      }),
+    );
+    writeFileSync(
+      join(out, 'verify-shuffled.json'),
+      JSON.stringify({ task: 'verify', inputs: { lightcurve: shuffled } }),
+    );
+    const md = (await standalone(join(out, 'verify-shuffled.json'))).outputMetadata;
+    expect(md).toMatchObject({
+      n_samples: 23040,
+      cadence: 900,
+      n_gaps: 0,
+      missing_samples: 0,
+      expected_samples: 23040,
+      time_sorted: 0,
+    });
+    expect(md.non_increasing_steps as number).toBeGreaterThan(0);
   });
 
   it('test_null.cfg exits 0', async () => {
@@ -183,6 +217,34 @@ describe('standalone outputs carry their metadata', () => {
     expect(md.injected_period).toBe(17);
     expect(md.outcome).toBe('PASS');
   }, 30_000);
+});
+
+describe('transit_search_bls refuses a search it cannot do (exit 2)', () => {
+  it('a period range beyond the data, and a grid of billions of periods', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [
+        { minimum_period: 300, maximum_period: 500 },
+        /minimum_period 300 d is not shorter than the light curve's span \(239\.99 d\)/,
+      ],
+      [
+        { frequency_factor: 0.0001 },
+        /the period grid would have [\d,]+ periods \(at most 10,000,000\)/,
+      ],
+    ];
+    for (const [settings, message] of cases) {
+      writeFileSync(
+        join(out, 'bad-search.json'),
+        JSON.stringify({
+          task: 'transit_search_bls',
+          inputs: { lightcurve: DEMO },
+          search_settings: settings,
+        }),
+      );
+      const r = await runMain(['standalone', join(out, 'bad-search.json'), '--out', out], DATA);
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.stdout).toMatch(message);
+    }
+  });
 });
 
 describe('transit_search_bls on the demo curve', () => {

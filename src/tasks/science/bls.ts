@@ -27,6 +27,25 @@ import {
 import { num, numberParam, readInput, usage } from './common.js';
 
 const TASK = 'transit_search_bls';
+/**
+ * Most periods one pass may search: astropy's grid over 1 … 120 d of the demo curve at its
+ * standard step is 1.1 million; beyond ~10 million a pass takes tens of minutes and gigabytes.
+ */
+const MAX_PERIODS = 10_000_000;
+
+/** Periods of `autoPeriodGrid` for these settings, computed without building it. */
+function periodGridSize(
+  baselineDays: number,
+  durations: Float64Array,
+  minimumPeriod: number,
+  maximumPeriod: number,
+  frequencyFactor: number,
+): number {
+  const df = (frequencyFactor * Math.min(...durations)) / (baselineDays * baselineDays);
+  return (1 / minimumPeriod - 1 / maximumPeriod) / df + 1;
+}
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 /** Default trial durations [d]. */
 export const DEFAULT_DURATIONS = [0.05, 0.1, 0.15, 0.2];
 /**
@@ -108,8 +127,28 @@ export const transitSearchBlsTask: HandlerDefinition = {
         `the period range ${minimumPeriod} … ${maximumPeriod} d is empty (light curve of ${baseline} d)`,
       );
     }
+    // A period is found from two transits at least: one beyond the data's span cannot be.
+    if (minimumPeriod >= baseline) {
+      throw usage(
+        TASK,
+        `search_settings.minimum_period ${minimumPeriod} d is not shorter than the light curve's span (${round3(baseline)} d): at most one transit of such a period is in the data, and a period needs two. Search periods below ${round3(baseline)} d (at most half of it to see three transits).`,
+      );
+    }
     const frequencyFactor =
       numberParam(TASK, settings, 'frequency_factor') ?? COARSE_FREQUENCY_FACTOR;
+    const gridSize = periodGridSize(
+      baseline,
+      durations,
+      minimumPeriod,
+      maximumPeriod,
+      frequencyFactor,
+    );
+    if (gridSize > MAX_PERIODS) {
+      throw usage(
+        TASK,
+        `the period grid would have ${Math.round(gridSize).toLocaleString('en-US')} periods (at most ${MAX_PERIODS.toLocaleString('en-US')}): raise search_settings.frequency_factor (now ${frequencyFactor}) or narrow minimum_period … maximum_period (${minimumPeriod} … ${maximumPeriod} d).`,
+      );
+    }
     const coarsePeriods = autoPeriodGrid(t, durations, {
       minimumPeriod,
       maximumPeriod,

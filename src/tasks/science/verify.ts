@@ -1,7 +1,10 @@
 /**
  * `verify`: checks a light curve and records what it holds: sample count, time range, flux
  * statistics, cadence, gaps on the regular raster, non-finite values. Writes the same report as
- * JSON to the optional output `verification` when the chain declares it.
+ * JSON to the optional output `verification` when the chain declares it. Times out of order
+ * are sorted for the gap analysis (a shuffled file has the raster of the sorted one);
+ * `non_increasing_steps` counts the file's steps that do not go forward, and `time_sorted` is 0
+ * when there are any.
  */
 import { writeFileSync } from 'node:fs';
 import type { HandlerDefinition, TaskContext } from '../../sdk/index.js';
@@ -50,7 +53,15 @@ export const verifyTask: HandlerDefinition = {
     const mask = goodSampleMask(lc);
     let good = 0;
     for (let i = 0; i < n; i++) good += mask[i]!;
-    const gaps = n > 1 ? findGaps(lc.time) : undefined;
+    // Steps that do not go forward, in the file's order: an unsorted or repeated time.
+    let nonIncreasing = 0;
+    for (let i = 1; i < n; i++) if (!(lc.time[i]! > lc.time[i - 1]!)) nonIncreasing++;
+    // The raster's gaps are those of the times in order: a shuffled file has the same ones.
+    const times =
+      nonIncreasing > 0
+        ? Float64Array.from(lc.time.filter((t) => Number.isFinite(t))).sort()
+        : lc.time;
+    const gaps = times.length > 1 ? findGaps(times) : undefined;
     const metadata = {
       n_samples: n,
       n_good_samples: good,
@@ -66,7 +77,8 @@ export const verifyTask: HandlerDefinition = {
       missing_samples: gaps ? gaps.missingSamples : 0,
       expected_samples: gaps ? gaps.expectedSamples : n,
       irregular_steps: gaps ? gaps.irregularSteps : 0,
-      non_increasing_steps: gaps ? gaps.nonIncreasingSteps : 0,
+      non_increasing_steps: nonIncreasing,
+      time_sorted: nonIncreasing === 0 ? 1 : 0,
       non_finite_time: nonFiniteTime,
       non_finite_flux: nonFiniteFlux,
     };
