@@ -11,4 +11,5 @@ export const ENTRY_POINTS: Record<string, string> = {
   'sdk/index': 'src/sdk/index.ts',
   'chain/index': 'src/chain/index.ts',
   'testing/index': 'src/testing/index.ts',
+  'science/index': 'src/science/index.ts',
 };
