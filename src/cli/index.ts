@@ -1,5 +1,11 @@
 import { Command, CommanderError } from 'commander';
-import { exitCodeFor, isEasError, InvalidInputError } from '../core/index.js';
+import {
+  EXIT_CODES,
+  exitCodeFor,
+  isEasError,
+  isTransientBackendError,
+  InvalidInputError,
+} from '../core/index.js';
 import type { CommandContext, GlobalOptions } from './context.js';
 import { processOutput, type Output } from './format.js';
 import { registerDaemons } from './commands/daemons.js';
@@ -86,7 +92,7 @@ export async function main(
       return 2;
     }
     reportError(output, e);
-    return exitCodeFor(e);
+    return !isEasError(e) && isTransientBackendError(e) ? EXIT_CODES.unreachable : exitCodeFor(e);
   }
 }
 
@@ -100,5 +106,15 @@ function reportError(o: Output, e: unknown): void {
     return;
   }
   const err = e instanceof Error ? e : new Error(String(e));
+  if (isTransientBackendError(err)) {
+    // A server that went away mid-command, or a transaction the database aborted for another's
+    // sake (deadlock, serialization): an infrastructure condition, not a bug. Each command's
+    // steps are transactions, so what did not complete changed nothing.
+    o.err(
+      `eas: the command was broken off by a database or queue server (${err.message}). ` +
+        'Steps that did not complete changed nothing; run it again.',
+    );
+    return;
+  }
   o.err(`eas: unexpected error: ${err.message}\n${err.stack ?? ''}`);
 }
