@@ -4,6 +4,7 @@
  * numeric parameters, and a seeded random generator.
  */
 import { writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { EasError } from '../../core/index.js';
 import type { TaskContext } from '../../sdk/index.js';
 import {
@@ -49,9 +50,11 @@ export function readInput(ctx: TaskContext, task: string, type: string): LightCu
   try {
     lc = readLightCurveGz(path);
   } catch (error) {
-    throw new Error(`${task}: cannot read input ${type} (${path}): ${(error as Error).message}`, {
-      cause: error,
-    });
+    // Named as the chain (or the standalone config) named it: the staged copy's directory is
+    // the attempt's scratch, gone when the attempt ends; standalone stages as <type>__<name>.
+    const name = basename(path).replace(new RegExp(`^${type}__`), '');
+    const message = (error as Error).message.split(path).join(name);
+    throw new Error(`${task}: cannot read input ${type} (${name}): ${message}`, { cause: error });
   }
   const metadata = { ...lc.metadata, ...toLightCurveMetadata(ctx.task.input_metadata[type]) };
   return { ...lc, metadata };
