@@ -108,11 +108,11 @@ function reportError(o: Output, e: unknown): void {
   const err = e instanceof Error ? e : new Error(String(e));
   if (isTransientBackendError(err)) {
     // A server that went away mid-command, or a transaction the database aborted for another's
-    // sake (deadlock, serialization): an infrastructure condition, not a bug. Each command's
-    // steps are transactions, so what did not complete changed nothing.
+    // sake (deadlock, serialization): an infrastructure condition, not a bug.
     o.err(
       `eas: the command was broken off by a database or queue server (${err.message}). ` +
-        'Steps that did not complete changed nothing; run it again.',
+        'Each step is a transaction: the one broken off changed nothing, the ones before it are kept. ' +
+        'See where it stopped (eas status) before running it again.',
     );
     return;
   }

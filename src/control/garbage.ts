@@ -40,7 +40,7 @@ export interface GarbageResult {
 
 /**
  * Removes the file-store objects no product version refers to and no one stored for
- * `olderThanMs`: outputs of attempts killed before their report, and objects an interrupted
+ * `olderThanMs` (objects of a store that does not say when they were stored are kept): outputs of attempts killed before their report, and objects an interrupted
  * `eas delete` left. Objects are listed from the store and looked up in the task database a
  * batch at a time; each is removed with `FileRepository.deleteIfIdle`, so an object a worker
  * stored again meanwhile (its report not yet committed) stays.
@@ -79,8 +79,13 @@ export async function collectGarbage(
         result.missing++;
         continue;
       }
+      // A store that cannot tell when an object was stored cannot tell an idle one either.
+      if (stat.storedAt === undefined) {
+        result.recent++;
+        continue;
+      }
       if (dryRun) {
-        if (stat.storedAt !== undefined && stat.storedAt > since) result.recent++;
+        if (stat.storedAt > since) result.recent++;
         else {
           result.removed.keys.push(key);
           result.removed.bytes += stat.size;

@@ -21,6 +21,7 @@ export {
   cancelJob,
   rerunJob,
   deleteJob,
+  DELETE_SETTLE_MS,
   type JobOperationDeps,
   type DeleteJobResult,
 } from './jobs.js';

@@ -19,6 +19,12 @@ export interface JobOperationDeps {
   logger?: Logger;
 }
 
+/**
+ * How long after a job last committed an object its delete waits before removing it: a report
+ * of another job that stored the same bytes a moment before has committed by then (5 s).
+ */
+export const DELETE_SETTLE_MS = 5_000;
+
 /** What {@link deleteJob} did, the file store included. */
 export interface DeleteJobResult extends DeleteResult {
   /** Objects removed from the file store. */
@@ -81,9 +87,11 @@ export async function rerunJob(deps: JobOperationDeps, jobId: number): Promise<R
  * then its queue items, then the file-store objects that no version of another job refers to.
  *
  * Objects are deleted after the commit: a crash in between leaves unreferenced objects (`eas
- * gc` removes them), never a version without its object. An object stored again after the job's
- * last version of it was committed is kept: another job's worker may have stored the same bytes
- * for a report it has not committed yet (see `FileRepository.deleteIfIdle`).
+ * gc` removes them), never a version without its object. Another job's worker may have stored
+ * the same bytes for a report it has not committed yet: an object stored again after the job's
+ * last version of it was committed is kept (see `FileRepository.deleteIfIdle`), and one the job
+ * committed less than {@link DELETE_SETTLE_MS} ago is looked up again after that wait (a report
+ * that stored it just before commits meanwhile).
  *
  * @throws EasError `NOT_FOUND` (unknown job) or `USAGE` (running without `force`, or its
  *   products are another job's inputs); nothing changes then.
@@ -91,12 +99,29 @@ export async function rerunJob(deps: JobOperationDeps, jobId: number): Promise<R
 export async function deleteJob(
   deps: JobOperationDeps & { files: FileRepository },
   jobId: number,
-  options: { force?: boolean } = {},
+  options: {
+    force?: boolean;
+    /** How long after its last commit of an object the job's delete looks again. @defaultValue {@link DELETE_SETTLE_MS} */
+    settleMs?: number;
+  } = {},
 ): Promise<DeleteJobResult> {
-  const result = await deps.db.deleteJob(jobId, options);
+  const result = await deps.db.deleteJob(jobId, { force: options.force });
   await deps.queue.removeJob(jobId);
   const outcomes = { deleted: [] as string[], missing: [] as string[], kept: [] as string[] };
-  for (const key of result.unreferencedObjects) {
+  const candidates = result.unreferencedObjects;
+  // Another job's worker may have stored the same bytes just before this job's last commit of
+  // them, its own report still on the way. Such a report commits within moments: an object
+  // this job committed less than DELETE_SETTLE_MS ago is looked up again once that has passed.
+  const newest = Math.max(0, ...candidates.map((k) => result.lastCommittedAt[k] ?? 0));
+  const wait = newest + (options.settleMs ?? DELETE_SETTLE_MS) - Date.now();
+  if (candidates.length > 0 && wait > 0) await new Promise((r) => setTimeout(r, wait));
+  const referencedNow =
+    candidates.length > 0 ? await deps.db.referencedObjects(candidates) : new Set<string>();
+  for (const key of candidates) {
+    if (referencedNow.has(key)) {
+      outcomes.kept.push(key);
+      continue;
+    }
     const since = result.lastCommittedAt[key] ?? 0;
     outcomes[await deps.files.deleteIfIdle(key, since)].push(key);
   }

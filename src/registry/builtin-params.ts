@@ -67,7 +67,8 @@ const INGEST: BuiltinParams = {
  */
 export const BUILTIN_PARAMS: Readonly<Record<string, BuiltinParams>> = {
   null: { fields: { sleep: { kind: 'number', min: 0, max: 86_400 } } },
-  error: { fields: { message: { kind: 'string' } } },
+  // Any message will do: the handler falls back to its own for one that is not a text.
+  error: { fields: {} },
   set_metadata: { fields: { values: { kind: 'object' } } },
   verify: { fields: {} },
   multiply: { fields: {} },
@@ -170,10 +171,13 @@ function swapDistance(a: string, b: string): number {
 }
 
 /**
- * The names `key` is one or two slips from (one for names of up to eight characters), closest
- * first: such a field is a typo, not someone else's parameter.
+ * The names `key` is one or two slips from (one for names of up to eight characters, none for
+ * three or fewer), closest first: such a field is a typo, not someone else's parameter.
  */
 function misspeltOf(key: string, names: readonly string[]): string[] {
+  // Names of three characters or fewer are one slip from many others (q1, u, t1 beside u1,
+  // t0): another tool's parameters, not typos.
+  if (key.length <= 3) return [];
   const allowed = key.length > 8 ? 2 : 1;
   return names
     .map((name) => ({ name, d: swapDistance(key, name) }))
@@ -192,12 +196,15 @@ function checkRecord(
   path: (key: string) => string,
   what: string,
   problems: Problem[],
+  skipped: ReadonlySet<string> = new Set(),
 ): void {
   const known = Object.keys(params);
   for (const [key, value] of Object.entries(record)) {
     const param = params[key];
     if (param) {
-      if (value !== undefined && value !== null) checkParam(param, value, path(key), problems);
+      // Absent as the handlers read it: missing, null, or an empty INI value (`noise =`).
+      if (value !== undefined && value !== null && value !== '')
+        checkParam(param, value, path(key), problems);
       continue;
     }
     if (otherNames.includes(key)) continue;
@@ -217,7 +224,8 @@ function checkRecord(
     if (
       'required' in param &&
       param.required &&
-      (record[key] === undefined || record[key] === null)
+      !skipped.has(key) &&
+      (record[key] === undefined || record[key] === null || record[key] === '')
     )
       problems.push({ path: path(key), message: `is required by ${type}` });
   }
@@ -245,7 +253,9 @@ export function checkBuiltinDescription(
   const top: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(plain)) if (!skip.has(k) && !k.startsWith('$')) top[k] = v;
   const sections = spec.sections ?? {};
-  const flat = spec.flatSection !== undefined && !(spec.flatSection in top);
+  // Whether the section's keys sit at the top level is decided on the whole description: a
+  // section evaluated at start (it reads requested_metadata) is still there.
+  const flat = spec.flatSection !== undefined && !(spec.flatSection in plain);
   const topParams: Record<string, Param> = {
     ...spec.fields,
     ...(flat ? sections[spec.flatSection!]!.keys : {}),
@@ -261,6 +271,7 @@ export function checkBuiltinDescription(
     (k) => `${at}.${k}`,
     'field',
     problems,
+    skip,
   );
   for (const [name, section] of Object.entries(sections)) {
     const value = top[name];

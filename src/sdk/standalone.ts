@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import {
   EasError,
@@ -209,8 +209,10 @@ export async function runStandalone(
         ((typeof e[1] === 'number' && Number.isFinite(e[1])) ||
           (typeof e[1] === 'string' && !e[1].includes('\n'))),
     );
+    // Written or removed: a sidecar an earlier run left beside the same name must not stay.
     if (plain.length > 0)
       await writeFile(sidecarPath(dest), writeMetadataCfg(Object.fromEntries(plain)));
+    else await rm(sidecarPath(dest), { force: true });
   }
   return {
     taskType: task.descriptor.task,

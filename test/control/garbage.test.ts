@@ -87,6 +87,27 @@ describe('deleteJob and objects stored again', () => {
   });
 });
 
+describe('deleteJob right after its job ended', () => {
+  it("waits for a report that stored the same bytes just before the job's commit, and keeps the object", async () => {
+    // B's worker stores the bytes first (its report is slow) …
+    const b = await jobWriting('shared bytes', false);
+    // … then A stores and commits the same bytes, and A is deleted at once.
+    const a = await jobWriting('shared bytes');
+    expect(a.key).toBe(b.key);
+    const deleting = deleteJob({ db: p.db, queue: p.queue, files: p.files }, a.jobId, {
+      settleMs: 1500,
+    });
+    // B's report commits while the delete waits.
+    await new Promise((r) => setTimeout(r, 500));
+    await p.db.finishAttempts([
+      ok(b.attemptId, [{ semanticType: 'lightcurve', sha256: b.key, size: 12 }]),
+    ]);
+    const d = await deleting;
+    expect([d.deletedObjects, d.keptObjects]).toEqual([[], [a.key]]);
+    expect(await p.files.verify(b.key)).toBe(true);
+  });
+});
+
 describe('collectGarbage', () => {
   it('removes unreferenced objects idle past the age limit, and only those', async () => {
     const kept = await jobWriting('referenced by a version');
@@ -139,6 +160,10 @@ describe('eas gc', () => {
     const bad = await runEas(['gc', '--older-than', 'soon'], dir);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--older-than: "soon" is not a duration/);
+    // A bare number is milliseconds: far too young, outputs may be on their way.
+    const young = await runEas(['gc', '--older-than', '1'], dir);
+    expect(young.code).toBe(2);
+    expect(young.stderr).toMatch(/less than a minute/);
 
     const dry = await runEas(['gc', '--dry-run'], dir);
     expect(dry.code).toBe(0);

@@ -32,14 +32,20 @@ describe('checkBuiltinDescription', () => {
           semi_major_axis: 0.4,
           orbital_angle: 0,
           sampling_cadence: 900,
-          // synthesis_psls's, in the same shared specs
+          // synthesis_psls's, in the same shared specs; batman's own short names
           nsr: 73,
           mode: 'main_sequence',
+          u: [0.1, 0.3],
+          q1: 0.3,
+          t1: 2,
+          // an empty INI value is absent, as the handler reads it
+          noise: '',
         },
       }),
     ).toEqual([]);
     expect(check('transit_search_bls', { lc_duration: 240 })).toEqual([]);
     expect(check('verify', {})).toEqual([]);
+    expect(check('error', { message: 42 })).toEqual([]);
     expect(check('some_external_type', { anything: 'goes' })).toEqual([]);
   });
 
@@ -138,6 +144,37 @@ describe('in a chain', () => {
       'task_list[0]@1.task_list[0].specs.orbital_period: must be a number > 0, got -5',
     );
     expect((error as Error).message).not.toContain('task_list[0]@0.');
+  });
+});
+
+describe('fields evaluated at start', () => {
+  it('are not checked, and a section evaluated at start is not taken for top-level specs', async () => {
+    const registry = await loadRegistry(undefined, { builtins: BUILTIN_TASK_TYPES });
+    const plan = expandChain(
+      {
+        task_list: [
+          { task: 'set_metadata', name: 'finder', values: { period: 12.5 } },
+          {
+            task: 'synthesis_transit',
+            requires_metadata_from: ['finder'],
+            specs: {
+              duration: 60,
+              planet_radius: 0.3,
+              semi_major_axis: 0.1,
+              orbital_period: "(requested_metadata['finder']['period'])",
+            },
+            outputs: { lightcurve: 'a.gz' },
+          },
+        ],
+      },
+      {
+        catalog: registry.catalog(),
+        resolver: new ExpressionResolver(),
+        defaultJobName: 'j',
+        seed: 's',
+      },
+    );
+    expect(plan.tasks.map((t) => t.type)).toContain('synthesis_transit');
   });
 });
 

@@ -161,5 +161,12 @@ describe.runIf(pgOk)('cancelJob on PostgreSQL, beside a commit', () => {
         "SELECT prosrc AS src FROM pg_proc WHERE proname = 'eas_lock_jobs_shared'",
       );
       expect(fn!.src).toContain(`${JOB_LOCK_SPACE} + s.job_id`);
+      // The start keeps what 0004 made of it (its statement in eas_mark_started, generic plans),
+      // now behind the lock.
+      const start = await db.sql.get<{ src: string; config: string[] }>(
+        "SELECT prosrc AS src, proconfig AS config FROM pg_proc WHERE proname = 'eas_start_attempts'",
+      );
+      expect(start!.src).toMatch(/eas_lock_jobs_shared\(ids\);[\s\S]*eas_mark_started\(/);
+      expect(start!.config).toContain('plan_cache_mode=force_generic_plan');
     }));
 });

@@ -8,6 +8,9 @@ import { checkLogicalPath } from '../../filestore/index.js';
 import { jobOption, parseId, withReadingPipeline, type CommandContext } from '../context.js';
 import { bytes, printJson, table, time } from '../format.js';
 
+/** The least `--older-than` of `eas gc`. */
+const GC_MIN_AGE_MS = 60_000;
+
 /** `products`, `get`, `gc`. */
 export function registerFiles(program: Command, ctx: CommandContext): void {
   program
@@ -124,6 +127,15 @@ export function registerFiles(program: Command, ctx: CommandContext): void {
         olderThanMs = parseDuration(opts.olderThan, '--older-than');
       } catch (e) {
         throw new EasError('USAGE', (e as Error).message, { where: '--older-than', cause: e });
+      }
+      // A worker stores its outputs a moment before its report records them: younger files
+      // may be about to be referenced (and a bare number is milliseconds).
+      if (olderThanMs < GC_MIN_AGE_MS) {
+        throw new EasError(
+          'USAGE',
+          `--older-than ${opts.olderThan} is less than a minute: files that young may be outputs whose report is still on its way. Give at least 1m.`,
+          { where: '--older-than' },
+        );
       }
       await withReadingPipeline(ctx, async (p) => {
         const r = await collectGarbage(

@@ -37,7 +37,7 @@ const MARK_STARTED = edited(START_OF_0002, [
 ]);
 
 /** 0002's start, its statement now that of `eas_mark_started`. */
-const START =
+export const START =
   edited(START_OF_0002.slice(0, START_OF_0002.indexOf('$fn$') + '$fn$'.length), [GENERIC_PLANS]) +
   String.raw`
 BEGIN

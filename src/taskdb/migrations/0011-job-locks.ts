@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { dialectOfKnex, DIALECT_PROFILES } from '../../core/index.js';
-import { START as START_OF_0002 } from './0002-server-lifecycle.js';
+import { START as START_OF_0004 } from './0004-run-what-you-release.js';
 import { FINISH as FINISH_OF_0005 } from './0005-take-in-one-write.js';
 import { edited } from './sql-text.js';
 
@@ -32,7 +32,7 @@ END
 $fn$;
 `;
 
-const START = edited(START_OF_0002, [
+const START = edited(START_OF_0004, [
   [
     "  PERFORM set_config('synchronous_commit', 'off', true);\n",
     "  PERFORM set_config('synchronous_commit', 'off', true);\n  PERFORM eas_lock_jobs_shared(ids);\n",
@@ -54,10 +54,10 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(FINISH);
 }
 
-/** Gives the start and finish back their bodies of 0002 and 0005, and drops the lock function. */
+/** Gives the start and finish back their bodies of 0004 and 0005, and drops the lock function. */
 export async function down(knex: Knex): Promise<void> {
   if (!DIALECT_PROFILES[dialectOfKnex(knex)].serverLifecycle) return;
-  await knex.raw(START_OF_0002);
+  await knex.raw(START_OF_0004);
   await knex.raw(FINISH_OF_0005);
   await knex.raw('DROP FUNCTION IF EXISTS eas_lock_jobs_shared(bigint[])');
 }

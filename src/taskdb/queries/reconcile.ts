@@ -3,6 +3,9 @@ import type { JobStatus, ReadyAttempt } from '../types.js';
 import { chunks } from './ids.js';
 import { blockDependents, createAttempts, lockJobsShared, settleJobs } from './lifecycle.js';
 
+/** Running jobs one reconcile pass repairs on PostgreSQL (one shared advisory lock each). */
+const RECONCILE_MAX_JOBS = 1000;
+
 /** What a reconcile pass repaired. */
 export interface ReconcileResult {
   /** Every attempt that should be in the queue (queued in the database): re-enqueue them (idempotent). */
@@ -25,15 +28,21 @@ export interface ReconcileResult {
  * the truth, the queue a cache. Scans tables: run at start-up and rarely.
  */
 export async function reconcile(tx: SqlExecutor, now: number): Promise<ReconcileResult> {
-  // Every running job's shared lock first (see `lockJobsShared`): a cancel under way finishes
-  // before this reads its tasks, and none starts until this commits.
-  if (tx.profile.rowLocks)
-    await lockJobsShared(
-      tx,
-      (await tx.all<{ id: unknown }>("SELECT id FROM eas_jobs WHERE status = 'running'")).map((r) =>
-        Number(r.id),
-      ),
-    );
+  // The running jobs' shared locks first (see `lockJobsShared`): a cancel under way finishes
+  // before this reads their tasks, and none starts until this commits. Only the locked jobs
+  // are repaired: a job a rerun reopens after this look waits for the next pass. At most
+  // RECONCILE_MAX_JOBS a pass, picked at random beyond that, so the server's lock table holds.
+  let only = '';
+  let onlyIds: number[] = [];
+  if (tx.profile.rowLocks) {
+    onlyIds = (
+      await tx.all<{ id: unknown }>(
+        `SELECT id FROM eas_jobs WHERE status = 'running' ORDER BY random() LIMIT ${RECONCILE_MAX_JOBS}`,
+      )
+    ).map((r) => Number(r.id));
+    await lockJobsShared(tx, onlyIds);
+    only = ` AND t.job_id IN (${onlyIds.length > 0 ? onlyIds.join(',') : 'NULL'})`;
+  }
   const rows = await tx.all<{
     id: number;
     job_id: number;
@@ -58,7 +67,7 @@ export async function reconcile(tx: SqlExecutor, now: number): Promise<Reconcile
        (SELECT count(*) FROM eas_metadata_deps md JOIN eas_tasks pt ON pt.id = md.provider_task_id
           WHERE md.consumer_task_id = t.id AND pt.state IN ('failed', 'blocked', 'cancelled')) AS dead_meta
      FROM eas_tasks t JOIN eas_jobs j ON j.id = t.job_id
-     WHERE t.state = 'waiting'`,
+     WHERE t.state = 'waiting'${only}`,
   );
   let countersFixed = 0;
   const ready: {
@@ -150,11 +159,11 @@ export async function reconcile(tx: SqlExecutor, now: number): Promise<Reconcile
     availableAt: Number(a.available_at),
   }));
 
-  const running = await tx.all<{ id: number }>(`SELECT id FROM eas_jobs WHERE status = 'running'`);
-  const finishedJobs = await settleJobs(
-    tx,
-    running.map((r) => Number(r.id)),
-    now,
-  );
+  const running = tx.profile.rowLocks
+    ? onlyIds
+    : (await tx.all<{ id: number }>(`SELECT id FROM eas_jobs WHERE status = 'running'`)).map((r) =>
+        Number(r.id),
+      );
+  const finishedJobs = await settleJobs(tx, running, now);
   return { queued, countersFixed, released: ready.length, blocked, finishedJobs };
 }

@@ -6,9 +6,10 @@
  * comma-separated `time,flux,flag` format (time in days) with `# #key=value` headers.
  *
  * Outputs are declared per semantic type, so the matches (in name order) go to the declared
- * outputs in the order the chain declares them: one match to the one output (`lightcurve`), or
- * as many matches as outputs. More matches than outputs is an error naming them (no file is
- * dropped without a word): narrow the pattern, or ingest one file per task in a loop. The
+ * outputs in the order the chain declares them: as many matches as outputs (one to
+ * `lightcurve` by default). Any other count is an error naming the files (none is dropped
+ * without a word, no output left unwritten): narrow the pattern, declare one output per file,
+ * or ingest one file per task in a loop. The
  * metadata reports how many files matched and their names (`n_files`, `files`,
  * comma-separated); every file is parsed, so a bad one fails the task.
  */
@@ -86,7 +87,7 @@ export const ingestLightcurvesTask: HandlerDefinition = {
     });
     const declared = Object.keys(ctx.task.outputs);
     const slots = declared.length > 0 ? declared : ['lightcurve'];
-    if (matches.length !== 1 && matches.length !== slots.length) {
+    if (matches.length !== slots.length) {
       const shown = matches.slice(0, 5).join(', ') + (matches.length > 5 ? ', …' : '');
       throw usage(
         TASK,

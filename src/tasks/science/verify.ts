@@ -55,7 +55,10 @@ export const verifyTask: HandlerDefinition = {
     for (let i = 0; i < n; i++) good += mask[i]!;
     // Steps that do not go forward, in the file's order: an unsorted or repeated time.
     let nonIncreasing = 0;
-    for (let i = 1; i < n; i++) if (!(lc.time[i]! > lc.time[i - 1]!)) nonIncreasing++;
+    for (let i = 1; i < n; i++) {
+      const [a, b] = [lc.time[i - 1]!, lc.time[i]!];
+      if (Number.isFinite(a) && Number.isFinite(b) && !(b > a)) nonIncreasing++;
+    }
     // The raster's gaps are those of the times in order: a shuffled file has the same ones.
     const times =
       nonIncreasing > 0

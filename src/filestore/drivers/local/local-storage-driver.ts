@@ -371,8 +371,9 @@ export class LocalStorageDriver implements StorageDriver {
 
   /**
    * True when `dest` is stored with `size` bytes, which then counts as stored now (its
-   * modification time is set, see {@link deleteIfIdle}); false when it is not stored, vanished
-   * meanwhile, or cannot be marked. A stored file of another size is logged as damaged.
+   * modification time is set, see {@link deleteIfIdle}; a file this process may not mark is
+   * kept unmarked); false when it is not stored or vanished meanwhile. A stored file of another
+   * size is logged as damaged.
    */
   private async holds(dest: string, size: number): Promise<boolean> {
     const info = await statOrUndefined(dest);
@@ -383,9 +384,12 @@ export class LocalStorageDriver implements StorageDriver {
         await utimes(dest, now, now);
         return true;
       } catch (error) {
-        // Gone (removed meanwhile), or not ours to mark (another user's file): write it again.
         const code = systemErrorCode(error);
-        if (code === 'ENOENT' || code === 'EPERM' || code === 'EACCES') return false;
+        // Gone (removed meanwhile): write it again.
+        if (code === 'ENOENT') return false;
+        // Not ours to mark (another user's file, a read-only mount): kept as it is, unmarked,
+        // as before marking existed; rewriting it would change its owner or fail.
+        if (code === 'EPERM' || code === 'EACCES' || code === 'EROFS') return true;
         throw error;
       }
     }

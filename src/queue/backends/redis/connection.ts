@@ -67,7 +67,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** The password of `url`, when it has one, so messages can be scrubbed of it. */
 /**
  * The database number in a Redis URL's path (`redis://host:6379/3` → 3), undefined without one.
  * @throws EasError `CONFIG_INVALID` for a path that is not a database number.
@@ -91,6 +90,7 @@ function databaseOf(url: string, displayUrl: string): number | undefined {
   return Number(db);
 }
 
+/** The password of `url`, when it has one, so messages can be scrubbed of it. */
 function passwordOf(url: string): string | undefined {
   try {
     const password = decodeURIComponent(new URL(url).password);
