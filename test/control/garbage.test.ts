@@ -95,10 +95,10 @@ describe('deleteJob right after its job ended', () => {
     const a = await jobWriting('shared bytes');
     expect(a.key).toBe(b.key);
     const deleting = deleteJob({ db: p.db, queue: p.queue, files: p.files }, a.jobId, {
-      settleMs: 1500,
+      settleMs: 4000,
     });
-    // B's report commits while the delete waits.
-    await new Promise((r) => setTimeout(r, 500));
+    // B's report commits while the delete waits (its 4 s leave a loaded machine room).
+    await new Promise((r) => setTimeout(r, 300));
     await p.db.finishAttempts([
       ok(b.attemptId, [{ semanticType: 'lightcurve', sha256: b.key, size: 12 }]),
     ]);
