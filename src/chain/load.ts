@@ -13,8 +13,6 @@ import type { ChainDocument } from './types.js';
  *   listing every structural problem with its chain path.
  */
 export function parseChain(text: string, source = 'chain'): ChainDocument {
-  // A byte-order mark some editors write is no part of the chain.
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const ext = extname(source).toLowerCase();
   const yaml =
     ext === '.yaml' || ext === '.yml' || (ext !== '.json' && !text.trimStart().startsWith('{'));

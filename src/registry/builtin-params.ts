@@ -1,5 +1,5 @@
 import { unwrapFloats, type Problem } from '../core/index.js';
-import { closeNames } from './errors.js';
+import { closeNames, editDistance } from './errors.js';
 
 /** What one parameter of a built-in task type accepts. */
 type Param =
@@ -151,26 +151,6 @@ function checkParam(param: Param, value: unknown, path: string, problems: Proble
 }
 
 /**
- * Edit distance counting a swap of two neighbouring characters as one edit (optimal string
- * alignment): `nosie` is one edit from `noise`.
- */
-function swapDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
-}
-
-/**
  * The names `key` is one or two slips from (one for names of up to eight characters, none for
  * three or fewer), closest first: such a field is a typo, not someone else's parameter.
  */
@@ -180,7 +160,7 @@ function misspeltOf(key: string, names: readonly string[]): string[] {
   if (key.length <= 3) return [];
   const allowed = key.length > 8 ? 2 : 1;
   return names
-    .map((name) => ({ name, d: swapDistance(key, name) }))
+    .map((name) => ({ name, d: editDistance(key, name, { swaps: true }) }))
     .filter((x) => x.name !== key && x.d <= allowed)
     .sort((a, b) => a.d - b.d)
     .map((x) => x.name);

@@ -130,7 +130,6 @@ export async function loadRegistry(
 
 /** Parses the text of a registry file as JSON or YAML; syntax errors name line and column. */
 function parseRegistryText(text: string, file: string): unknown {
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // an editor's byte-order mark
   const ext = extname(file).toLowerCase();
   const json =
     ext === '.json' || (ext !== '.yaml' && ext !== '.yml' && text.trimStart().startsWith('{'));

@@ -6,15 +6,12 @@
  * producer fails while the expansion commits (on PostgreSQL the two serialise on the product's
  * row). Both engines, both finish paths.
  */
-import { describe, expect, it } from 'vitest';
-import { createTaskDatabase, TaskDatabase } from '../../src/taskdb/index.js';
+import { expect } from 'vitest';
+import type { TaskDatabase } from '../../src/taskdb/index.js';
 import { expandDeferred, type DeferredExpansion } from '../../src/taskdb/queries/deferred.js';
 import { failed, job, leaf, ok, WORKER } from '../contracts/taskdb-contract.js';
-import { generalPath } from '../helpers/general-path.js';
-import { freshPostgresSchema, postgresAvailable, tempDir } from '../helpers/services.js';
-import { join } from 'node:path';
+import { casesOnEachEngine } from '../helpers/engines.js';
 
-const pgOk = await postgresAvailable();
 const CONTROLLER = { id: 'controller', host: 'h', pid: 2 };
 const LC = { semanticType: 'lightcurve', workingDirectory: 'wd', filename: 'lc.gz' };
 
@@ -158,59 +155,11 @@ async function blockedEitherWay(db: TaskDatabase): Promise<void> {
   expect(await jobStatus(db, jobId)).toBe('failed');
 }
 
-function suite(
-  name: string,
-  open: () => Promise<{ db: TaskDatabase; close: () => Promise<void> }>,
-) {
-  describe(name, () => {
-    const cases: [string, (db: TaskDatabase) => Promise<void>][] = [
-      [
-        "blocks a run-time expansion's reader of a failed producer's file at once",
-        blockedAtExpansion,
-      ],
-      [
-        'blocks a do-while whose iteration reads an optional output never written',
-        loopBlockedAtExpansion,
-      ],
-      ['blocks the reader when its producer fails while the expansion commits', blockedEitherWay],
-    ];
-    for (const [title, run] of cases) {
-      it(title, async () => {
-        const { db, close } = await open();
-        try {
-          await run(db);
-          // On PostgreSQL, again through the general paths (on SQLite they are the only ones).
-          if (db.sql.profile.serverLifecycle) await run(new TaskDatabase(generalPath(db.sql)));
-        } finally {
-          await close();
-        }
-      });
-    }
-  });
-}
-
-suite('on SQLite', async () => {
-  const { dir, remove } = tempDir('eas-expansion-dead-');
-  const db = await createTaskDatabase({ url: `sqlite:${join(dir, 'eas.db')}` });
-  return {
-    db,
-    close: async () => {
-      await db.close();
-      remove();
-    },
-  };
-});
-
-describe.runIf(pgOk)('PostgreSQL', () => {
-  suite('on PostgreSQL', async () => {
-    const schema = await freshPostgresSchema();
-    const db = await createTaskDatabase({ url: schema.url });
-    return {
-      db,
-      close: async () => {
-        await db.close();
-        await schema.drop();
-      },
-    };
-  });
-});
+casesOnEachEngine([
+  ["blocks a run-time expansion's reader of a failed producer's file at once", blockedAtExpansion],
+  [
+    'blocks a do-while whose iteration reads an optional output never written',
+    loopBlockedAtExpansion,
+  ],
+  ['blocks the reader when its producer fails while the expansion commits', blockedEitherWay],
+]);

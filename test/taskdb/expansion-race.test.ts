@@ -4,15 +4,12 @@
  * the two serialise on the product's row, migration 0010). It used to wait, on PostgreSQL, for
  * the controller's reconcile a minute later. Both engines, both finish paths.
  */
-import { describe, expect, it } from 'vitest';
-import { createTaskDatabase, TaskDatabase } from '../../src/taskdb/index.js';
+import { expect } from 'vitest';
+import type { TaskDatabase } from '../../src/taskdb/index.js';
 import { expandDeferred } from '../../src/taskdb/queries/deferred.js';
 import { job, leaf, ok, WORKER } from '../contracts/taskdb-contract.js';
-import { generalPath } from '../helpers/general-path.js';
-import { freshPostgresSchema, postgresAvailable, tempDir } from '../helpers/services.js';
-import { join } from 'node:path';
+import { casesOnEachEngine } from '../helpers/engines.js';
 
-const pgOk = await postgresAvailable();
 const CONTROLLER = { id: 'controller', host: 'h', pid: 2 };
 const SHA = 'b'.repeat(64);
 
@@ -78,47 +75,9 @@ async function consumerReleasedEitherWay(db: TaskDatabase) {
   expect(ready).toEqual([Number(consumer!.id)]);
 }
 
-function suite(
-  name: string,
-  open: () => Promise<{ db: TaskDatabase; close: () => Promise<void> }>,
-) {
-  describe(name, () => {
-    it("releases a run-time expansion's consumer whose producer reports while it commits", async () => {
-      const { db, close } = await open();
-      try {
-        await consumerReleasedEitherWay(db);
-        // On PostgreSQL, again through the general paths (on SQLite they are the only ones).
-        if (db.sql.profile.serverLifecycle)
-          await consumerReleasedEitherWay(new TaskDatabase(generalPath(db.sql)));
-      } finally {
-        await close();
-      }
-    });
-  });
-}
-
-suite('on SQLite', async () => {
-  const { dir, remove } = tempDir('eas-expansion-race-');
-  const db = await createTaskDatabase({ url: `sqlite:${join(dir, 'eas.db')}` });
-  return {
-    db,
-    close: async () => {
-      await db.close();
-      remove();
-    },
-  };
-});
-
-describe.runIf(pgOk)('PostgreSQL', () => {
-  suite('on PostgreSQL', async () => {
-    const schema = await freshPostgresSchema();
-    const db = await createTaskDatabase({ url: schema.url });
-    return {
-      db,
-      close: async () => {
-        await db.close();
-        await schema.drop();
-      },
-    };
-  });
-});
+casesOnEachEngine([
+  [
+    "releases a run-time expansion's consumer whose producer reports while it commits",
+    consumerReleasedEitherWay,
+  ],
+]);

@@ -1,7 +1,7 @@
 import { EasError, placeholders, type SqlExecutor } from '../../core/index.js';
 import type { JobStatus, ReadyAttempt, TaskState } from '../types.js';
 import { chunks } from './ids.js';
-import { blockDependents, createAttempts, lockJobExclusive, settleJobs } from './lifecycle.js';
+import { blockWithReasons, createAttempts, lockJobExclusive, settleJobs } from './lifecycle.js';
 import { JOB_TOTALS_TABLES } from './totals.js';
 
 /** The reason written on every task a cancel stops. */
@@ -288,30 +288,11 @@ export async function rerunJob(tx: SqlExecutor, jobId: number, now: number): Pro
       if (!dead.has(Number(r.id))) dead.set(Number(r.id), r.filename);
     }
   }
-  const stillBlocked: number[] = [];
-  if (dead.size > 0) {
-    const paths = new Map<number, string>();
-    for (const [id, filename] of dead) {
-      const t = await tx.get<{ path: string }>(
-        `UPDATE eas_tasks SET state = 'blocked', reason = ?, finished_at = ?, updated_at = ?
-         WHERE id = ? AND state = 'waiting' RETURNING path`,
-        [`input ${filename}: producer did not write ${filename}`, now, now, id],
-      );
-      if (t) {
-        stillBlocked.push(id);
-        paths.set(id, t.path);
-      }
-    }
-    stillBlocked.push(
-      ...(await blockDependents(
-        tx,
-        [...paths.keys()],
-        null,
-        (id) => `upstream task ${paths.get(id) ?? id} is blocked`,
-        now,
-      )),
-    );
-  }
+  const stillBlocked = await blockWithReasons(
+    tx,
+    new Map([...dead].map(([id, f]) => [id, `input ${f}: producer did not write ${f}`])),
+    now,
+  );
 
   // Reopened tasks with nothing unmet run now.
   const byId = new Map(reopened.map((r) => [Number(r.id), r]));

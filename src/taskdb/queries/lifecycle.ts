@@ -493,15 +493,12 @@ export async function lockJobsOfAttempts(
   attemptIds: readonly number[],
 ): Promise<void> {
   if (!tx.profile.rowLocks || attemptIds.length === 0) return;
-  const jobs = new Set<number>();
-  for (const part of chunks(attemptIds)) {
-    for (const r of await tx.all<{ job_id: unknown }>(
-      `SELECT DISTINCT job_id FROM eas_attempts WHERE id IN (${placeholders(part.length)})`,
-      part,
-    ))
-      jobs.add(Number(r.job_id));
-  }
-  await lockJobsShared(tx, jobs);
+  // One statement, as the server-side eas_lock_jobs_shared: the jobs looked up and locked.
+  await tx.all(
+    `SELECT pg_advisory_xact_lock_shared(CAST(? AS BIGINT) + s.job_id)
+       FROM (SELECT DISTINCT job_id FROM eas_attempts WHERE id = ANY (CAST(? AS BIGINT[])) ORDER BY job_id) s`,
+    [JOB_LOCK_SPACE.toString(), `{${attemptIds.join(',')}}`],
+  );
 }
 
 /** The exclusive lock of a job for this transaction (see {@link lockJobsShared}). */
@@ -1113,6 +1110,40 @@ export async function blockDependents(
     first = false;
   }
   return blocked;
+}
+
+/**
+ * Blocks each `waiting` task of `reasons` with its reason, then, through {@link blockDependents},
+ * every task downstream of those, each with `downstream(path, reason)` of the first cause
+ * (default: `upstream task <path> is blocked`). Returns the ids blocked, the named ones first.
+ */
+export async function blockWithReasons(
+  tx: SqlExecutor,
+  reasons: ReadonlyMap<number, string>,
+  now: number,
+  downstream: (path: string, reason: string) => string = (path) =>
+    `upstream task ${path} is blocked`,
+): Promise<number[]> {
+  if (reasons.size === 0) return [];
+  const paths = new Map<number, string>();
+  for (const [id, reason] of reasons) {
+    const r = await tx.get<{ path: string }>(
+      `UPDATE eas_tasks SET state = 'blocked', reason = ?, finished_at = ?, updated_at = ?
+       WHERE id = ? AND state = 'waiting' RETURNING path`,
+      [reason, now, now, id],
+    );
+    if (r) paths.set(id, r.path);
+  }
+  return [
+    ...paths.keys(),
+    ...(await blockDependents(
+      tx,
+      [...paths.keys()],
+      null,
+      (id) => downstream(paths.get(id) ?? String(id), reasons.get(id) ?? ''),
+      now,
+    )),
+  ];
 }
 
 /**

@@ -1,7 +1,6 @@
-import { placeholders, type SqlExecutor } from '../../core/index.js';
+import type { SqlExecutor } from '../../core/index.js';
 import type { JobStatus, ReadyAttempt } from '../types.js';
-import { chunks } from './ids.js';
-import { blockDependents, createAttempts, lockJobsShared, settleJobs } from './lifecycle.js';
+import { blockWithReasons, createAttempts, lockJobsShared, settleJobs } from './lifecycle.js';
 
 /** Running jobs one reconcile pass repairs on PostgreSQL (one shared advisory lock each). */
 const RECONCILE_MAX_JOBS = 1000;
@@ -106,37 +105,18 @@ export async function reconcile(tx: SqlExecutor, now: number): Promise<Reconcile
 
   // Waiting tasks with a dead provider are blocked themselves (only they: another dependent of
   // the same provider may be waiting on a file it did write), then their own dependents.
-  let blocked = 0;
-  if (deadConsumers.size > 0) {
-    const ids = [...deadConsumers];
-    for (const part of chunks(ids)) {
-      await tx.run(
-        `UPDATE eas_tasks SET state = 'blocked', finished_at = ?, updated_at = ?, reason = ?
-         WHERE id IN (${placeholders(part.length)}) AND state = 'waiting'`,
-        [now, now, "an input's producer failed or did not write it (found by reconcile)", ...part],
-      );
-    }
-    const paths = new Map<number, string>();
-    for (const part of chunks(ids)) {
-      for (const r of await tx.all<{ id: number; path: string }>(
-        `SELECT id, path FROM eas_tasks WHERE id IN (${placeholders(part.length)})`,
-        part,
-      )) {
-        paths.set(Number(r.id), r.path);
-      }
-    }
-    blocked =
-      ids.length +
-      (
-        await blockDependents(
-          tx,
-          ids,
-          null,
-          (id) => `upstream task ${paths.get(id) ?? id} is blocked`,
-          now,
-        )
-      ).length;
-  }
+  const blocked = (
+    await blockWithReasons(
+      tx,
+      new Map(
+        [...deadConsumers].map((id) => [
+          id,
+          "an input's producer failed or did not write it (found by reconcile)",
+        ]),
+      ),
+      now,
+    )
+  ).length;
 
   const queued = (
     await tx.all<{

@@ -11,7 +11,7 @@ import {
 } from '../../core/index.js';
 import type { PlannedJob, PlannedTask, ReadyAttempt, SubmitResult } from '../types.js';
 import { allocateIdList, allocateIds, chunks } from './ids.js';
-import { blockDependents, insertAttempts, lockProductRows } from './lifecycle.js';
+import { blockWithReasons, insertAttempts, lockProductRows } from './lifecycle.js';
 import {
   FILE_DEP_COLUMNS,
   METADATA_COLUMNS,
@@ -265,36 +265,12 @@ export async function insertPlannedTasks(
   await insertMany(tx, 'eas_metadata_deps', METADATA_DEP_COLUMNS, metaDeps);
   await insertMany(tx, 'eas_metadata', METADATA_COLUMNS, metaRows);
   const ready = await insertAttempts(tx, readyTasks, attemptIds, 'first', now, now);
-  return { firstTaskId: firstTask, ready, blocked: await blockReaders(tx, deadReaders, now) };
-}
-
-/**
- * Blocks new tasks (still `waiting`: they have an unmet input) that read a product of their job
- * that will never exist, each with its reason, then the tasks downstream of them.
- */
-async function blockReaders(
-  tx: SqlExecutor,
-  readers: ReadonlyMap<number, string>,
-  now: number,
-): Promise<number[]> {
-  if (readers.size === 0) return [];
-  const paths = new Map<number, string>();
-  for (const [id, reason] of readers) {
-    const r = await tx.get<{ path: string }>(
-      `UPDATE eas_tasks SET state = 'blocked', reason = ?, finished_at = ?, updated_at = ?
-       WHERE id = ? AND state = 'waiting' RETURNING path`,
-      [reason, now, now, id],
-    );
-    if (r) paths.set(id, r.path);
-  }
-  return [
-    ...paths.keys(),
-    ...(await blockDependents(
-      tx,
-      [...paths.keys()],
-      null,
-      (id) => `upstream task ${paths.get(id) ?? id} is blocked (${readers.get(id)})`,
-      now,
-    )),
-  ];
+  // New readers of a product that will never exist (still `waiting`: that input is unmet).
+  const blocked = await blockWithReasons(
+    tx,
+    deadReaders,
+    now,
+    (path, reason) => `upstream task ${path} is blocked (${reason})`,
+  );
+  return { firstTaskId: firstTask, ready, blocked };
 }
