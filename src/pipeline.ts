@@ -133,6 +133,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
         logger,
         silentAfterMs: 3 * config.leaseMs,
         unleasedAfterMs: config.leaseMs,
+        leaseMs: config.leaseMs,
         ...o,
       }),
     worker: (o = {}) =>

@@ -25,6 +25,7 @@ import { checkLogicalPath } from '../filestore/index.js';
 import type { JobQueue } from '../queue/index.js';
 import type { TaskTypeRegistry } from '../registry/index.js';
 import type { AttemptPayload, JobStatus, ReadyAttempt, TaskDatabase } from '../taskdb/index.js';
+import { Dispatcher } from './dispatcher.js';
 import { planDeferred } from './deferred.js';
 // ── Autoscaling (src/control/scaling/) ──
 import { Autoscaler, type AutoscalerEvents } from './scaling/autoscaler.js';
@@ -70,6 +71,12 @@ export interface ControllerOptions {
    * `createPipeline` passes one lease. @defaultValue a third of `silentAfterMs`
    */
   unleasedAfterMs?: number;
+  /**
+   * Lease of the attempts the dispatcher claims and starts for the workers it serves (see
+   * {@link Dispatcher}); it runs inside {@link run} when the queue has mailboxes (Redis).
+   * `createPipeline` passes the configured lease. @defaultValue 30000
+   */
+  leaseMs?: number;
   // ── Autoscaling (src/control/scaling/) ──
   /**
    * Scales worker containers to the demand while this controller runs (so, among several
@@ -161,6 +168,8 @@ export class Controller extends TypedEmitter<ControllerEvents> {
   readonly controllerId: string;
   /** The autoscaling loop, when a `scaler` was given; it runs inside {@link run}. */
   readonly autoscaler: Autoscaler | undefined;
+  /** The dispatcher, when the queue has mailboxes (Redis); it runs inside {@link run}. */
+  readonly dispatcher: Dispatcher | undefined;
 
   constructor(options: ControllerOptions) {
     super();
@@ -178,6 +187,14 @@ export class Controller extends TypedEmitter<ControllerEvents> {
       this.silentAfterMs,
     );
     this.controllerId = `${this.host}:${process.pid}:controller:${randomBytes(3).toString('hex')}`;
+    this.dispatcher = this.queue.mailboxes
+      ? new Dispatcher({
+          db: this.db,
+          queue: this.queue,
+          leaseMs: options.leaseMs ?? 30_000,
+          logger: options.logger,
+        })
+      : undefined;
     // ── Autoscaling (src/control/scaling/) ──
     this.autoscaler = options.scaler
       ? new Autoscaler({
@@ -389,6 +406,8 @@ export class Controller extends TypedEmitter<ControllerEvents> {
     this.queueShortBefore = short && !lost;
     if (lost) {
       this.log.warn({ live, inQueue }, 'the queue lost items; rebuilding it from the database');
+      // Mailboxes go with the queue's data: what the dispatcher sent and no worker took is gone.
+      this.dispatcher?.forgetInTransit();
     }
     return lost;
   }
@@ -443,6 +462,11 @@ export class Controller extends TypedEmitter<ControllerEvents> {
       scalingFailure = e;
       this.stop('autoscaling failed');
     });
+    let dispatchFailure: unknown;
+    const dispatching = this.dispatcher?.run(this.controlAbort.signal).catch((e: unknown) => {
+      dispatchFailure = e;
+      this.stop('dispatching failed');
+    });
     let lastReconcile = Date.now();
     let failures = 0;
     try {
@@ -479,6 +503,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
       this.controlAbort.abort();
       await expanding;
       await scaling;
+      await dispatching;
       // A job that ended since the last reap (an embedded run stops when its job ends) gets
       // its totals now rather than at the next controller's start.
       await this.storeJobTotals().catch((e: unknown) =>
@@ -488,6 +513,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
     }
     if (expandFailure !== undefined) throw expandFailure;
     if (scalingFailure !== undefined) throw scalingFailure;
+    if (dispatchFailure !== undefined) throw dispatchFailure;
   }
 
   private controlTypes(): string[] {

@@ -37,6 +37,7 @@ export {
   type LeaderElectionEvents,
   type LeaderRole,
 } from './leader.js';
+export { Dispatcher, type DispatcherOptions } from './dispatcher.js';
 export { registerControllerMetrics, type ControllerMetricsSources } from './metrics.js';
 export {
   KubernetesScaler,

@@ -23,7 +23,7 @@ export interface EasConfigFile {
   /** Queue settings. */
   queue?: { leaseMs?: number | string };
   /** Worker settings. */
-  worker?: { concurrency?: number; heartbeatMs?: number | string };
+  worker?: { concurrency?: number; heartbeatMs?: number | string; dispatch?: boolean };
   /**
    * The web dashboard (`eas web`). Its bearer tokens are never written here: they come from
    * `EAS_WEB_TOKEN` / `EAS_WEB_WRITE_TOKEN` or their `*_FILE` variants (see `loadWebTokens`).
@@ -139,7 +139,11 @@ const configFileSchema = z
     logLevel: z.enum(LEVELS).optional(),
     queue: z.object({ leaseMs: durationSchema }).partial().strict().optional(),
     worker: z
-      .object({ concurrency: z.number().int().min(1).max(1024), heartbeatMs: durationSchema })
+      .object({
+        concurrency: z.number().int().min(1).max(1024),
+        heartbeatMs: durationSchema,
+        dispatch: z.boolean(),
+      })
       .partial()
       .strict()
       .optional(),
@@ -229,6 +233,11 @@ export interface ResolvedConfig {
   workerConcurrency: number;
   /** Heartbeat interval, ms. */
   heartbeatMs: number;
+  /**
+   * Workers are served by the controller's dispatcher instead of claiming themselves (Redis
+   * queue only; `worker.dispatch`, `EAS_WORKER_DISPATCH`, `eas worker --dispatch`).
+   */
+  workerDispatch: boolean;
   /** Where `eas web` listens (its tokens are read separately, by `loadWebTokens`). */
   web: { host: string; port: number };
   /** The `kubernetes:` key of `eas.yaml` as validated (defaults are applied by `eas k8s render`). */
@@ -243,6 +252,7 @@ export interface ConfigOverrides {
   registry?: string;
   logLevel?: string;
   workerConcurrency?: number;
+  workerDispatch?: boolean;
   webHost?: string;
   webPort?: number;
 }
@@ -445,6 +455,18 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
     });
   }
 
+  let workerDispatch = o.workerDispatch ?? file.worker?.dispatch ?? false;
+  const envDispatch = envValue('EAS_WORKER_DISPATCH');
+  if (o.workerDispatch === undefined && envDispatch !== undefined) {
+    if (/^(1|true|yes)$/i.test(envDispatch)) workerDispatch = true;
+    else if (/^(0|false|no)$/i.test(envDispatch)) workerDispatch = false;
+    else
+      problems.push({
+        path: 'EAS_WORKER_DISPATCH',
+        message: `"${envDispatch}" is not a yes/no value (1, true, yes, 0, false, no)`,
+      });
+  }
+
   const envWebHost = envValue('EAS_WEB_HOST');
   const webHost = o.webHost ?? envWebHost ?? file.web?.host ?? DEFAULT_WEB_HOST;
   let webPort = o.webPort ?? file.web?.port ?? DEFAULT_WEB_PORT;
@@ -470,6 +492,7 @@ export function loadConfig(options: LoadConfigOptions = {}): ResolvedConfig {
     logLevel,
     leaseMs,
     workerConcurrency,
+    workerDispatch,
     heartbeatMs,
     web: { host: webHost, port: webPort },
     kubernetes: file.kubernetes,

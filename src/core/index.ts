@@ -67,6 +67,7 @@ export {
   type TypedValue,
   type TypedMetadata,
 } from './typed-value.js';
+export { toWire, fromWire } from './wire.js';
 export {
   DIALECT_PROFILES,
   dialectOfKnex,

@@ -33,6 +33,13 @@
  */
 export { JobQueue, createJobQueue } from './job-queue.js';
 export {
+  DISPATCH_BOX,
+  workerBox,
+  type DispatchEvent,
+  type DispatchDelivery,
+  type WorkerRoom,
+} from './dispatch.js';
+export {
   DEFAULT_POLL_MS,
   DEFAULT_REDIS_PREFIX,
   DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
@@ -46,6 +53,7 @@ export {
   type RedisQueueBackendOptions,
 } from './options.js';
 export type {
+  Mailboxes,
   QueueBackend,
   QueueBackendContext,
   QueueItem,

@@ -19,6 +19,7 @@ import {
 } from './options.js';
 import type {
   ClaimRequest,
+  Mailboxes,
   LeasedItem,
   QueueBackend,
   QueueBackendContext,
@@ -67,6 +68,14 @@ export class JobQueue implements AsyncDisposable {
       component: 'queue',
       backend: backend.name,
     });
+  }
+
+  /**
+   * Mailboxes beside the queue where the backend has them (Redis), for the dispatcher and the
+   * workers it serves; undefined on the SQL backend.
+   */
+  get mailboxes(): Mailboxes | undefined {
+    return this.backend.mailboxes;
   }
 
   /** Listens to an event: `item:enqueued`, `item:claimed`, `lease:expired`. */

@@ -56,6 +56,24 @@ export interface QueueCounts {
 }
 
 /**
+ * Named FIFO mailboxes beside a queue, for processes that talk through it: the dispatcher of
+ * the task lifecycle and the workers it serves (see `Dispatcher` in `plato-eas/control`).
+ * Messages are strings; a message is taken by one reader. Only backends that can block on a
+ * list offer them (Redis).
+ */
+export interface Mailboxes {
+  /** Appends messages to a mailbox, in order. */
+  post(box: string, messages: readonly string[]): Promise<void>;
+  /**
+   * Takes up to `max` messages from the head of a mailbox, waiting up to `waitMs` for the first
+   * when it is empty (0: not at all). An aborted `signal` ends the wait with nothing.
+   */
+  take(box: string, max: number, waitMs: number, signal?: AbortSignal): Promise<string[]>;
+  /** Deletes mailboxes and whatever they still hold. */
+  remove(boxes: readonly string[]): Promise<void>;
+}
+
+/**
  * The contract every job-queue backend fulfils (`sql` in the task database, `redis`).
  *
  * Semantics: an item is enqueued once per attempt id (idempotent); `claim` moves ready items to
@@ -120,6 +138,8 @@ export interface QueueBackend {
   has(attemptId: number): Promise<boolean>;
   /** Removes everything (`eas queue empty`). */
   clear(): Promise<void>;
+  /** Mailboxes beside the queue, where the backend has them (Redis); undefined otherwise. */
+  readonly mailboxes?: Mailboxes;
   /**
    * Releases connections. Claims waiting for work end at once, returning what they have.
    * Idempotent; further calls of the other methods reject with EasError `CLOSED`.

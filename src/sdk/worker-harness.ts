@@ -8,6 +8,8 @@ import {
   float,
   inheritedEnvironment,
   stringifyKeepingFloats,
+  toWire,
+  fromWire,
   unwrapFloats,
   parseTypedMetadataJson,
   processAlive,
@@ -22,7 +24,15 @@ import {
   type TypedMetadata,
 } from '../core/index.js';
 import type { FileRepository } from '../filestore/index.js';
-import type { JobQueue } from '../queue/index.js';
+import {
+  DISPATCH_BOX,
+  workerBox,
+  type DispatchDelivery,
+  type DispatchEvent,
+  type JobQueue,
+  type Mailboxes,
+  type WorkerRoom,
+} from '../queue/index.js';
 import type { ResolvedTaskType, TaskTypeRegistry } from '../registry/index.js';
 import type {
   AttemptOutcome,
@@ -73,6 +83,13 @@ export interface WorkerHarnessOptions {
   logger?: Logger;
   /** How long one claim waits for work before looping, ms. @defaultValue 500 */
   claimWaitMs?: number;
+  /**
+   * Served by the leading controller's dispatcher instead of claiming (needs the Redis queue):
+   * the dispatcher claims, starts and records attempts for this worker in transactions shared
+   * with the other workers it serves, and the worker only runs them (see
+   * [the architecture](../../docs/architecture.md), "Dispatch"). @defaultValue false
+   */
+  dispatch?: boolean;
 }
 
 /** Events of the harness. */
@@ -137,6 +154,15 @@ const SECOND_COMMIT_WAIT_MS = 2;
 const CLAIM_LINGER_MS = 2;
 
 /**
+ * Attempts a dispatched worker may hold per slot: those beyond its slots wait in it for one, so
+ * a slot that frees finds its next attempt at hand instead of a round trip away.
+ */
+const DISPATCH_HOLD_PER_SLOT = 2;
+
+/** How often a dispatched worker tells the dispatcher its room when nothing else does, ms. */
+const ROOM_EVERY_MS = 1_000;
+
+/**
  * The worker harness (DESIGN §5): claims attempts from the job queue, stages their inputs from
  * the file repository, runs the science code — an in-process handler, or an external command
  * in any language given its task as a JSON file in `EAS_TASK_FILE` — while heartbeating its
@@ -156,7 +182,10 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   /** This worker's id, as recorded on attempts and leases. */
   readonly workerId: string;
   private readonly o: Required<
-    Omit<WorkerHarnessOptions, 'types' | 'workerId' | 'logger' | 'handlers' | 'baseEnv'>
+    Omit<
+      WorkerHarnessOptions,
+      'types' | 'workerId' | 'logger' | 'handlers' | 'baseEnv' | 'dispatch'
+    >
   > & {
     handlers: Record<string, HandlerDefinition>;
     baseEnv: Record<string, string>;
@@ -194,6 +223,13 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private scratchPath: string | undefined;
   private readonly host = hostname();
+  /** The mailboxes when the dispatcher serves this worker (`dispatch`). */
+  private readonly boxes: Mailboxes | undefined;
+  /** Dispatched attempts waiting for a slot. */
+  private held: AttemptPayload[] = [];
+  /** Dispatched attempts taken from the mailbox so far. */
+  private received = 0;
+  private lastRoomAt = 0;
 
   constructor(options: WorkerHarnessOptions) {
     super();
@@ -230,6 +266,16 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
           .map((t) => t.name)),
     ];
     for (const t of this.types) this.runnable(options.registry.get(t)); // fail fast on a type it cannot run
+    if (options.dispatch) {
+      this.boxes = options.queue.mailboxes;
+      if (!this.boxes) {
+        throw new EasError(
+          'USAGE',
+          `a dispatched worker needs the Redis queue; this queue is ${options.queue.backendName}`,
+          { where: 'WorkerHarnessOptions.dispatch' },
+        );
+      }
+    }
     this.log = (options.logger ?? silentLogger()).child({
       component: 'worker',
       workerId: this.workerId,
@@ -284,6 +330,10 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     this.heartbeatTimer.unref();
     this.log.info({ types: this.types.length, concurrency: this.o.concurrency }, 'worker started');
     try {
+      if (this.boxes) {
+        await this.runDispatched(this.boxes);
+        return;
+      }
       let failures = 0;
       let freeSince: number | undefined;
       while (!this.stopping) {
@@ -415,6 +465,104 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     this.starts.add(started);
   }
 
+  /**
+   * The loop of a dispatched worker: tells the dispatcher its room, runs what arrives in its
+   * mailbox, and on {@link stop} says goodbye, hands back whatever reached it after that, and
+   * drains like a claiming worker.
+   */
+  private async runDispatched(boxes: Mailboxes): Promise<void> {
+    const inbox = workerBox(this.workerId);
+    let failures = 0;
+    let said = false;
+    while (!this.stopping) {
+      try {
+        if (!said || Date.now() - this.lastRoomAt >= ROOM_EVERY_MS) {
+          await this.postEvent(boxes, { kind: 'room', ...this.roomInfo() });
+          if (!said) this.log.info('waiting for the controller to dispatch attempts');
+          said = true;
+        }
+        const messages = await boxes.take(inbox, 100, this.o.claimWaitMs, this.claimAbort.signal);
+        failures = 0;
+        for (const text of messages) this.receive(text);
+        if (messages.length === 0 && this.running.size === 0 && this.pending.length === 0)
+          this.emit('worker:idle');
+      } catch (e) {
+        if (!isTransientBackendError(e)) throw e;
+        await this.backOff(e, 'waiting for dispatched attempts', failures++);
+      }
+    }
+    // Nothing more is wanted: say so, and hand back what arrives until the dispatcher answers
+    // (or a few seconds pass without one: no dispatcher runs).
+    await this.untilAvailable('saying goodbye', () =>
+      this.postEvent(boxes, { kind: 'bye', workerId: this.workerId }),
+    );
+    const until = Date.now() + Math.min(this.o.leaseMs, 5_000);
+    const back: number[] = this.held.splice(0).map((p) => p.attemptId);
+    for (let closed = false; !closed && Date.now() < until;) {
+      const messages = await this.untilAvailable('reading the mailbox', () =>
+        boxes.take(inbox, 100, Math.max(1, until - Date.now()), undefined),
+      );
+      for (const text of messages) {
+        const d = fromWire(text) as DispatchDelivery<AttemptPayload>;
+        if (d.kind === 'closed') closed = true;
+        else back.push(...d.payloads.map((p) => p.attemptId));
+      }
+    }
+    if (back.length > 0) {
+      this.log.info({ attempts: back.length }, 'handing back attempts not started');
+      await this.handBackMany(back);
+    }
+    await this.flush();
+    await this.drain();
+  }
+
+  /** Runs what the dispatcher sent, or keeps it until a slot frees. */
+  private receive(text: string): void {
+    let d: DispatchDelivery<AttemptPayload>;
+    try {
+      d = fromWire(text) as DispatchDelivery<AttemptPayload>;
+    } catch (e) {
+      this.log.error({ err: e }, 'unreadable dispatch dropped');
+      return;
+    }
+    if (d.kind !== 'attempts') return;
+    this.received += d.payloads.length;
+    const later: AttemptPayload[] = [];
+    for (const p of d.payloads) {
+      if (this.executing < this.o.concurrency) this.start(p);
+      else later.push(p);
+    }
+    if (d.first) this.held.unshift(...later);
+    else this.held.push(...later);
+  }
+
+  /** What this worker can take, for the dispatcher (0 once stopping). */
+  private roomInfo(): WorkerRoom {
+    const capacity = this.stopping ? 0 : DISPATCH_HOLD_PER_SLOT * this.o.concurrency;
+    return {
+      worker: this.workerInfo(),
+      types: this.types,
+      room: Math.max(0, capacity - this.executing - this.held.length),
+      received: this.received,
+    };
+  }
+
+  private async postEvent(boxes: Mailboxes, event: DispatchEvent<AttemptOutcome>): Promise<void> {
+    if (event.kind !== 'bye') this.lastRoomAt = Date.now();
+    await boxes.post(DISPATCH_BOX, [toWire(event)]);
+  }
+
+  /** Hands attempts back: stalled without counting, their items completed, queued again. */
+  private async handBackMany(attemptIds: number[]): Promise<void> {
+    const r = await this.untilAvailable('handing attempts back', () =>
+      this.o.db.stallAttempts(attemptIds, { handBack: true }),
+    );
+    await this.untilAvailable('completing handed-back items', () =>
+      this.o.queue.complete(this.workerId, attemptIds),
+    );
+    await this.untilAvailable('queueing handed-back tasks', () => this.o.queue.enqueue(r.ready));
+  }
+
   private async drain(): Promise<void> {
     if (this.running.size === 0) return;
     const all = Promise.all([...this.running.values()].map((r) => r.done));
@@ -461,6 +609,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     if (entry.slotReleased) return;
     entry.slotReleased = true;
     this.executing--;
+    const next = this.stopping ? undefined : this.held.shift();
+    if (next) this.start(next);
     this.wakeClaimer();
   }
 
@@ -729,6 +879,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     if (this.pending.length === 0 || this.commitsInFlight >= COMMITS_IN_FLIGHT) return;
     const batch = this.pending.splice(0, 500);
     this.pendingSince = performance.now();
+    if (this.boxes) return this.postResults(this.boxes, batch);
     this.commitsInFlight++;
     // The commit's slot is given back once the task database has answered: the next batch
     // commits while this one's queue steps run, so a result waits for one database round trip
@@ -826,6 +977,33 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   }
 
   /**
+   * A dispatched worker's "commit": its results go to the dispatcher, which records them. The
+   * attempt's code has ended and its result is on its way; from here its lease is the
+   * dispatcher's concern (an outcome lost before it is recorded comes back through lease expiry).
+   */
+  private async postResults(boxes: Mailboxes, batch: typeof this.pending): Promise<void> {
+    this.commitsInFlight++;
+    try {
+      const event: DispatchEvent<AttemptOutcome> = {
+        kind: 'results',
+        outcomes: batch.map((b) => b.outcome),
+        ...this.roomInfo(),
+      };
+      await this.untilAvailable('posting results', () => this.postEvent(boxes, event));
+    } catch (e) {
+      this.log.error({ err: e }, 'posting attempt results failed');
+      this.emit('worker:error', e instanceof Error ? e : new Error(String(e)));
+    } finally {
+      this.commitsInFlight--;
+      for (const b of batch) b.resolve();
+      this.scheduleCommit();
+      if (this.allCommitted()) {
+        for (const resolve of this.committedAll.splice(0)) resolve();
+      }
+    }
+  }
+
+  /**
    * Slots the claim loop leaves free for the dependents that results waiting for their commit
    * may release (see {@link commitBatch}): one per such result, at most a third of the slots. The
    * hold lasts only while a commit is under way, so it costs long attempts nothing; for short
@@ -902,7 +1080,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   }
 
   private async heartbeat(): Promise<void> {
-    const ids = [...this.running.keys()];
+    const ids = [...this.running.keys(), ...this.held.map((p) => p.attemptId)];
     try {
       const held = new Set(
         ids.length ? await this.o.queue.extend(this.workerId, ids, this.o.leaseMs) : [],

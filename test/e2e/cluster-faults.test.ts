@@ -146,10 +146,7 @@ interface Run {
  * Submits the job to a fresh database, starts a controller and two workers, lets `fault` do
  * its damage, waits for the job to end and checks the record.
  */
-async function runWithFault(
-  queue: 'sql' | 'redis',
-  fault: (run: Run) => Promise<string>,
-): Promise<void> {
+async function runWithFault(queue: Queue, fault: (run: Run) => Promise<string>): Promise<void> {
   const name = `faults_${++scenario}`;
   await query(pg.url, `CREATE DATABASE ${name}`);
   const url = pg.url.replace(/\/postgres$/, `/${name}`);
@@ -161,7 +158,8 @@ async function runWithFault(
     EAS_LOG_LEVEL: 'error',
     EAS_LEASE_MS: String(LEASE_MS),
   };
-  if (queue === 'redis') env.EAS_REDIS_URL = `${redis!.url}/${scenario % 16}`;
+  if (queue !== 'sql') env.EAS_REDIS_URL = `${redis!.url}/${scenario % 16}`;
+  if (queue === 'redis-dispatch') env.EAS_WORKER_DISPATCH = '1';
   const submitted = await runEas(['submit', 'chain.json'], dir, env);
   expect(submitted.code, submitted.stderr).toBe(0);
   const run: Run = {
@@ -248,13 +246,15 @@ async function checkRecord(url: string, filesRoot: string, happened: string): Pr
   );
 }
 
-const QUEUES: ('sql' | 'redis')[] = ['sql', 'redis'];
+/** The queue, and whether the workers claim themselves or the controller's dispatcher serves them. */
+type Queue = 'sql' | 'redis' | 'redis-dispatch';
+const QUEUES: Queue[] = ['sql', 'redis', 'redis-dispatch'];
 
 describe.skipIf(!possible)('cluster faults on a private PostgreSQL', () => {
   for (const queue of QUEUES) {
     describe(`queue: ${queue}`, () => {
       beforeAll(async () => {
-        if (queue === 'redis' && redis === undefined) redis = await startPrivateRedis();
+        if (queue !== 'sql' && redis === undefined) redis = await startPrivateRedis();
       });
 
       it('SIGKILL of a worker mid-task', async () => {
@@ -291,7 +291,7 @@ describe.skipIf(!possible)('cluster faults on a private PostgreSQL', () => {
         });
       }, 180_000);
 
-      if (queue === 'redis') {
+      if (queue !== 'sql') {
         it('Redis restart with its data gone', async () => {
           await runWithFault(queue, async (run) => {
             await run.progress(0.3);

@@ -220,6 +220,10 @@ export function registerDaemons(program: Command, ctx: CommandContext): void {
     .option('--concurrency <n>', 'attempts run at once (default: worker.concurrency, else 4)')
     .option('--grace <seconds>', 'on SIGTERM, how long running attempts may finish', '30')
     .option('--listen <host:port>', 'serve /healthz, /readyz and /metrics (e.g. 0.0.0.0:9464)')
+    .option(
+      '--dispatch',
+      "be served by the leading controller's dispatcher instead of claiming (Redis queue; default: worker.dispatch)",
+    )
     .action(
       async (opts: {
         types?: string;
@@ -227,6 +231,7 @@ export function registerDaemons(program: Command, ctx: CommandContext): void {
         concurrency?: string;
         grace: string;
         listen?: string;
+        dispatch?: boolean;
       }) => {
         if (opts.listen !== undefined) parseListen(opts.listen);
         const concurrency = parseCount(opts.concurrency, '--concurrency', 1024);
@@ -259,6 +264,7 @@ export function registerDaemons(program: Command, ctx: CommandContext): void {
             types,
             concurrency: concurrency ?? config.workerConcurrency,
             graceMs: Math.round(grace * 1000),
+            dispatch: opts.dispatch === true || config.workerDispatch,
           });
           const metrics = new Registry();
           collectDefaultMetrics({ register: metrics });
@@ -266,8 +272,9 @@ export function registerDaemons(program: Command, ctx: CommandContext): void {
           ops = await startOps(opts.listen, metrics, () => backendsReady(pipeline), log, ctx);
           // Stopped while starting: it has claimed nothing.
           if (!signals.ready((signal) => harness.stop(signal))) return;
+          const dispatched = opts.dispatch === true || config.workerDispatch;
           ctx.output.err(
-            `worker: claiming ${types ? types.join(', ') : 'every task type'} (concurrency ${concurrency ?? config.workerConcurrency})`,
+            `worker: ${dispatched ? 'served by the dispatcher for' : 'claiming'} ${types ? types.join(', ') : 'every task type'} (concurrency ${concurrency ?? config.workerConcurrency})`,
           );
           await harness.run();
         } finally {

@@ -335,6 +335,25 @@ export class RedisConnection {
     return this.send(operation, async (client) => (await client.hexists(key, field)) === 1);
   }
 
+  /** RPUSH of values to a list. */
+  pushAll(operation: string, key: string, values: readonly string[]): Promise<void> {
+    return this.send(operation, async (client) => {
+      await client.rpush(key, ...values);
+    });
+  }
+
+  /** LPOP of up to `count` values from the head of a list (none when it is empty). */
+  popSome(operation: string, key: string, count: number): Promise<string[]> {
+    return this.send(operation, async (client) => (await client.lpop(key, count)) ?? []);
+  }
+
+  /** DEL of keys. */
+  remove(operation: string, keys: readonly string[]): Promise<void> {
+    return this.send(operation, async (client) => {
+      if (keys.length > 0) await client.del(...keys);
+    });
+  }
+
   /** RPUSH of one token (best effort: a lost token only delays a wake-up). */
   pushToken(key: string): void {
     if (this.closed || this.client.status !== 'ready') return;
@@ -352,6 +371,15 @@ export class RedisConnection {
     ms: number,
     signal: AbortSignal | undefined,
   ): Promise<string | undefined> {
+    return (await this.blockingPopEntry(keys, ms, signal))?.[0];
+  }
+
+  /** {@link blockingPop}, returning the key and the value popped from it. */
+  async blockingPopEntry(
+    keys: readonly string[],
+    ms: number,
+    signal: AbortSignal | undefined,
+  ): Promise<[string, string] | undefined> {
     if (this.closed || signal?.aborted) return undefined;
     let blocker: Redis;
     try {
@@ -365,7 +393,7 @@ export class RedisConnection {
     // guard timer, `signal`, close(). ioredis leaves a command that was in flight when its
     // connection dropped unsettled (it is neither re-sent nor rejected, as configured), so
     // the reply is never the only way out.
-    type Outcome = { key: string | undefined; healthy: boolean; failure?: string };
+    type Outcome = { entry: [string, string] | undefined; healthy: boolean; failure?: string };
     const outcome = await new Promise<Outcome>((resolve) => {
       let settled = false;
       const finish = (result: Outcome): void => {
@@ -377,25 +405,30 @@ export class RedisConnection {
         this.cancels.delete(interrupt);
         resolve(result);
       };
-      const interrupt = (): void => finish({ key: undefined, healthy: false });
+      const interrupt = (): void => finish({ entry: undefined, healthy: false });
       const onClose = (): void =>
-        finish({ key: undefined, healthy: false, failure: 'wait connection closed' });
+        finish({ entry: undefined, healthy: false, failure: 'wait connection closed' });
       const guard = setTimeout(
-        () => finish({ key: undefined, healthy: false, failure: 'no answer to BLPOP' }),
+        () => finish({ entry: undefined, healthy: false, failure: 'no answer to BLPOP' }),
         ms + BLOCK_GRACE_MS,
       );
       signal?.addEventListener('abort', interrupt, { once: true });
       blocker.once('close', onClose);
       this.cancels.add(interrupt);
       if (this.closed || signal?.aborted || blocker.status !== 'ready') {
-        finish({ key: undefined, healthy: false });
+        finish({ entry: undefined, healthy: false });
         return;
       }
       // Redis takes fractional seconds (6.0+); 0 would mean "forever".
       blocker.blpop(...keys, Math.max(1, Math.ceil(ms)) / 1000).then(
-        (reply) => finish({ key: reply?.[0], healthy: true }),
+        (reply) => {
+          // A value popped after the wait was given up (stop, guard) goes back to the head of
+          // its list: a mailbox message must not vanish (best effort while the server answers).
+          if (settled && reply) this.client.lpush(reply[0], reply[1]).catch(() => undefined);
+          finish({ entry: reply ? [reply[0], reply[1]] : undefined, healthy: true });
+        },
         (e: unknown) =>
-          finish({ key: undefined, healthy: false, failure: (e as Error).message ?? String(e) }),
+          finish({ entry: undefined, healthy: false, failure: (e as Error).message ?? String(e) }),
       );
     });
     this.busy.delete(blocker);
@@ -405,7 +438,7 @@ export class RedisConnection {
       this.options.logger.debug({ reason: this.scrub(outcome.failure) }, 'redis wait failed');
       await this.pause(Math.min(ms, BLOCKER_RETRY_MS), signal);
     }
-    return outcome.key;
+    return outcome.entry;
   }
 
   private async takeBlocker(): Promise<Redis> {

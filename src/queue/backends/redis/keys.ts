@@ -18,6 +18,7 @@
  * | `p:wake:<type>` | list | wake tokens: one per ready item (capped), popped by blocked claimers |
  * | `p:owner:<owner>` | set | attempt ids an owner leases |
  * | `p:job:<jobId>` | set | attempt ids of a job |
+ * | `p:box:<name>` | list | a mailbox's messages (see `Mailboxes`), oldest first |
  */
 
 /** The keys of one queue. */
@@ -46,6 +47,8 @@ export interface QueueKeys {
   readonly ownerPrefix: string;
   /** Prefix of `job:<jobId>` sets. */
   readonly jobPrefix: string;
+  /** Prefix of `box:<name>` lists (mailboxes; no queue script touches them). */
+  readonly boxPrefix: string;
 }
 
 /**
@@ -67,6 +70,7 @@ export function queueKeys(prefix: string): QueueKeys {
     wakePrefix: `${p}wake:`,
     ownerPrefix: `${p}owner:`,
     jobPrefix: `${p}job:`,
+    boxPrefix: `${p}box:`,
   };
 }
 

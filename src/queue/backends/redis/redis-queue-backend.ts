@@ -6,6 +6,7 @@ import {
   type RedisQueueBackendOptions,
 } from '../../options.js';
 import type {
+  Mailboxes,
   ClaimRequest,
   LeasedItem,
   QueueBackend,
@@ -141,6 +142,39 @@ export class RedisQueueBackend implements QueueBackend {
   /** The server's URL with its password replaced by `***`. */
   get displayUrl(): string {
     return this.connection.displayUrl;
+  }
+
+  /** Mailboxes: Redis lists under `<prefix>:box:`, waited on with BLPOP. */
+  readonly mailboxes: Mailboxes = {
+    post: (box, messages) =>
+      this.op('post', async () => {
+        if (messages.length > 0) await this.connection.pushAll('post', this.boxKey(box), messages);
+      }),
+    take: (box, max, waitMs, signal) =>
+      this.op('take', async () => {
+        const key = this.boxKey(box);
+        const now = await this.connection.popSome('take', key, max);
+        if (now.length > 0 || waitMs <= 0 || signal?.aborted) return now;
+        const first = await this.connection.blockingPopEntry(
+          [key],
+          Math.min(waitMs, MAX_BLOCK_MS),
+          signal,
+        );
+        if (!first) return [];
+        const rest = max > 1 ? await this.connection.popSome('take', key, max - 1) : [];
+        return [first[1], ...rest];
+      }),
+    remove: (boxes) =>
+      this.op('remove', () =>
+        this.connection.remove(
+          'remove',
+          boxes.map((b) => this.boxKey(b)),
+        ),
+      ),
+  };
+
+  private boxKey(box: string): string {
+    return `${this.keys.boxPrefix}${box}`;
   }
 
   /** The key prefix of this queue (every key starts with it and `:`). */
