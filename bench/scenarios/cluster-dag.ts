@@ -125,8 +125,15 @@ async function untilNoLiveTask(url: string, jobId: number): Promise<void> {
   }
 }
 
-/** Ours: the chain on PostgreSQL + Redis, `eas worker` processes running the built-in no-op. */
-async function ours(queue: 'redis' | 'sql'): Promise<SideResult & { chain: ChainResult }> {
+/**
+ * Ours: the chain on PostgreSQL + Redis, `eas worker` processes running the built-in no-op;
+ * with `dispatch`, workers started with `--dispatch` beside an `eas controller` whose dispatcher
+ * serves them (its CPU counts with the workers').
+ */
+async function ours(
+  queue: 'redis' | 'sql',
+  dispatch: boolean,
+): Promise<SideResult & { chain: ChainResult }> {
   const name = `eas_bench_${randomBytes(4).toString('hex')}`;
   await pgQuery(PG_URL, `CREATE DATABASE ${name}`);
   const url = PG_URL.replace(/\/[^/?]+(\?.*)?$/, `/${name}`);
@@ -152,12 +159,23 @@ async function ours(queue: 'redis' | 'sql'): Promise<SideResult & { chain: Chain
       // BullMQ's does (its flows are added before its small worker script starts).
       const childEnv = { ...process.env, ...env };
       const cli = builtCli();
+      if (dispatch) {
+        children.push(
+          await startProcess([...cli.argv, 'controller'], childEnv, /controller: leading/),
+        );
+      }
       for (let w = 0; w < WORKERS; w++) {
         children.push(
           await startProcess(
-            [...cli.argv, 'worker', '--concurrency', String(OUR_CONCURRENCY)],
+            [
+              ...cli.argv,
+              'worker',
+              '--concurrency',
+              String(OUR_CONCURRENCY),
+              ...(dispatch ? ['--dispatch'] : []),
+            ],
             childEnv,
-            /worker: claiming/,
+            /worker: (claiming|served)/,
           ),
         );
       }
@@ -358,6 +376,53 @@ async function bullmq(): Promise<SideResult> {
   }
 }
 
+/** Throughput, the two latencies and CPU a task of one of our runs, beside BullMQ's. */
+function oursFigures(
+  suffix: string,
+  how: string,
+  o: Awaited<ReturnType<typeof ours>>,
+  b: SideResult,
+  queue: 'redis' | 'sql',
+): ReturnType<typeof figure>[] {
+  return [
+    figure({
+      id: `cluster-dag-throughput${suffix}`,
+      label: `no-op DAG, ${3 * PARENTS} tasks, ${WORKERS} worker processes × ${OUR_CONCURRENCY} slots, ${how}`,
+      value: o.tasksPerSecond,
+      unit: 'tasks/s',
+      target: { op: '>=', value: b.tasksPerSecond },
+      baseline: { label: 'BullMQ FlowProducer', value: b.tasksPerSecond, unit: 'jobs/s' },
+    }),
+    ...latencyFigures(
+      `cluster-dag-latency${suffix}`,
+      `last child done → parent started (${how})`,
+      o.latencyMs,
+      'BullMQ child done → parent started',
+      b.latencyMs,
+      1,
+    ),
+    ...latencyFigures(
+      `cluster-chain-latency${suffix}`,
+      `one chain of ${CHAIN_STEPS} steps on the idle workers (${how}): step done → next started`,
+      o.chain.latencyMs,
+      'PostgreSQL round trip (SELECT 1)',
+      o.chain.pgRoundTripMs,
+      2,
+    ),
+    figure({
+      id: `cluster-dag-cpu-per-task${suffix}`,
+      label: `CPU a task (${how}), ${queue === 'redis' ? 'eas processes + PostgreSQL + Redis' : 'eas processes + PostgreSQL'}`,
+      value: o.cpuPerTaskMs.total!,
+      unit: 'ms',
+      baseline: {
+        label: 'BullMQ workers + Redis',
+        value: b.cpuPerTaskMs.total!,
+        unit: 'ms',
+      },
+    }),
+  ];
+}
+
 /**
  * The p50 and p99 figures of a latency, against DESIGN §9's handoff targets (2 ms and 20 ms),
  * each beside the same quantile of `baseline` (the row names the quantile), rounded to
@@ -409,13 +474,21 @@ export async function run(queue: 'redis' | 'sql' = 'redis'): Promise<ScenarioRes
   process.stderr.write(
     `  cluster-dag: ours (PostgreSQL + ${queue} queue), ${PARENTS} parents × 2 children\n`,
   );
-  const o = await ours(queue);
+  const o = await ours(queue, false);
+  let d: Awaited<ReturnType<typeof ours>> | undefined;
+  if (queue === 'redis') {
+    process.stderr.write(
+      `  cluster-dag: ours again, the workers served by the controller's dispatcher\n`,
+    );
+    d = await ours(queue, true);
+  }
   process.stderr.write(`  cluster-dag: BullMQ FlowProducer, same shape, same Redis\n`);
   const b = await bullmq();
   const serverCpu = servers.close().ms;
   const warnings: string[] = [];
   for (const [side, r] of [
     ['ours', o],
+    ...(d ? ([['ours dispatched', d]] as const) : []),
     ['BullMQ', b],
   ] as const) {
     if (r.cpuUnseen.length > 0)
@@ -425,6 +498,8 @@ export async function run(queue: 'redis' | 'sql' = 'redis'): Promise<ScenarioRes
   }
   if (o.tasks !== 3 * PARENTS)
     warnings.push(`ours: ${o.tasks} tasks QC-passed, ${3 * PARENTS} expected`);
+  if (d && d.tasks !== 3 * PARENTS)
+    warnings.push(`ours dispatched: ${d.tasks} tasks QC-passed, ${3 * PARENTS} expected`);
   if (b.tasks !== 3 * PARENTS)
     warnings.push(`BullMQ: ${b.tasks} jobs completed, ${3 * PARENTS} expected`);
   return {
@@ -434,41 +509,8 @@ export async function run(queue: 'redis' | 'sql' = 'redis'): Promise<ScenarioRes
     startedAt,
     durationMs: Math.round(performance.now() - t0),
     figures: [
-      figure({
-        id: 'cluster-dag-throughput',
-        label: `no-op DAG, ${3 * PARENTS} tasks, ${WORKERS} worker processes × ${OUR_CONCURRENCY} slots`,
-        value: o.tasksPerSecond,
-        unit: 'tasks/s',
-        target: { op: '>=', value: b.tasksPerSecond },
-        baseline: { label: 'BullMQ FlowProducer', value: b.tasksPerSecond, unit: 'jobs/s' },
-      }),
-      ...latencyFigures(
-        'cluster-dag-latency',
-        'last child done → parent started',
-        o.latencyMs,
-        'BullMQ child done → parent started',
-        b.latencyMs,
-        1,
-      ),
-      ...latencyFigures(
-        'cluster-chain-latency',
-        `one chain of ${CHAIN_STEPS} steps on the idle workers: step done → next started`,
-        o.chain.latencyMs,
-        'PostgreSQL round trip (SELECT 1)',
-        o.chain.pgRoundTripMs,
-        2,
-      ),
-      figure({
-        id: 'cluster-dag-cpu-per-task',
-        label: `CPU a task, workers + ${queue === 'redis' ? 'PostgreSQL + Redis' : 'PostgreSQL'}`,
-        value: o.cpuPerTaskMs.total!,
-        unit: 'ms',
-        baseline: {
-          label: 'BullMQ workers + Redis',
-          value: b.cpuPerTaskMs.total!,
-          unit: 'ms',
-        },
-      }),
+      ...oursFigures('', 'workers claiming', o, b, queue),
+      ...(d ? oursFigures('-dispatch', 'workers dispatched', d, b, queue) : []),
     ],
     serverCpuMs: Math.round(serverCpu.postgresql! + serverCpu.redis!),
     details: {
@@ -477,13 +519,15 @@ export async function run(queue: 'redis' | 'sql' = 'redis'): Promise<ScenarioRes
       workers: WORKERS,
       concurrency: { ours: OUR_CONCURRENCY, bullmqPerQueue: CONCURRENCY },
       ours: o,
+      oursDispatched: d,
       bullmq: b,
     },
     notes: [
       `Same DAG on both sides: ${PARENTS} parents each waiting for two children, no-op work; ${WORKERS} worker processes with ${OUR_CONCURRENCY} task slots each (ours: children \`null\`, parents \`set_metadata\` without values, one \`eas worker --concurrency ${OUR_CONCURRENCY}\` claiming both types fairly, started before submission, which queues its tasks at its end; BullMQ: a Worker on the children's queue and one on the parents' queue, concurrency ${CONCURRENCY} each, started after the flows were added). Throughput = tasks / (last finish − first start), from each side's own timestamps (ms). Ours keeps the task database, attempts, QC and metadata on PostgreSQL; BullMQ keeps jobs in Redis only.`,
       "Latency: ours, the parent attempt's start as its worker ran it − the later child attempt's end as its worker saw it; between them the child's result waits for a report, which commits it and starts the parent in one transaction, and the answer comes back. BullMQ, the parent's processedOn − the later child's finishedOn.",
       `Chain: after the DAG, one job of ${CHAIN_STEPS} set_metadata tasks, each requiring the one before, on the same two workers (idle but for it): a step's end (its worker's clock) → the next step's start on its worker; the baseline is a SELECT 1 round trip from the bench to the same PostgreSQL.`,
-      `CPU a task (from /proc, over each side's run): ours workers ${o.cpuPerTaskMs.workers} ms, PostgreSQL ${o.cpuPerTaskMs.postgresql} ms, Redis ${o.cpuPerTaskMs.redis} ms; BullMQ workers ${b.cpuPerTaskMs.workers} ms, Redis ${b.cpuPerTaskMs.redis} ms. On 2 cores the run is CPU-bound, so throughput follows the total. The servers are this machine's shared PostgreSQL and Redis: whatever else they served meanwhile counts too.`,
+      `Dispatched: the same run with \`eas worker --dispatch\` beside an \`eas controller\`, whose dispatcher claims, starts and records the attempts of both workers in shared transactions (its CPU counts as the workers'); a worker holds up to twice its slots.`,
+      `CPU a task (from /proc, over each side's run): ours workers ${o.cpuPerTaskMs.workers} ms, PostgreSQL ${o.cpuPerTaskMs.postgresql} ms, Redis ${o.cpuPerTaskMs.redis} ms;${d ? ` dispatched: workers and controller ${d.cpuPerTaskMs.workers} ms, PostgreSQL ${d.cpuPerTaskMs.postgresql} ms, Redis ${d.cpuPerTaskMs.redis} ms;` : ''} BullMQ workers ${b.cpuPerTaskMs.workers} ms, Redis ${b.cpuPerTaskMs.redis} ms. On 2 cores the run is CPU-bound, so throughput follows the total. The servers are this machine's shared PostgreSQL and Redis: whatever else they served meanwhile counts too.`,
     ],
     warnings,
   };

@@ -34,6 +34,8 @@ interface Served {
   types: string[];
   /** Its room as it last said. */
   room: number;
+  /** Its slots (concurrency). */
+  slots: number;
   /** Attempts it had taken from its mailbox when it last said so. */
   received: number;
   /** Attempts posted to it (or promised, while a claim or commit is under way). */
@@ -44,6 +46,13 @@ interface Served {
 
 /** Outcomes committed in one transaction at most. */
 const MAX_BATCH = 1_000;
+/**
+ * Commits under way at once. Two: results that arrive while one commits go into the next at
+ * once instead of waiting for it (a dependent's start waits for at most one commit before its
+ * own), and the database still gets batches; the lifecycle's locks are taken in id order, as
+ * between the commits of several claiming workers.
+ */
+const COMMITS_IN_FLIGHT = 2;
 /** How long one wait for events lasts before the loop looks around (silent workers, stop). */
 const EVENT_WAIT_MS = 1_000;
 /** Claims for workers with room found nothing: look again after this, doubling… */
@@ -74,7 +83,8 @@ const POLL_MAX_MS = 50;
 export class Dispatcher {
   private readonly served = new Map<string, Served>();
   private outcomes: AttemptOutcome[] = [];
-  private finishing: Promise<void> | undefined;
+  /** Commits under way (at most {@link COMMITS_IN_FLIGHT}). */
+  private readonly finishing = new Set<Promise<void>>();
   private dispatching: Promise<void> | undefined;
   private failure: unknown;
   private pollMs = 0;
@@ -124,7 +134,7 @@ export class Dispatcher {
     } finally {
       this.stopped = true;
       clearTimeout(this.pollTimer);
-      await Promise.all([this.finishing, this.dispatching]);
+      await Promise.all([...this.finishing, this.dispatching]);
       this.log.info({ ...this.stats }, 'dispatcher stopped');
     }
     if (this.failure !== undefined) throw this.failure;
@@ -146,7 +156,7 @@ export class Dispatcher {
       }
       w.closing = true;
       // Whatever is under way for it lands first; then nothing more comes.
-      void Promise.all([this.dispatching, this.finishing]).then(async () => {
+      void Promise.all([this.dispatching, ...this.finishing]).then(async () => {
         await this.post(boxes, event.workerId, { kind: 'closed' });
         if (this.served.get(event.workerId) === w) this.served.delete(event.workerId);
       });
@@ -165,6 +175,7 @@ export class Dispatcher {
         worker: r.worker,
         types: r.types,
         room: r.room,
+        slots: r.slots,
         received: r.received,
         sent: r.received,
         seenAt: now,
@@ -175,6 +186,7 @@ export class Dispatcher {
     }
     w.types = r.types;
     w.room = r.room;
+    w.slots = r.slots;
     // Events arrive in order, so what it received only grows; a worker that started again
     // under the same id counts from zero, and what was sent to its old self is gone.
     if (r.received < w.received) w.sent = r.received;
@@ -209,13 +221,14 @@ export class Dispatcher {
   /** Starts a commit and a dispatch where there is something to do and none is under way. */
   private kick(boxes: Mailboxes): void {
     if (this.stopped || this.failure !== undefined) return;
-    if (!this.finishing && this.outcomes.length > 0) {
-      this.finishing = this.finish(boxes)
+    while (this.finishing.size < COMMITS_IN_FLIGHT && this.outcomes.length > 0) {
+      const commit: Promise<void> = this.finish(boxes)
         .catch((e: unknown) => this.fail(e))
         .finally(() => {
-          this.finishing = undefined;
+          this.finishing.delete(commit);
           this.kick(boxes);
         });
+      this.finishing.add(commit);
     }
     if (this.dispatching || ![...this.served.values()].some((w) => this.free(w) > 0)) return;
     const wait = this.nextPollAt - Date.now();
@@ -241,15 +254,17 @@ export class Dispatcher {
 
   /**
    * Commits outcomes of every worker in one transaction; the attempts it releases start under
-   * the worker with the most room, in the same transaction, up to that room.
+   * the worker with the most room, in the same transaction: up to its room and one more set of
+   * its slots, since they go before what it holds (a dependent does not queue behind the
+   * attempts claimed before its provider ended, and a full worker still moves a chain on).
    */
   private async finish(boxes: Mailboxes): Promise<void> {
     const batch = this.outcomes.splice(0, MAX_BATCH);
     let taker: Served | undefined;
     for (const w of this.served.values()) {
-      if (this.free(w) > 0 && (!taker || this.free(w) > this.free(taker))) taker = w;
+      if (!w.closing && (!taker || this.free(w) > this.free(taker))) taker = w;
     }
-    const max = taker ? this.free(taker) : 0;
+    const max = taker ? this.free(taker) + taker.slots : 0;
     // The room is promised while the commit is under way, so no claim takes it meanwhile.
     if (taker) taker.sent += max;
     let result;

@@ -21,6 +21,8 @@ export interface WorkerRoom {
   types: string[];
   /** Attempts it can take on top of those it holds, as it sees it when it posts. */
   room: number;
+  /** Attempts it runs at once (its concurrency). */
+  slots: number;
   /** Attempts it has taken from its mailbox so far (the dispatcher counts what it sent). */
   received: number;
 }

@@ -543,6 +543,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
       worker: this.workerInfo(),
       types: this.types,
       room: Math.max(0, capacity - this.executing - this.held.length),
+      slots: this.o.concurrency,
       received: this.received,
     };
   }
