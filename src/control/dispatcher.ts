@@ -321,16 +321,30 @@ export class Dispatcher {
   /** Claims for every worker with room, starts the claimed attempts and posts them. */
   private async dispatch(boxes: Mailboxes): Promise<void> {
     const claimed: [Served, number[]][] = [];
-    for (const w of [...this.served.values()]) {
-      const n = this.free(w);
-      if (n <= 0) continue;
-      const items = await retryWhileTransient(this.log, 'claiming for workers', () =>
-        this.o.queue.claim({ owner: w.worker.id, types: w.types, max: n, leaseMs: this.o.leaseMs }),
-      );
-      if (items.length === 0) continue;
-      w.sent += items.length;
-      claimed.push([w, items.map((i) => i.attemptId)]);
-    }
+    // One claim per worker with room, all at once (each is a round trip to the queue).
+    await Promise.all(
+      [...this.served.values()].map(async (w) => {
+        const n = this.free(w);
+        if (n <= 0) return;
+        w.sent += n; // promised while the claim is under way
+        let items;
+        try {
+          items = await retryWhileTransient(this.log, 'claiming for workers', () =>
+            this.o.queue.claim({
+              owner: w.worker.id,
+              types: w.types,
+              max: n,
+              leaseMs: this.o.leaseMs,
+            }),
+          );
+        } finally {
+          w.sent -= n;
+        }
+        if (items.length === 0) return;
+        w.sent += items.length;
+        claimed.push([w, items.map((i) => i.attemptId)]);
+      }),
+    );
     if (claimed.length === 0) {
       this.pollMs = Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, this.pollMs * 2));
       this.nextPollAt = Date.now() + this.pollMs;

@@ -62,8 +62,11 @@ export interface QueueCounts {
  * list offer them (Redis).
  */
 export interface Mailboxes {
-  /** Appends messages to a mailbox, in order. */
-  post(box: string, messages: readonly string[]): Promise<void>;
+  /**
+   * Appends messages to a mailbox, in order. With `keepLast`, the mailbox then keeps only its
+   * newest `keepLast` messages (a mailbox nobody reads must not grow without end).
+   */
+  post(box: string, messages: readonly string[], keepLast?: number): Promise<void>;
   /**
    * Takes up to `max` messages from the head of a mailbox, waiting up to `waitMs` for the first
    * when it is empty (0: not at all). An aborted `signal` ends the wait with nothing.

@@ -159,6 +159,13 @@ const CLAIM_LINGER_MS = 2;
  */
 const DISPATCH_HOLD_PER_SLOT = 2;
 
+/**
+ * The dispatcher's mailbox keeps at most this many events: while no controller runs, workers
+ * still say every second that they are there, and those words must not pile up for ever. Far
+ * more than the results of all attempts out at once, which is all a worker can have to report.
+ */
+const DISPATCH_BOX_KEEP = 100_000;
+
 /** How often a dispatched worker tells the dispatcher its room when nothing else does, ms. */
 const ROOM_EVERY_MS = 1_000;
 
@@ -550,7 +557,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
 
   private async postEvent(boxes: Mailboxes, event: DispatchEvent<AttemptOutcome>): Promise<void> {
     if (event.kind !== 'bye') this.lastRoomAt = Date.now();
-    await boxes.post(DISPATCH_BOX, [toWire(event)]);
+    await boxes.post(DISPATCH_BOX, [toWire(event)], DISPATCH_BOX_KEEP);
   }
 
   /** Hands attempts back: stalled without counting, their items completed, queued again. */

@@ -148,6 +148,10 @@ describe.runIf(redisOk)('mailboxes of the Redis queue', () => {
       expect(await aborted).toEqual([]);
       await boxes.post('a', ['kept']);
       expect(await boxes.take('a', 10, 0)).toEqual(['kept']);
+      // A capped mailbox keeps its newest messages.
+      await boxes.post('c', ['1', '2', '3'], 4);
+      await boxes.post('c', ['4', '5'], 4);
+      expect(await boxes.take('c', 10, 0)).toEqual(['2', '3', '4', '5']);
       await boxes.post('b', ['x']);
       await boxes.remove(['b']);
       expect(await boxes.take('b', 10, 0)).toEqual([]);

@@ -335,10 +335,21 @@ export class RedisConnection {
     return this.send(operation, async (client) => (await client.hexists(key, field)) === 1);
   }
 
-  /** RPUSH of values to a list. */
-  pushAll(operation: string, key: string, values: readonly string[]): Promise<void> {
+  /** RPUSH of values to a list; with `keepLast`, then LTRIM to its newest `keepLast` (atomically). */
+  pushAll(
+    operation: string,
+    key: string,
+    values: readonly string[],
+    keepLast?: number,
+  ): Promise<void> {
     return this.send(operation, async (client) => {
-      await client.rpush(key, ...values);
+      if (keepLast === undefined) await client.rpush(key, ...values);
+      else
+        await client
+          .multi()
+          .rpush(key, ...values)
+          .ltrim(key, -keepLast, -1)
+          .exec();
     });
   }
 

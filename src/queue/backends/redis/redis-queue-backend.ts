@@ -146,9 +146,10 @@ export class RedisQueueBackend implements QueueBackend {
 
   /** Mailboxes: Redis lists under `<prefix>:box:`, waited on with BLPOP. */
   readonly mailboxes: Mailboxes = {
-    post: (box, messages) =>
+    post: (box, messages, keepLast) =>
       this.op('post', async () => {
-        if (messages.length > 0) await this.connection.pushAll('post', this.boxKey(box), messages);
+        if (messages.length > 0)
+          await this.connection.pushAll('post', this.boxKey(box), messages, keepLast);
       }),
     take: (box, max, waitMs, signal) =>
       this.op('take', async () => {
