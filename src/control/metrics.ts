@@ -25,6 +25,9 @@ export interface ControllerMetricsSources {
  * - `eas_attempts_stalled_total` — attempts the controller found stalled (expired lease or
  *   silent worker) and re-queued;
  * - `eas_jobs_finished_total{status}`;
+ * - with the Redis queue: `eas_dispatcher_workers` (workers its dispatcher serves now, 0 on
+ *   standby), `eas_dispatcher_commits_total` and `eas_dispatcher_outcomes_total` (its shared
+ *   transactions and the results they recorded: their ratio is the batch size);
  * - with autoscaling (a controller with a `scaler`): `eas_desired_replicas{container}` (the
  *   latest decision), `eas_replicas{container}` (what the scaler reported before it) and
  *   `eas_scale_operations_total{container, direction}` (`up`/`down` changes applied).
@@ -68,6 +71,35 @@ export function registerControllerMetrics(
       for (const [state, n] of Object.entries(states.totals)) this.set({ state }, n);
     },
   });
+  const dispatcher = controller.dispatcher;
+  if (dispatcher) {
+    new Gauge({
+      name: 'eas_dispatcher_workers',
+      help: 'Workers the dispatcher serves now (0 on standby)',
+      registers: [registry],
+      collect() {
+        this.set(dispatcher.workers);
+      },
+    });
+    for (const [name, key, help] of [
+      [
+        'eas_dispatcher_commits_total',
+        'commits',
+        'Transactions in which the dispatcher recorded results',
+      ],
+      ['eas_dispatcher_outcomes_total', 'outcomes', 'Results the dispatcher recorded'],
+    ] as const) {
+      new Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(dispatcher.stats[key]);
+        },
+      });
+    }
+  }
   if (election) {
     new Gauge({
       name: 'eas_controller_leader',

@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { float, fromWire, toWire, FloatValue } from '../../src/core/index.js';
 import { createJobQueue, type JobQueue } from '../../src/queue/index.js';
 import type { ChainDocument } from '../../src/chain/index.js';
-import type { Controller } from '../../src/control/index.js';
+import { Registry } from 'prom-client';
+import { registerControllerMetrics, type Controller } from '../../src/control/index.js';
 import type { WorkerHarness } from '../../src/sdk/index.js';
 import { createTestPipeline, type TestPipeline } from '../../src/testing/index.js';
 import { REDIS_URL, redisAvailable } from '../helpers/services.js';
@@ -198,6 +199,11 @@ describe.runIf(redisOk)('Dispatcher', () => {
     );
     expect(byWorker.map((r) => r.worker).sort()).toEqual(workers.map((w) => w.workerId).sort());
     expect(await queue.counts()).toEqual({});
+    const metrics = new Registry();
+    registerControllerMetrics(metrics, { db: p.db, queue, controller });
+    const text = await metrics.metrics();
+    expect(text).toMatch(/^eas_dispatcher_outcomes_total 450$/m);
+    expect(text).toMatch(new RegExp(`^eas_dispatcher_commits_total ${stats.commits}$`, 'm'));
   });
 
   it('carries integral floats and NaN metadata through the mailboxes intact', async () => {
