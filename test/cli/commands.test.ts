@@ -274,3 +274,28 @@ describe('eas submit says who runs the job', () => {
     }
   });
 });
+
+describe('eas task of a failed attempt', () => {
+  it('says the attempt failed, without a QC verdict (QC runs only after code that succeeded)', async () => {
+    const { dir: own, remove: removeOwn } = tempDir('failed-attempt');
+    try {
+      writeE2eConfig(own);
+      const chain = join(own, 'fails.json');
+      writeFileSync(
+        chain,
+        JSON.stringify({ job_name: 'fails', task_list: [{ task: 'error', name: 'boom' }] }),
+      );
+      expect((await runMain(['submit', chain], own)).code).toBe(0);
+      expect((await runMain(['run', '--until-idle'], own)).code).toBe(1);
+      const tree = await runMain(['tree'], own);
+      const id = /\[(\d+)\] task_list\[0\] error "boom"/.exec(tree.stdout)?.[1];
+      expect(id, tree.stdout).toBeDefined();
+      const r = await runMain(['task', id!], own);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^attempt 1 \[\d+\] \w+: failed {2}host/m);
+      expect(r.stdout).not.toContain('QC failed');
+    } finally {
+      removeOwn();
+    }
+  });
+});

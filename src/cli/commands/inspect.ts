@@ -151,7 +151,7 @@ export function registerInspect(program: Command, ctx: CommandContext): void {
         if (t.waitingFor.length) o.out(`waiting for:\n  ${t.waitingFor.join('\n  ')}`);
         for (const a of t.attempts) {
           o.out(
-            `\nattempt ${a.number} [${a.id}] ${a.kind}: ${a.state}${a.qc ? `, QC ${a.qc}` : ''}  host ${a.host ?? '-'}  queued ${time(a.queuedAt)}  started ${time(a.startedAt)}  ended ${time(a.endedAt)}`,
+            `\nattempt ${a.number} [${a.id}] ${a.kind}: ${a.state}${a.qc && a.state === 'succeeded' ? `, QC ${a.qc}` : ''}  host ${a.host ?? '-'}  queued ${time(a.queuedAt)}  started ${time(a.startedAt)}  ended ${time(a.endedAt)}`,
           );
           o.out(
             `  wall ${ms(a.wallMs)}  cpu ${ms(a.cpuMs)}  cpu+children ${ms(a.cpuChildrenMs)}${a.exitCode !== null ? `  exit ${a.exitCode}` : ''}${a.signal ? `  signal ${a.signal}` : ''}`,
