@@ -53,6 +53,14 @@ const MAX_BATCH = 1_000;
  * between the commits of several claiming workers.
  */
 const COMMITS_IN_FLIGHT = 2;
+/**
+ * Beside a commit under way, results wait this long, ms, or until there are
+ * {@link SECOND_COMMIT_MIN} of them, before a second commit takes them: a commit of a few
+ * results pays a transaction's fixed cost for little.
+ */
+const SECOND_COMMIT_WAIT_MS = 3;
+/** See {@link SECOND_COMMIT_WAIT_MS}. */
+const SECOND_COMMIT_MIN = 64;
 /** How long one wait for events lasts before the loop looks around (silent workers, stop). */
 const EVENT_WAIT_MS = 1_000;
 /** Claims for workers with room found nothing: look again after this, doubling… */
@@ -85,6 +93,9 @@ export class Dispatcher {
   private outcomes: AttemptOutcome[] = [];
   /** Commits under way (at most {@link COMMITS_IN_FLIGHT}). */
   private readonly finishing = new Set<Promise<void>>();
+  /** When the oldest result waiting for a commit arrived (performance.now()). */
+  private waitingSince = 0;
+  private commitTimer: NodeJS.Timeout | undefined;
   private dispatching: Promise<void> | undefined;
   private failure: unknown;
   private pollMs = 0;
@@ -134,6 +145,7 @@ export class Dispatcher {
     } finally {
       this.stopped = true;
       clearTimeout(this.pollTimer);
+      clearTimeout(this.commitTimer);
       await Promise.all([...this.finishing, this.dispatching]);
       this.log.info({ ...this.stats }, 'dispatcher stopped');
     }
@@ -163,7 +175,10 @@ export class Dispatcher {
       return;
     }
     this.note(event);
-    if (event.kind === 'results') this.outcomes.push(...event.outcomes);
+    if (event.kind === 'results') {
+      if (this.outcomes.length === 0) this.waitingSince = performance.now();
+      this.outcomes.push(...event.outcomes);
+    }
   }
 
   /** Records what a worker said of itself. The first word from it sets what it has received as sent. */
@@ -222,6 +237,16 @@ export class Dispatcher {
   private kick(boxes: Mailboxes): void {
     if (this.stopped || this.failure !== undefined) return;
     while (this.finishing.size < COMMITS_IN_FLIGHT && this.outcomes.length > 0) {
+      if (this.finishing.size > 0 && this.outcomes.length < SECOND_COMMIT_MIN) {
+        const wait = SECOND_COMMIT_WAIT_MS - (performance.now() - this.waitingSince);
+        if (wait > 0) {
+          this.commitTimer ??= setTimeout(() => {
+            this.commitTimer = undefined;
+            this.kick(boxes);
+          }, wait);
+          break;
+        }
+      }
       const commit: Promise<void> = this.finish(boxes)
         .catch((e: unknown) => this.fail(e))
         .finally(() => {
@@ -260,6 +285,7 @@ export class Dispatcher {
    */
   private async finish(boxes: Mailboxes): Promise<void> {
     const batch = this.outcomes.splice(0, MAX_BATCH);
+    this.waitingSince = performance.now();
     let taker: Served | undefined;
     for (const w of this.served.values()) {
       if (!w.closing && (!taker || this.free(w) > this.free(taker))) taker = w;
