@@ -48,6 +48,7 @@ export {
 export { parseDuration, formatDuration, type Duration } from './durations.js';
 export { parseJson, type ParseJsonOptions } from './json.js';
 export { Mutex } from './mutex.js';
+export { editDistance, misspellingsOf } from './names.js';
 export {
   float,
   FloatValue,

@@ -1,5 +1,5 @@
-import { unwrapFloats, type Problem } from '../core/index.js';
-import { closeNames, editDistance } from './errors.js';
+import { misspellingsOf, unwrapFloats, type Problem } from '../core/index.js';
+import { closeNames } from './errors.js';
 
 /** What one parameter of a built-in task type accepts. */
 type Param =
@@ -150,22 +150,6 @@ function checkParam(param: Param, value: unknown, path: string, problems: Proble
   }
 }
 
-/**
- * The names `key` is one or two slips from (one for names of up to eight characters, none for
- * three or fewer), closest first: such a field is a typo, not someone else's parameter.
- */
-function misspeltOf(key: string, names: readonly string[]): string[] {
-  // Names of three characters or fewer are one slip from many others (q1, u, t1 beside u1,
-  // t0): another tool's parameters, not typos.
-  if (key.length <= 3) return [];
-  const allowed = key.length > 8 ? 2 : 1;
-  return names
-    .map((name) => ({ name, d: editDistance(key, name, { swaps: true }) }))
-    .filter((x) => x.name !== key && x.d <= allowed)
-    .sort((a, b) => a.d - b.d)
-    .map((x) => x.name);
-}
-
 /** Checks the keys of `record` against `params`; unknown keys per `strict` (see {@link BuiltinParams}). */
 function checkRecord(
   type: string,
@@ -189,8 +173,8 @@ function checkRecord(
     }
     if (otherNames.includes(key)) continue;
     const names = [...known, ...otherNames];
-    if (!strict && misspeltOf(key, names).length === 0) continue;
-    const slips = misspeltOf(key, names);
+    if (!strict && misspellingsOf(key, names).length === 0) continue;
+    const slips = misspellingsOf(key, names);
     const close = slips.length > 0 ? slips : closeNames(key, names);
     problems.push({
       path: path(key),
