@@ -6,7 +6,7 @@ import {
   type TypedMetadata,
   type TypedValue,
 } from '../core/index.js';
-import { STRUCTURAL_FIELDS } from './schema.js';
+import { controlFieldProblems, STRUCTURAL_FIELDS } from './schema.js';
 import { CONTROL_EXPANDERS } from './control-flow.js';
 import type {
   ChainDocument,
@@ -301,7 +301,7 @@ function createExpansion(
       }
       if (known && !control && options.catalog.checkDescription) {
         for (const problem of options.catalog.checkDescription(type, description, path, {
-          structural: [...STRUCTURAL_FIELDS],
+          structural: CHAIN_FIELD_NAMES,
           skip: new Set(atStart),
         }))
           report(problem);
@@ -388,6 +388,8 @@ function createExpansion(
       if (name !== null) siblings.set(name, key);
 
       if (control) {
+        // Checked by the schema too; again here for a type chosen by an expression.
+        for (const p of controlFieldProblems(type, desc, path)) report(p);
         if (inputs.length > 0 || outputs.length > 0) {
           report({
             path,
@@ -422,7 +424,9 @@ function createExpansion(
         if (groups === 'deferred') {
           // The controller expands it later from these lists, so they travel with the task.
           if (desc.task_list !== undefined) description.task_list = desc.task_list;
-          if (desc.else_task_list !== undefined) description.else_task_list = desc.else_task_list;
+          // `task_list_else` (the original's name) is stored as `else_task_list`.
+          const elseList = desc.else_task_list ?? desc.task_list_else;
+          if (elseList !== undefined) description.else_task_list = elseList;
           // Its body expands later, but what can be checked now is: literal task types.
           checkBodyTypes(desc, path, options.catalog, report);
           deferredKeys.push(key);
@@ -468,10 +472,14 @@ function createExpansion(
           };
           expandList(g.descriptors, iterNode, `${g.node.path}.${g.field}`, undefined);
         }
-      } else if (desc.task_list !== undefined || desc.else_task_list !== undefined) {
+      } else {
+        const list = (['task_list', 'else_task_list', 'task_list_else'] as const).find(
+          (f) => desc[f] !== undefined,
+        );
+        if (list === undefined) return;
         report({
-          path: `${path}.task_list`,
-          message: `only control-flow tasks (execution_*) have a task_list; ${type} does not`,
+          path: `${path}.${list}`,
+          message: `only control-flow tasks (execution_*) have a ${list}; ${type} does not`,
         });
       }
     });
@@ -518,6 +526,13 @@ function createExpansion(
   };
   return { tasks, problems, deferredKeys, expandList, finish };
 }
+
+/**
+ * The field names a key one slip from is taken for a typo of, for every task type (see the
+ * catalog's `checkDescription`): the structural fields and the do-while's
+ * `requires_metadata_from_child`.
+ */
+const CHAIN_FIELD_NAMES: readonly string[] = [...STRUCTURAL_FIELDS, 'requires_metadata_from_child'];
 
 /**
  * Key of a task's description listing the fields that read `requested_metadata`: they are
@@ -575,7 +590,7 @@ function checkBodyTypes(
   catalog: TaskTypeCatalog,
   report: (p: Problem) => void,
 ): void {
-  for (const field of ['task_list', 'else_task_list'] as const) {
+  for (const field of ['task_list', 'else_task_list', 'task_list_else'] as const) {
     (desc[field] ?? []).forEach((child, i) => {
       const at = `${path}.${field}[${i}]`;
       const type = typeof child.task === 'string' ? child.task.trim() : '';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FloatValue } from '../core/index.js';
+import { FloatValue, misspellingsOf, type Problem } from '../core/index.js';
 
 const stringMap = z.record(
   z.string().min(1),
@@ -20,6 +20,78 @@ const loopName = z
   .string({ error: 'is required: a name' })
   .regex(/^\s*[A-Za-z_][A-Za-z0-9_]*\s*$/, 'must be a name (letters, digits, _)');
 const range = z.tuple([scalar, scalar, scalar], { error: 'must be [start, end, n]' });
+
+/** Fields a descriptor of any type may have (DESIGN §3). */
+const COMMON_FIELDS = [
+  'task',
+  'name',
+  'inputs',
+  'outputs',
+  'job_name',
+  'working_directory',
+  'requires_metadata_from',
+] as const;
+
+/**
+ * The fields of each control-flow type besides {@link COMMON_FIELDS}. Their set is fixed: any
+ * other key is an error, so `log_rnage` or `else_tasklist` cannot pass as a parameter.
+ * `task_list_else` is the original prototype's name of the else branch (its code read
+ * `'task_list_else'`), an alias of `else_task_list`.
+ */
+export const CONTROL_TYPE_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  execution_chain: ['task_list'],
+  execution_for_loop: ['parameter', 'values', 'linear_range', 'log_range', 'task_list'],
+  execution_conditional: ['criterion', 'task_list', 'else_task_list', 'task_list_else'],
+  execution_do_while_loop: [
+    'iteration_name',
+    'repeat_criterion',
+    'requires_metadata_from_child',
+    'task_list',
+  ],
+};
+
+/**
+ * What is wrong with the keys of a descriptor of control-flow type `type`: a key the type does
+ * not have (with a did-you-mean for a near miss, and the list of its fields), and both
+ * `else_task_list` and its alias `task_list_else`. Paths are `at.<key>` (`at` empty: `<key>`).
+ * Returns nothing for a type that is not control flow.
+ */
+export function controlFieldProblems(
+  type: string,
+  descriptor: Record<string, unknown>,
+  at: string,
+): Problem[] {
+  const own = CONTROL_TYPE_FIELDS[type];
+  if (!own) return [];
+  const fields = [...COMMON_FIELDS, ...own];
+  const where = (key: string) => (at ? `${at}.${key}` : key);
+  const problems: Problem[] = [];
+  for (const key of Object.keys(descriptor)) {
+    if (fields.includes(key)) continue;
+    if (key === 'else_task_list' || key === 'task_list_else') {
+      problems.push({
+        path: where(key),
+        message: `${type} has no else branch ("${key}"): only execution_conditional has one`,
+      });
+      continue;
+    }
+    const slips = misspellingsOf(key, fields);
+    problems.push({
+      path: where(key),
+      message:
+        `${type} has no field "${key}".` +
+        (slips.length > 0 ? ` Did you mean ${slips.map((c) => `"${c}"`).join(' or ')}?` : '') +
+        ` Its fields: ${fields.join(', ')}.`,
+    });
+  }
+  if (descriptor.else_task_list !== undefined && descriptor.task_list_else !== undefined)
+    problems.push({
+      path: where('task_list_else'),
+      message:
+        'has both "else_task_list" and "task_list_else", two names of the else branch; give one',
+    });
+  return problems;
+}
 
 /**
  * The fields of each control-flow type (DESIGN §3), checked when `task` names it literally.
@@ -42,6 +114,7 @@ const CONTROL_FIELDS: Record<string, z.ZodType> = {
     criterion: scalar,
     task_list: z.array(z.unknown()).optional(),
     else_task_list: z.array(z.unknown()).optional(),
+    task_list_else: z.array(z.unknown()).optional(),
   }),
   execution_do_while_loop: z.object({
     iteration_name: loopName,
@@ -90,10 +163,16 @@ export const taskDescriptorSchema: z.ZodType = z.lazy(() =>
       else_task_list: z
         .array(taskDescriptorSchema, { error: 'must be a list of task descriptors' })
         .optional(),
+      task_list_else: z
+        .array(taskDescriptorSchema, { error: 'must be a list of task descriptors' })
+        .optional(),
     })
     .passthrough()
     .superRefine((d, ctx) => {
-      const fields = typeof d.task === 'string' ? CONTROL_FIELDS[d.task.trim()] : undefined;
+      const type = typeof d.task === 'string' ? d.task.trim() : '';
+      for (const p of controlFieldProblems(type, d, ''))
+        ctx.addIssue({ code: 'custom', path: [p.path], message: p.message });
+      const fields = CONTROL_FIELDS[type];
       if (!fields) return;
       const r = fields.safeParse(d, { reportInput: true });
       if (r.success) return;
@@ -129,4 +208,5 @@ export const STRUCTURAL_FIELDS: ReadonlySet<string> = new Set([
   'requires_metadata_from',
   'task_list',
   'else_task_list',
+  'task_list_else',
 ]);

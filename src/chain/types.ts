@@ -30,6 +30,8 @@ export interface TaskDescriptor {
   task_list?: TaskDescriptor[];
   /** The else branch of `execution_conditional`. */
   else_task_list?: TaskDescriptor[];
+  /** The original prototype's name of `else_task_list` (an alias; give one of the two). */
+  task_list_else?: TaskDescriptor[];
   [field: string]: unknown;
 }
 

@@ -211,7 +211,7 @@ export function checkBuiltinDescription(
   skip: ReadonlySet<string> = new Set(),
 ): Problem[] {
   const spec = BUILTIN_PARAMS[type];
-  if (!spec) return [];
+  if (!spec) return checkFieldSlips(type, description, at, structural);
   const problems: Problem[] = [];
   const plain = unwrapFloats(description) as Record<string, unknown>;
   const top: Record<string, unknown> = {};
@@ -257,6 +257,35 @@ export function checkBuiltinDescription(
       `${name} key`,
       problems,
     );
+  }
+  return problems;
+}
+
+/**
+ * What is wrong with the evaluated description of a task whose type declares no parameters (a
+ * registry type, which accepts any): a field one slip from a field of the chain language
+ * (`input`, `ouputs`, `working_directroy`), which would otherwise reach the task as a parameter
+ * while the chain silently lacks the input, output or directory meant. Other fields pass.
+ * `structural` are the chain's field names. A field evaluated only when the task starts is
+ * checked too: its name is known now.
+ */
+export function checkFieldSlips(
+  type: string,
+  description: Record<string, unknown>,
+  at: string,
+  structural: readonly string[],
+): Problem[] {
+  const problems: Problem[] = [];
+  for (const key of Object.keys(description)) {
+    if (key.startsWith('$') || structural.includes(key)) continue;
+    const slips = misspellingsOf(key, structural);
+    if (slips.length === 0) continue;
+    problems.push({
+      path: `${at}.${key}`,
+      message:
+        `"${key}" is not a field of a task descriptor, and ${type} declares no parameter of that name. ` +
+        `Did you mean ${slips.map((c) => `"${c}"`).join(' or ')}?`,
+    });
   }
   return problems;
 }
