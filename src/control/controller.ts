@@ -579,7 +579,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
           workerId: this.controllerId,
           succeeded: false,
           qcPassed: false,
-          error: message.split('\n')[0],
+          error: e instanceof InvalidInputError ? e.summary() : message.split('\n')[0],
           traceback: message,
           startedAt: started,
           endedAt: Date.now(),
