@@ -16,6 +16,27 @@ const scalar = z.union(
     error: 'must be a number, text or an expression',
   },
 );
+/** What a JSON value is, for a message: `an object`, `text`, `a number`, `null`… */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (value instanceof FloatValue || typeof value === 'number') return 'a number';
+  if (typeof value === 'string') return 'text';
+  if (typeof value === 'boolean') return 'true or false';
+  return 'an object';
+}
+
+/**
+ * The error of a list field: `is required: <required>` when it is missing (and `required` is
+ * given), `must be a list of <what>, got an object` when it is something else.
+ */
+function listError(what: string, required?: string) {
+  return (issue: { input?: unknown }): string =>
+    issue.input === undefined && required !== undefined
+      ? `is required: ${required}`
+      : `must be a list of ${what}, got ${kindOf(issue.input)}`;
+}
+
 const loopName = z
   .string({ error: 'is required: a name' })
   .regex(/^\s*[A-Za-z_][A-Za-z0-9_]*\s*$/, 'must be a name (letters, digits, _)');
@@ -101,10 +122,10 @@ const CONTROL_FIELDS: Record<string, z.ZodType> = {
   execution_for_loop: z
     .object({
       parameter: loopName,
-      values: z.array(scalar, { error: 'must be a list of values' }).optional(),
+      values: z.array(scalar, { error: listError('values') }).optional(),
       linear_range: range.optional(),
       log_range: range.optional(),
-      task_list: z.array(z.unknown(), { error: 'is required: the loop body' }),
+      task_list: z.array(z.unknown(), { error: listError('task descriptors', 'the loop body') }),
     })
     .refine(
       (d) => [d.values, d.linear_range, d.log_range].filter((x) => x !== undefined).length === 1,
@@ -121,15 +142,15 @@ const CONTROL_FIELDS: Record<string, z.ZodType> = {
     repeat_criterion: scalar,
     requires_metadata_from_child: z
       .array(z.string().min(1), {
-        error: 'is required: the names of the body tasks the criterion reads',
+        error: listError('names of body tasks', 'the names of the body tasks the criterion reads'),
       })
       .min(1, 'names at least one body task'),
     task_list: z
-      .array(z.unknown(), { error: 'is required: the loop body' })
+      .array(z.unknown(), { error: listError('task descriptors', 'the loop body') })
       .min(1, 'must not be empty'),
   }),
   execution_chain: z.object({
-    task_list: z.array(z.unknown(), { error: 'is required: the chained tasks' }),
+    task_list: z.array(z.unknown(), { error: listError('task descriptors', 'the chained tasks') }),
   }),
 };
 
@@ -155,16 +176,14 @@ export const taskDescriptorSchema: z.ZodType = z.lazy(() =>
       job_name: z.string().min(1).optional(),
       working_directory: z.string().optional(),
       requires_metadata_from: z
-        .array(z.string().min(1), { error: 'must be a list of names of earlier sibling tasks' })
+        .array(z.string().min(1), { error: listError('names of earlier sibling tasks') })
         .optional(),
-      task_list: z
-        .array(taskDescriptorSchema, { error: 'must be a list of task descriptors' })
-        .optional(),
+      task_list: z.array(taskDescriptorSchema, { error: listError('task descriptors') }).optional(),
       else_task_list: z
-        .array(taskDescriptorSchema, { error: 'must be a list of task descriptors' })
+        .array(taskDescriptorSchema, { error: listError('task descriptors') })
         .optional(),
       task_list_else: z
-        .array(taskDescriptorSchema, { error: 'must be a list of task descriptors' })
+        .array(taskDescriptorSchema, { error: listError('task descriptors') })
         .optional(),
     })
     .passthrough()
@@ -193,7 +212,9 @@ export const chainDocumentSchema = z
   .object({
     job_name: z.string().min(1).optional(),
     working_directory: z.string().optional(),
-    task_list: z.array(taskDescriptorSchema, { error: 'is required: a list of task descriptors' }),
+    task_list: z.array(taskDescriptorSchema, {
+      error: listError('task descriptors', 'a list of task descriptors'),
+    }),
   })
   .passthrough();
 

@@ -87,7 +87,7 @@ export {
 export { TypedEmitter } from './events.js';
 export type { PlannedInput, PlannedOutput, PlannedTask } from './plan.js';
 export { processAlive } from './process.js';
-export { makeDirectory, makeDirectorySync } from './fs.js';
+export { makeDirectory, makeDirectorySync, fileErrorWords } from './fs.js';
 export { runMigrations, type Migration } from './sql/migrations.js';
 export {
   advisoryLockKeys,
