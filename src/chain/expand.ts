@@ -11,6 +11,7 @@ import { CONTROL_EXPANDERS } from './control-flow.js';
 import type {
   ChainDocument,
   ChainPlan,
+  DeferredOutput,
   EvaluationScope,
   ExpandedInput,
   ExpandedOutput,
@@ -115,6 +116,7 @@ export function expandChainCollecting(
       unresolvedInputs,
       deferred: x.deferredKeys.length,
       deferredKeys: x.deferredKeys,
+      deferredOutputs: x.deferredOutputs,
     },
     problems: x.problems,
   };
@@ -199,6 +201,7 @@ function createExpansion(
   };
   const tasks: ExpandedTask[] = [];
   const deferredKeys: number[] = [];
+  const deferredOutputs: DeferredOutput[] = [];
   let overflowReported = false;
   /**
    * Whether the chain has reached `maxTasks`; the first time, a problem at `where`. A loop adds
@@ -429,6 +432,7 @@ function createExpansion(
           if (elseList !== undefined) description.else_task_list = elseList;
           // Its body expands later, but what can be checked now is: literal task types.
           checkBodyTypes(desc, path, options.catalog, report);
+          collectDeferredOutputs(desc, path, path, wd, metadata);
           deferredKeys.push(key);
           return;
         }
@@ -485,6 +489,61 @@ function createExpansion(
     });
   };
 
+  /**
+   * Records the outputs the bodies of a deferred node declare, as far as they are known now
+   * (literal names, or expressions of the node's metadata), so that an input read outside the
+   * body can be told where its file is declared. Never reports: the bodies are checked when
+   * they are expanded.
+   */
+  const collectDeferredOutputs = (
+    desc: TaskDescriptor,
+    path: string,
+    deferredPath: string,
+    wd: string,
+    metadata: TypedMetadata,
+  ): void => {
+    const quiet = (value: unknown, where: string): string | undefined => {
+      if (resolver.needsRequestedMetadata(value)) return undefined;
+      try {
+        const v = resolver.resolve(value, { metadata, seed: options.seed, path }, where);
+        return v.type === 'str' || v.type === 'int' || v.type === 'float'
+          ? String(v.value)
+          : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    for (const field of ['task_list', 'else_task_list', 'task_list_else'] as const) {
+      const list = desc[field];
+      if (!Array.isArray(list)) continue;
+      list.forEach((child, i) => {
+        if (child === null || typeof child !== 'object') return;
+        const at = `${path}.${field}[${i}]`;
+        const childWd =
+          child.working_directory !== undefined
+            ? quiet(child.working_directory, `${at}.working_directory`)
+            : wd;
+        if (childWd === undefined) return;
+        const outputs: unknown = child.outputs;
+        if (outputs !== null && typeof outputs === 'object' && !Array.isArray(outputs)) {
+          for (const [sem, value] of Object.entries(outputs)) {
+            const where = `${at}.outputs.${sem}`;
+            const filename = quiet(value, where);
+            if (!filename) continue;
+            let file = { workingDirectory: childWd, filename };
+            try {
+              if (options.normalizePath) file = options.normalizePath(childWd, filename, where);
+            } catch {
+              continue;
+            }
+            deferredOutputs.push({ ...file, where, body: deferredPath });
+          }
+        }
+        collectDeferredOutputs(child, at, deferredPath, childWd, metadata);
+      });
+    }
+  };
+
   const finish = (): { unresolvedInputs: { taskKey: number; inputIndex: number }[] } => {
     // Producers: one per (working directory, filename).
     const producers = new Map<string, { key: number; where: string }>();
@@ -524,7 +583,30 @@ function createExpansion(
 
     return { unresolvedInputs };
   };
-  return { tasks, problems, deferredKeys, expandList, finish };
+  return { tasks, problems, deferredKeys, deferredOutputs, expandList, finish };
+}
+
+/**
+ * The message for an input of `plan` that no task of the job produces and no earlier job has
+ * a QC-passed version of (`ChainPlan.unresolvedInputs`, once the caller found none): the file
+ * is declared only inside a body expanded at run time (a conditional's branch, a do-while
+ * loop), so a task outside it cannot depend on it; or no task declares it at all.
+ */
+export function unresolvedInputMessage(
+  plan: Pick<ChainPlan, 'deferredOutputs'>,
+  input: { workingDirectory: string; filename: string },
+): string {
+  const file = `"${input.filename}" in working directory "${input.workingDirectory}"`;
+  const inside = plan.deferredOutputs?.find(
+    (o) => o.workingDirectory === input.workingDirectory && o.filename === input.filename,
+  );
+  if (inside)
+    return (
+      `${file} is declared only inside ${inside.body} (at ${inside.where}), a body expanded at run time, ` +
+      `so tasks outside it cannot depend on it (and no earlier job has a QC-passed version of it). ` +
+      `Move the reading task into that body, or declare the file in a task outside it.`
+    );
+  return `no task declares output ${file}, and no earlier job has a QC-passed version of it. Declare it in a task's "outputs".`;
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   ExpressionResolver,
   expandChainCollecting,
   parseChain,
+  unresolvedInputMessage,
   validateChain,
   type ChainDocument,
   type ChainPlan,
@@ -253,7 +254,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
       else {
         problems.push({
           path: input.where,
-          message: `no task declares output "${input.filename}" in working directory "${input.workingDirectory}", and no earlier job has a QC-passed version of it. Declare it in a task's "outputs".`,
+          message: unresolvedInputMessage(plan, input),
         });
       }
     }
