@@ -1,4 +1,5 @@
 import type { TypedValue } from '../core/index.js';
+import { linspace, logspace } from './ranges.js';
 import type { ChildGroup, ControlExpander, ExpanderTools, TaskDescriptor } from './types.js';
 
 /**
@@ -129,18 +130,7 @@ function loopValues(
     tools.report({ path: where, message: 'a log_range needs start and end above 0' });
     return undefined;
   }
-  const out: TypedValue[] = [];
-  for (let i = 0; i < count; i++) {
-    const f = count === 1 ? 0 : i / (count - 1);
-    const v =
-      kind === 'linear_range'
-        ? i === count - 1 && count > 1
-          ? b
-          : a + (b - a) * f
-        : i === count - 1 && count > 1
-          ? b
-          : Math.exp(Math.log(a) + (Math.log(b) - Math.log(a)) * f);
-    out.push({ type: 'float', value: v });
-  }
-  return out;
+  // The original's np.linspace / np.logspace, bit for bit (see ranges.ts).
+  const points = kind === 'linear_range' ? linspace(a, b, count) : logspace(a, b, count);
+  return points.map((value) => ({ type: 'float', value }));
 }

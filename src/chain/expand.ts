@@ -6,11 +6,12 @@ import {
   type TypedMetadata,
   type TypedValue,
 } from '../core/index.js';
-import { STRUCTURAL_FIELDS } from './schema.js';
+import { controlFieldProblems, STRUCTURAL_FIELDS } from './schema.js';
 import { CONTROL_EXPANDERS } from './control-flow.js';
 import type {
   ChainDocument,
   ChainPlan,
+  DeferredOutput,
   EvaluationScope,
   ExpandedInput,
   ExpandedOutput,
@@ -115,6 +116,7 @@ export function expandChainCollecting(
       unresolvedInputs,
       deferred: x.deferredKeys.length,
       deferredKeys: x.deferredKeys,
+      deferredOutputs: x.deferredOutputs,
     },
     problems: x.problems,
   };
@@ -199,6 +201,7 @@ function createExpansion(
   };
   const tasks: ExpandedTask[] = [];
   const deferredKeys: number[] = [];
+  const deferredOutputs: DeferredOutput[] = [];
   let overflowReported = false;
   /**
    * Whether the chain has reached `maxTasks`; the first time, a problem at `where`. A loop adds
@@ -301,7 +304,7 @@ function createExpansion(
       }
       if (known && !control && options.catalog.checkDescription) {
         for (const problem of options.catalog.checkDescription(type, description, path, {
-          structural: [...STRUCTURAL_FIELDS],
+          structural: CHAIN_FIELD_NAMES,
           skip: new Set(atStart),
         }))
           report(problem);
@@ -388,6 +391,8 @@ function createExpansion(
       if (name !== null) siblings.set(name, key);
 
       if (control) {
+        // Checked by the schema too; again here for a type chosen by an expression.
+        for (const p of controlFieldProblems(type, desc, path)) report(p);
         if (inputs.length > 0 || outputs.length > 0) {
           report({
             path,
@@ -422,9 +427,12 @@ function createExpansion(
         if (groups === 'deferred') {
           // The controller expands it later from these lists, so they travel with the task.
           if (desc.task_list !== undefined) description.task_list = desc.task_list;
-          if (desc.else_task_list !== undefined) description.else_task_list = desc.else_task_list;
+          // `task_list_else` (the original's name) is stored as `else_task_list`.
+          const elseList = desc.else_task_list ?? desc.task_list_else;
+          if (elseList !== undefined) description.else_task_list = elseList;
           // Its body expands later, but what can be checked now is: literal task types.
           checkBodyTypes(desc, path, options.catalog, report);
+          collectDeferredOutputs(desc, path, path, wd, metadata);
           deferredKeys.push(key);
           return;
         }
@@ -468,13 +476,72 @@ function createExpansion(
           };
           expandList(g.descriptors, iterNode, `${g.node.path}.${g.field}`, undefined);
         }
-      } else if (desc.task_list !== undefined || desc.else_task_list !== undefined) {
+      } else {
+        const list = (['task_list', 'else_task_list', 'task_list_else'] as const).find(
+          (f) => desc[f] !== undefined,
+        );
+        if (list === undefined) return;
         report({
-          path: `${path}.task_list`,
-          message: `only control-flow tasks (execution_*) have a task_list; ${type} does not`,
+          path: `${path}.${list}`,
+          message: `only control-flow tasks (execution_*) have a ${list}; ${type} does not`,
         });
       }
     });
+  };
+
+  /**
+   * Records the outputs the bodies of a deferred node declare, as far as they are known now
+   * (literal names, or expressions of the node's metadata), so that an input read outside the
+   * body can be told where its file is declared. Never reports: the bodies are checked when
+   * they are expanded.
+   */
+  const collectDeferredOutputs = (
+    desc: TaskDescriptor,
+    path: string,
+    deferredPath: string,
+    wd: string,
+    metadata: TypedMetadata,
+  ): void => {
+    const quiet = (value: unknown, where: string): string | undefined => {
+      if (resolver.needsRequestedMetadata(value)) return undefined;
+      try {
+        const v = resolver.resolve(value, { metadata, seed: options.seed, path }, where);
+        return v.type === 'str' || v.type === 'int' || v.type === 'float'
+          ? String(v.value)
+          : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    for (const field of ['task_list', 'else_task_list', 'task_list_else'] as const) {
+      const list = desc[field];
+      if (!Array.isArray(list)) continue;
+      list.forEach((child, i) => {
+        if (child === null || typeof child !== 'object') return;
+        const at = `${path}.${field}[${i}]`;
+        const childWd =
+          child.working_directory !== undefined
+            ? quiet(child.working_directory, `${at}.working_directory`)
+            : wd;
+        if (childWd === undefined) return;
+        const outputs: unknown = child.outputs;
+        if (outputs !== null && typeof outputs === 'object' && !Array.isArray(outputs)) {
+          for (const [sem, value] of Object.entries(outputs)) {
+            const where = `${at}.outputs.${sem}`;
+            const filename = quiet(value, where);
+            if (!filename) continue;
+            let file = { workingDirectory: childWd, filename };
+            try {
+              if (options.normalizePath) file = options.normalizePath(childWd, filename, where);
+            } catch {
+              continue;
+            }
+            deferredOutputs.push({ ...file, where, body: deferredPath });
+          }
+        }
+        collectDeferredOutputs(child, at, deferredPath, childWd, metadata);
+      });
+    }
   };
 
   const finish = (): { unresolvedInputs: { taskKey: number; inputIndex: number }[] } => {
@@ -516,8 +583,38 @@ function createExpansion(
 
     return { unresolvedInputs };
   };
-  return { tasks, problems, deferredKeys, expandList, finish };
+  return { tasks, problems, deferredKeys, deferredOutputs, expandList, finish };
 }
+
+/**
+ * The message for an input of `plan` that no task of the job produces and no earlier job has
+ * a QC-passed version of (`ChainPlan.unresolvedInputs`, once the caller found none): the file
+ * is declared only inside a body expanded at run time (a conditional's branch, a do-while
+ * loop), so a task outside it cannot depend on it; or no task declares it at all.
+ */
+export function unresolvedInputMessage(
+  plan: Pick<ChainPlan, 'deferredOutputs'>,
+  input: { workingDirectory: string; filename: string },
+): string {
+  const file = `"${input.filename}" in working directory "${input.workingDirectory}"`;
+  const inside = plan.deferredOutputs?.find(
+    (o) => o.workingDirectory === input.workingDirectory && o.filename === input.filename,
+  );
+  if (inside)
+    return (
+      `${file} is declared only inside ${inside.body} (at ${inside.where}), a body expanded at run time, ` +
+      `so tasks outside it cannot depend on it (and no earlier job has a QC-passed version of it). ` +
+      `Move the reading task into that body, or declare the file in a task outside it.`
+    );
+  return `no task declares output ${file}, and no earlier job has a QC-passed version of it. Declare it in a task's "outputs".`;
+}
+
+/**
+ * The field names a key one slip from is taken for a typo of, for every task type (see the
+ * catalog's `checkDescription`): the structural fields and the do-while's
+ * `requires_metadata_from_child`.
+ */
+const CHAIN_FIELD_NAMES: readonly string[] = [...STRUCTURAL_FIELDS, 'requires_metadata_from_child'];
 
 /**
  * Key of a task's description listing the fields that read `requested_metadata`: they are
@@ -575,7 +672,7 @@ function checkBodyTypes(
   catalog: TaskTypeCatalog,
   report: (p: Problem) => void,
 ): void {
-  for (const field of ['task_list', 'else_task_list'] as const) {
+  for (const field of ['task_list', 'else_task_list', 'task_list_else'] as const) {
     (desc[field] ?? []).forEach((child, i) => {
       const at = `${path}.${field}[${i}]`;
       const type = typeof child.task === 'string' ? child.task.trim() : '';

@@ -17,6 +17,7 @@ export {
   expandFragment,
   evaluateAtStart,
   EVALUATE_AT_START,
+  unresolvedInputMessage,
   type ExpandOptions,
   type FragmentRequest,
 } from './expand.js';
@@ -32,6 +33,7 @@ export type {
   ExpandedOutput,
   ExpandedTask,
   ChainPlan,
+  DeferredOutput,
 } from './types.js';
 export { CONTROL_EXPANDERS, MAX_LOOP_VALUES } from './control-flow.js';
 export type { NodeContext, ChildGroup, ControlExpander, ExpanderTools } from './types.js';

@@ -1,7 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { EasError, FloatValue, InvalidInputError, parseJson, type Problem } from '../core/index.js';
+import {
+  EasError,
+  fileErrorWords,
+  FloatValue,
+  InvalidInputError,
+  parseJson,
+  type Problem,
+} from '../core/index.js';
 import { chainDocumentSchema } from './schema.js';
 import type { ChainDocument } from './types.js';
 
@@ -58,14 +65,10 @@ export async function loadChainFile(file: string): Promise<ChainDocument> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new EasError(
-      'NOT_FOUND',
-      `Cannot read chain file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      {
-        where: file,
-        cause: e,
-      },
-    );
+    throw new EasError('NOT_FOUND', `Cannot read chain file ${file}: ${fileErrorWords(e)}`, {
+      where: file,
+      cause: e,
+    });
   }
   return parseChain(text, file);
 }

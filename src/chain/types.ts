@@ -30,6 +30,8 @@ export interface TaskDescriptor {
   task_list?: TaskDescriptor[];
   /** The else branch of `execution_conditional`. */
   else_task_list?: TaskDescriptor[];
+  /** The original prototype's name of `else_task_list` (an alias; give one of the two). */
+  task_list_else?: TaskDescriptor[];
   [field: string]: unknown;
 }
 
@@ -122,6 +124,21 @@ export interface ChainPlan {
   deferred: number;
   /** Plan keys of those nodes. */
   deferredKeys: number[];
+  /**
+   * Outputs declared inside the bodies of those nodes, as far as they are known at submission
+   * (for messages: such a file has no producer until the body is expanded).
+   */
+  deferredOutputs?: DeferredOutput[];
+}
+
+/** An output declared inside the body of a node expanded at run time. */
+export interface DeferredOutput {
+  workingDirectory: string;
+  filename: string;
+  /** Chain path of the output (`task_list[1].task_list[0].outputs.lc`). */
+  where: string;
+  /** Chain path of the deferred node whose body declares it. */
+  body: string;
 }
 
 /** Where a node sits and what it inherits. */

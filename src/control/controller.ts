@@ -16,6 +16,7 @@ import {
   ExpressionResolver,
   expandChainCollecting,
   parseChain,
+  unresolvedInputMessage,
   validateChain,
   type ChainDocument,
   type ChainPlan,
@@ -270,7 +271,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
       else {
         problems.push({
           path: input.where,
-          message: `no task declares output "${input.filename}" in working directory "${input.workingDirectory}", and no earlier job has a QC-passed version of it. Declare it in a task's "outputs".`,
+          message: unresolvedInputMessage(plan, input),
         });
       }
     }
@@ -605,7 +606,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
           workerId: this.controllerId,
           succeeded: false,
           qcPassed: false,
-          error: message.split('\n')[0],
+          error: e instanceof InvalidInputError ? e.summary() : message.split('\n')[0],
           traceback: message,
           startedAt: started,
           endedAt: Date.now(),

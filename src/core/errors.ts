@@ -101,6 +101,24 @@ export class InvalidInputError extends EasError {
       where: options.where ?? problems[0]?.path,
     });
     this.problems = problems;
+    this.#subject = subject;
+  }
+
+  readonly #subject: string;
+
+  /**
+   * The error on one line, for a place that stores or shows one line (a failed attempt's
+   * `error`, read by `eas tree`, `eas errors` and `eas task`): the subject and the first
+   * `limit` problems as `path: message`, separated by `; `, then `… and N more`. The full
+   * list stays in {@link EasError.message}.
+   */
+  summary(limit = 3): string {
+    const shown = this.problems
+      .slice(0, limit)
+      .map((p) => `${p.path}: ${p.message}`.replace(/\s*\n\s*/g, ' '));
+    const more = this.problems.length - shown.length;
+    const count = this.problems.length === 1 ? '' : ` ${this.problems.length} problems:`;
+    return `${this.#subject}:${count} ${shown.join('; ')}${more > 0 ? `; … and ${more} more` : ''}`;
   }
 }
 

@@ -77,3 +77,24 @@ function notADirectory(at: string, dir: string, what: string): EasError {
     { where: dir },
   );
 }
+
+/** Plain words for the error codes a read of a named file meets most. */
+const FILE_ERROR_WORDS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  ELOOP: 'too many levels of symbolic links',
+  ENAMETOOLONG: 'the name is too long',
+};
+
+/**
+ * Why reading a file failed, in plain words (`no such file`, `is a directory`, `permission
+ * denied`) rather than an errno code; the code or message for anything else.
+ */
+export function fileErrorWords(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== undefined && FILE_ERROR_WORDS[code]) return FILE_ERROR_WORDS[code];
+  return code ?? (error instanceof Error ? error.message : String(error));
+}

@@ -48,6 +48,7 @@ export {
 export { parseDuration, formatDuration, type Duration } from './durations.js';
 export { parseJson, type ParseJsonOptions } from './json.js';
 export { Mutex } from './mutex.js';
+export { editDistance, misspellingsOf } from './names.js';
 export {
   float,
   FloatValue,
@@ -87,7 +88,7 @@ export {
 export { TypedEmitter } from './events.js';
 export type { PlannedInput, PlannedOutput, PlannedTask } from './plan.js';
 export { processAlive } from './process.js';
-export { makeDirectory, makeDirectorySync } from './fs.js';
+export { makeDirectory, makeDirectorySync, fileErrorWords } from './fs.js';
 export { runMigrations, type Migration } from './sql/migrations.js';
 export {
   advisoryLockKeys,

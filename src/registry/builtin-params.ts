@@ -1,5 +1,5 @@
-import { unwrapFloats, type Problem } from '../core/index.js';
-import { closeNames, editDistance } from './errors.js';
+import { misspellingsOf, unwrapFloats, type Problem } from '../core/index.js';
+import { closeNames } from './errors.js';
 
 /** What one parameter of a built-in task type accepts. */
 type Param =
@@ -150,22 +150,6 @@ function checkParam(param: Param, value: unknown, path: string, problems: Proble
   }
 }
 
-/**
- * The names `key` is one or two slips from (one for names of up to eight characters, none for
- * three or fewer), closest first: such a field is a typo, not someone else's parameter.
- */
-function misspeltOf(key: string, names: readonly string[]): string[] {
-  // Names of three characters or fewer are one slip from many others (q1, u, t1 beside u1,
-  // t0): another tool's parameters, not typos.
-  if (key.length <= 3) return [];
-  const allowed = key.length > 8 ? 2 : 1;
-  return names
-    .map((name) => ({ name, d: editDistance(key, name, { swaps: true }) }))
-    .filter((x) => x.name !== key && x.d <= allowed)
-    .sort((a, b) => a.d - b.d)
-    .map((x) => x.name);
-}
-
 /** Checks the keys of `record` against `params`; unknown keys per `strict` (see {@link BuiltinParams}). */
 function checkRecord(
   type: string,
@@ -189,8 +173,8 @@ function checkRecord(
     }
     if (otherNames.includes(key)) continue;
     const names = [...known, ...otherNames];
-    if (!strict && misspeltOf(key, names).length === 0) continue;
-    const slips = misspeltOf(key, names);
+    if (!strict && misspellingsOf(key, names).length === 0) continue;
+    const slips = misspellingsOf(key, names);
     const close = slips.length > 0 ? slips : closeNames(key, names);
     problems.push({
       path: path(key),
@@ -227,7 +211,7 @@ export function checkBuiltinDescription(
   skip: ReadonlySet<string> = new Set(),
 ): Problem[] {
   const spec = BUILTIN_PARAMS[type];
-  if (!spec) return [];
+  if (!spec) return checkFieldSlips(type, description, at, structural);
   const problems: Problem[] = [];
   const plain = unwrapFloats(description) as Record<string, unknown>;
   const top: Record<string, unknown> = {};
@@ -273,6 +257,35 @@ export function checkBuiltinDescription(
       `${name} key`,
       problems,
     );
+  }
+  return problems;
+}
+
+/**
+ * What is wrong with the evaluated description of a task whose type declares no parameters (a
+ * registry type, which accepts any): a field one slip from a field of the chain language
+ * (`input`, `ouputs`, `working_directroy`), which would otherwise reach the task as a parameter
+ * while the chain silently lacks the input, output or directory meant. Other fields pass.
+ * `structural` are the chain's field names. A field evaluated only when the task starts is
+ * checked too: its name is known now.
+ */
+export function checkFieldSlips(
+  type: string,
+  description: Record<string, unknown>,
+  at: string,
+  structural: readonly string[],
+): Problem[] {
+  const problems: Problem[] = [];
+  for (const key of Object.keys(description)) {
+    if (key.startsWith('$') || structural.includes(key)) continue;
+    const slips = misspellingsOf(key, structural);
+    if (slips.length === 0) continue;
+    problems.push({
+      path: `${at}.${key}`,
+      message:
+        `"${key}" is not a field of a task descriptor, and ${type} declares no parameter of that name. ` +
+        `Did you mean ${slips.map((c) => `"${c}"`).join(' or ')}?`,
+    });
   }
   return problems;
 }

@@ -1,27 +1,4 @@
-import { EasError } from '../core/index.js';
-
-/**
- * Edit distance (insertions, deletions, substitutions) between two strings; with `swaps`, a swap
- * of two neighbouring characters counts as one edit too (optimal string alignment: `nosie` is
- * one edit from `noise`).
- */
-export function editDistance(a: string, b: string, options: { swaps?: boolean } = {}): number {
-  let before: number[] = [];
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
-      if (options.swaps && i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        d = Math.min(d, before[j - 2]! + 1);
-      current.push(d);
-    }
-    before = previous;
-    previous = current;
-  }
-  return previous[b.length]!;
-}
+import { EasError, editDistance } from '../core/index.js';
 
 /**
  * The candidates close to `word`, best first, at most `limit`: those within a few edits

@@ -1,5 +1,5 @@
 import { EasError, type Problem } from '../core/index.js';
-import { checkBuiltinDescription } from './builtin-params.js';
+import { checkBuiltinDescription, checkFieldSlips } from './builtin-params.js';
 import { isControlFlowTaskType } from './builtins.js';
 import { unknownContainerError, unknownTaskTypeError } from './errors.js';
 import type { ResolvedContainer, ResolvedTaskType } from './types.js';
@@ -166,9 +166,11 @@ export class TaskTypeRegistry {
   } {
     return {
       checkDescription: (type, description, at, context) =>
-        this.has(type) && this.get(type).runner.kind === 'builtin'
-          ? checkBuiltinDescription(type, description, at, context.structural, context.skip)
-          : [],
+        !this.has(type)
+          ? []
+          : this.get(type).runner.kind === 'builtin'
+            ? checkBuiltinDescription(type, description, at, context.structural, context.skip)
+            : checkFieldSlips(type, description, at, context.structural),
       has: (type) => this.has(type),
       isControlFlow: (type) => this.isControlFlow(type),
       optionalOutputs: (type) => this.get(type).outputs.optional,

@@ -3,6 +3,7 @@ import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import {
   EasError,
+  fileErrorWords,
   FloatValue,
   InvalidInputError,
   parseIni,
@@ -59,7 +60,10 @@ export async function readStandaloneTask(
   cwd: string,
 ): Promise<{ descriptor: TaskDescriptor; inputs: Record<string, string> }> {
   const text = await readFile(resolve(cwd, file), 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw new EasError('NOT_FOUND', `Cannot read ${file}: ${e.code ?? e.message}`, { where: file });
+    throw new EasError('NOT_FOUND', `Cannot read ${file}: ${fileErrorWords(e)}`, {
+      where: file,
+      cause: e,
+    });
   });
   let raw: Record<string, unknown>;
   if (extname(file).toLowerCase() === '.json') {

@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Document, isMap, isPair } from 'yaml';
-import { EasError } from '../../core/index.js';
+import { EasError, fileErrorWords } from '../../core/index.js';
 import {
   IMPORTED_COMMAND_PREFIX,
   importXmlRegistry,
@@ -38,11 +38,10 @@ export function registerRegistry(program: Command, ctx: CommandContext): void {
       try {
         text = await readFile(input, 'utf8');
       } catch (e) {
-        throw new EasError(
-          'NOT_FOUND',
-          `Cannot read ${input}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-          { where: input, cause: e },
-        );
+        throw new EasError('NOT_FOUND', `Cannot read ${input}: ${fileErrorWords(e)}`, {
+          where: input,
+          cause: e,
+        });
       }
       if (existsSync(output) && !opts.force) {
         throw new EasError('CONFLICT', `${output} exists already. Use --force to overwrite it.`, {

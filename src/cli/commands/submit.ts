@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { EasError, type ResolvedConfig } from '../../core/index.js';
+import { EasError, fileErrorWords, type ResolvedConfig } from '../../core/index.js';
 import { configOf, runHint, withPipeline, type CommandContext } from '../context.js';
 import { printJson, table } from '../format.js';
 
@@ -27,13 +27,9 @@ export function registerSubmit(program: Command, ctx: CommandContext): void {
         // Relative to the command's directory (`main(argv, output, cwd)`), not the process's.
         text = file === '-' ? await readStdin() : await readFile(resolve(ctx.cwd, file), 'utf8');
       } catch (e) {
-        throw new EasError(
-          'NOT_FOUND',
-          `Cannot read chain file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-          {
-            where: file,
-          },
-        );
+        throw new EasError('NOT_FOUND', `Cannot read chain file ${file}: ${fileErrorWords(e)}`, {
+          where: file,
+        });
       }
       const { config, discard } = await pipelineConfig(ctx, Boolean(opts.dryRun));
       try {
