@@ -612,9 +612,14 @@ export function unresolvedInputMessage(
 /**
  * The field names a key one slip from is taken for a typo of, for every task type (see the
  * catalog's `checkDescription`): the structural fields and the do-while's
- * `requires_metadata_from_child`.
+ * `requires_metadata_from_child`, but not `task` and `name`: short words one slip from
+ * parameters a science code may well have (`mask`, `tasks`, `names`); a misspelt `task` fails
+ * as a missing task type anyway.
  */
-const CHAIN_FIELD_NAMES: readonly string[] = [...STRUCTURAL_FIELDS, 'requires_metadata_from_child'];
+const CHAIN_FIELD_NAMES: readonly string[] = [
+  ...[...STRUCTURAL_FIELDS].filter((f) => f !== 'task' && f !== 'name'),
+  'requires_metadata_from_child',
+];
 
 /**
  * Key of a task's description listing the fields that read `requested_metadata`: they are

@@ -84,10 +84,18 @@ describe('near misses of structural fields on registry types', () => {
           threshold: 7.1,
           mode: 'fast',
           flag: true,
+          // One slip from `task` and `name`, which are too short to guess at.
+          mask: 'quarter_1',
+          names: ['a', 'b'],
         },
       ],
     });
-    expect(plan.tasks[1]!.description).toMatchObject({ threshold: 7.1, mode: 'fast' });
+    expect(plan.tasks[1]!.description).toMatchObject({
+      threshold: 7.1,
+      mode: 'fast',
+      mask: 'quarter_1',
+      names: ['a', 'b'],
+    });
   });
 
   it('are rejected in a loop body, in every iteration', () => {
