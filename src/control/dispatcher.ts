@@ -162,14 +162,18 @@ export class Dispatcher {
     }
     if (event.kind === 'bye') {
       const w = this.served.get(event.workerId);
+      const closed = (): Promise<void> =>
+        this.post(boxes, event.workerId, { kind: 'closed' }).catch((e: unknown) =>
+          this.log.warn({ err: e, workerId: event.workerId }, 'could not answer a goodbye'),
+        );
       if (!w) {
-        void this.post(boxes, event.workerId, { kind: 'closed' });
+        void closed();
         return;
       }
       w.closing = true;
       // Whatever is under way for it lands first; then nothing more comes.
       void Promise.all([this.dispatching, ...this.finishing]).then(async () => {
-        await this.post(boxes, event.workerId, { kind: 'closed' });
+        await closed();
         if (this.served.get(event.workerId) === w) this.served.delete(event.workerId);
       });
       return;
@@ -186,6 +190,8 @@ export class Dispatcher {
     const now = Date.now();
     const w = this.served.get(r.worker.id);
     if (!w) {
+      // A worker without room (one that is stopping, or full) is served once it has some.
+      if (r.room <= 0) return;
       this.served.set(r.worker.id, {
         worker: r.worker,
         types: r.types,
