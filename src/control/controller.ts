@@ -74,7 +74,7 @@ export interface ControllerOptions {
   unleasedAfterMs?: number;
   /**
    * Lease of the attempts the dispatcher claims and starts for the workers it serves (see
-   * {@link Dispatcher}); it runs inside {@link run} when the queue has mailboxes (Redis).
+   * {@link Dispatcher}); it runs inside {@link Controller.run} when the queue has mailboxes (Redis).
    * `createPipeline` passes the configured lease. @defaultValue 30000
    */
   leaseMs?: number;
