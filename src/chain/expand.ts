@@ -624,9 +624,17 @@ function createExpansion(
     const children = Array.isArray(desc.requires_metadata_from_child)
       ? desc.requires_metadata_from_child.map(String)
       : [];
+    // The criterion reads the output metadata of the last iteration's named tasks only (the
+    // node's metadata edges are replaced by edges to them); an iteration's body sees the node's
+    // providers (iteration 1) or those tasks (later ones).
+    checkRequestedNames(
+      desc.repeat_criterion,
+      `${path}.repeat_criterion`,
+      new Set(children),
+      `requires_metadata_from_child of ${path}`,
+    );
     const allowed = new Set([...own, ...children]);
     const providers = `requires_metadata_from and requires_metadata_from_child of ${path}`;
-    checkRequestedNames(desc.repeat_criterion, `${path}.repeat_criterion`, allowed, providers);
     const name = typeof desc.iteration_name === 'string' ? desc.iteration_name.trim() : '';
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
       if (desc.iteration_name !== undefined)

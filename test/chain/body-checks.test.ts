@@ -106,18 +106,19 @@ describe('the body of a do-while loop, checked at submission', () => {
     ]);
   });
 
-  it('refuses a repeat_criterion reading a provider it does not name', () => {
+  it("refuses a repeat_criterion reading a provider it does not name (the loop's own providers are not in its scope)", () => {
     expect(
       problemsOf(
         doWhile(
           [{ task: 'null', name: 'fit', outputs: { x: "'a_{w_index}'.format(**metadata)" } }],
           {
-            repeat_criterion: "(requested_metadata['a']['snr'] > 5)",
+            requires_metadata_from: ['probe'],
+            repeat_criterion: "(requested_metadata['probe']['snr'] > 5)",
           },
         ),
       ),
     ).toEqual([
-      `task_list[1].repeat_criterion: reads requested_metadata['a'], but "a" is not a provider: requires_metadata_from and requires_metadata_from_child of task_list[1] names "fit"`,
+      `task_list[1].repeat_criterion: reads requested_metadata['probe'], but "probe" is not a provider: requires_metadata_from_child of task_list[1] names "fit"`,
     ]);
   });
 
