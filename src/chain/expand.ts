@@ -21,7 +21,7 @@ import type {
   ValueResolver,
   NodeContext,
 } from './types.js';
-import { isExpression, LiteralResolver } from './values.js';
+import { LiteralResolver } from './values.js';
 
 /** Options of {@link expandChain}. */
 export interface ExpandOptions {
@@ -107,13 +107,14 @@ export function expandChainCollecting(
     undefined,
   );
 
-  const { unresolvedInputs } = x.finish();
+  const { unresolvedInputs, unresolvedBodyInputs } = x.finish();
   return {
     plan: {
       jobName,
       workingDirectory: rootWd,
       tasks: x.tasks,
       unresolvedInputs,
+      unresolvedBodyInputs,
       deferred: x.deferredKeys.length,
       deferredKeys: x.deferredKeys,
       deferredOutputs: x.deferredOutputs,
@@ -187,17 +188,69 @@ export function expandFragment(
   return { tasks: x.tasks, unresolvedInputs, deferredKeys: x.deferredKeys, problems: x.problems };
 }
 
-/** The shared machinery of chain and fragment expansion. */
+/**
+ * A trial expansion, at submission, of a body expanded at run time (a conditional's branch, a
+ * do-while iteration): everything known now is evaluated and checked; a value that reads
+ * `requested_metadata` is left unknown, its provider names checked against {@link allowed}.
+ */
+interface Trial {
+  /** Names `requested_metadata` may be read with in the body: the deferred node's providers. */
+  allowed: ReadonlySet<string>;
+  /** Says where those names come from, for messages. */
+  providers: string;
+}
+
+/** The shared machinery of chain and fragment expansion (and of trial body expansions). */
 function createExpansion(
   options: ExpandOptions,
   jobName: string,
   requestedMetadata: Record<string, TypedMetadata> | undefined,
+  trial?: Trial,
 ) {
   const resolver: ValueResolver = options.resolver ?? new LiteralResolver();
   const maxTasks = options.maxTasks ?? 2_000_000;
   const problems: Problem[] = [];
+  const seen = new Set<string>();
   const report = (p: Problem): void => {
+    // A body is checked once per iteration tried: the same problem is reported once.
+    const k = `${p.path}\u0000${p.message}`;
+    if (seen.has(k)) return;
+    seen.add(k);
     if (problems.length < 1000) problems.push(p);
+  };
+  /** Outputs and unbound inputs of the bodies checked by trial (see {@link Trial}). */
+  const bodyOutputs: ExpandedOutput[] = [];
+  const bodyInputs: ExpandedInput[] = [];
+  /** Set when a body file's name or directory reads requested_metadata (unknown now). */
+  let unknownBodyFiles = false;
+  /** `requires_metadata_from` of the descriptor being expanded (a trial allows them too). */
+  let ownProviders: readonly string[] = [];
+
+  /**
+   * Reports the provider names `value` reads from `requested_metadata` that are not in
+   * `allowed` (`providers` says whose list that is).
+   */
+  const checkRequestedNames = (
+    value: unknown,
+    where: string,
+    allowed: ReadonlySet<string>,
+    providers: string,
+  ): void => {
+    if (!resolver.needsRequestedMetadata(value)) return;
+    if (allowed.size === 0) {
+      report({
+        path: where,
+        message: `reads requested_metadata, but ${providers} names no provider`,
+      });
+      return;
+    }
+    for (const n of resolver.requestedNames?.(value) ?? []) {
+      if (allowed.has(n)) continue;
+      report({
+        path: where,
+        message: `reads requested_metadata['${n}'], but "${n}" is not a provider: ${providers} names ${[...allowed].map((a) => `"${a}"`).join(', ')}`,
+      });
+    }
   };
   const tasks: ExpandedTask[] = [];
   const deferredKeys: number[] = [];
@@ -222,6 +275,12 @@ function createExpansion(
     scope: EvaluationScope,
     where: string,
   ): TypedValue | undefined => {
+    if (trial && resolver.needsRequestedMetadata(value)) {
+      // Known only at run time: its syntax is sound (else it would not parse); check its names.
+      const allowed = new Set([...trial.allowed, ...ownProviders]);
+      checkRequestedNames(value, where, allowed, trial.providers);
+      return undefined;
+    }
     try {
       return resolver.resolve(value, scope, where);
     } catch (e) {
@@ -257,6 +316,9 @@ function createExpansion(
       const metadata = extraMetadata ? { ...parent.metadata, ...extraMetadata } : parent.metadata;
       const scope: EvaluationScope = { metadata, requestedMetadata, seed: options.seed, path };
       const key = tasks.length;
+      ownProviders = Array.isArray(desc.requires_metadata_from)
+        ? desc.requires_metadata_from.map(String)
+        : [];
 
       const type = evaluateString(desc.task, scope, `${path}.task`) ?? '?';
       const known = type !== '?' && options.catalog.has(type);
@@ -264,6 +326,11 @@ function createExpansion(
         report({ path: `${path}.task`, message: options.catalog.describeUnknown(type) });
       const control = known && options.catalog.isControlFlow(type);
 
+      const wdUnknown =
+        trial !== undefined &&
+        desc.working_directory !== undefined &&
+        resolver.needsRequestedMetadata(desc.working_directory);
+      if (wdUnknown) unknownBodyFiles = true;
       const wd =
         desc.working_directory !== undefined
           ? (evaluateString(desc.working_directory, scope, `${path}.working_directory`) ??
@@ -284,6 +351,12 @@ function createExpansion(
           description[field] = value; // control fields are read by the expander
           continue;
         }
+        if (trial && readsRequested(value, resolver)) {
+          // A body's fields are evaluated when it expands: what is known now is checked now.
+          description[field] = evaluateDeep(value, scope, `${path}.${field}`, evaluate);
+          atStart.push(field);
+          continue;
+        }
         if (requestedMetadata === undefined && readsRequested(value, resolver)) {
           // Known only when the providers have passed QC: the worker evaluates it at start.
           description[field] = value;
@@ -292,7 +365,7 @@ function createExpansion(
         }
         description[field] = evaluateDeep(value, scope, `${path}.${field}`, evaluate);
       }
-      if (atStart.length > 0) {
+      if (atStart.length > 0 && !trial) {
         description[EVALUATE_AT_START] = atStart;
         if ((desc.requires_metadata_from ?? []).length === 0) {
           report({
@@ -322,6 +395,11 @@ function createExpansion(
         }[] = [];
         for (const [sem, value] of Object.entries(desc[field] ?? {})) {
           const where = `${path}.${field}.${sem}`;
+          if (trial && (wdUnknown || resolver.needsRequestedMetadata(value))) {
+            if (field === 'outputs') unknownBodyFiles = true;
+            evaluate(value, scope, where); // checks what is known: syntax, provider names
+            continue;
+          }
           const filename = evaluateString(value, scope, where);
           if (filename === undefined) continue;
           if (filename === '') {
@@ -430,8 +508,8 @@ function createExpansion(
           // `task_list_else` (the original's name) is stored as `else_task_list`.
           const elseList = desc.else_task_list ?? desc.task_list_else;
           if (elseList !== undefined) description.else_task_list = elseList;
-          // Its body expands later, but what can be checked now is: literal task types.
-          checkBodyTypes(desc, path, options.catalog, report);
+          // Its body expands later, but is checked now as far as it is known (DESIGN §3).
+          checkDeferredBody(desc, type, node);
           collectDeferredOutputs(desc, path, path, wd, metadata);
           deferredKeys.push(key);
           return;
@@ -490,6 +568,135 @@ function createExpansion(
   };
 
   /**
+   * Expands `list` by trial under `parent` with `extra` metadata (see {@link Trial}), reports
+   * its problems, and keeps its outputs and unbound inputs for {@link finish}. Returns the
+   * trial's tasks (its top-level tasks have `parentKey` -1) and outputs.
+   */
+  const trialBody = (
+    list: TaskDescriptor[],
+    listPath: string,
+    parent: NodeContext,
+    extra: TypedMetadata,
+    t: Trial,
+  ): { tasks: ExpandedTask[]; outputs: ExpandedOutput[] } => {
+    const y = createExpansion(options, jobName, undefined, t);
+    y.expandList(
+      list,
+      { ...parent, key: -1, metadata: { ...parent.metadata, ...extra } },
+      listPath,
+      undefined,
+    );
+    const { unresolvedInputs } = y.finish();
+    for (const p of y.problems) report(p);
+    const outputs = y.tasks.flatMap((task) => task.outputs);
+    bodyOutputs.push(...outputs, ...y.bodyOutputs);
+    for (const u of unresolvedInputs) bodyInputs.push(y.tasks[u.taskKey]!.inputs[u.inputIndex]!);
+    bodyInputs.push(...y.bodyInputs);
+    if (y.unknownBodyFiles()) unknownBodyFiles = true;
+    return { tasks: y.tasks, outputs };
+  };
+
+  /**
+   * Checks, at submission, the body of a node expanded at run time (DESIGN §3: "still
+   * validated at submission as far as it can be"): the criterion's provider names; the body
+   * expanded by trial with the metadata known now (both branches of a conditional; iterations
+   * 1 and 2 of a do-while); a do-while's `requires_metadata_from_child` against its body's
+   * names; and that a do-while's outputs change from one iteration to the next.
+   */
+  const checkDeferredBody = (desc: TaskDescriptor, type: string, node: NodeContext): void => {
+    const path = node.path;
+    const own = Array.isArray(desc.requires_metadata_from)
+      ? desc.requires_metadata_from.map(String)
+      : [];
+    const lists = (d: TaskDescriptor) =>
+      (['task_list', 'else_task_list', 'task_list_else'] as const).flatMap((f) =>
+        Array.isArray(d[f]) ? [{ field: f, list: d[f] }] : [],
+      );
+    if (type === 'execution_conditional') {
+      const allowed = new Set(own);
+      const providers = `requires_metadata_from of ${path || 'the chain'}`;
+      checkRequestedNames(desc.criterion, `${path}.criterion`, allowed, providers);
+      for (const { field, list } of lists(desc))
+        trialBody(list, `${path}.${field}`, node, {}, { allowed, providers });
+      return;
+    }
+    if (type !== 'execution_do_while_loop') return;
+    const children = Array.isArray(desc.requires_metadata_from_child)
+      ? desc.requires_metadata_from_child.map(String)
+      : [];
+    // The criterion reads the output metadata of the last iteration's named tasks only (the
+    // node's metadata edges are replaced by edges to them); an iteration's body sees the node's
+    // providers (iteration 1) or those tasks (later ones).
+    checkRequestedNames(
+      desc.repeat_criterion,
+      `${path}.repeat_criterion`,
+      new Set(children),
+      `requires_metadata_from_child of ${path}`,
+    );
+    const allowed = new Set([...own, ...children]);
+    const providers = `requires_metadata_from and requires_metadata_from_child of ${path}`;
+    const name = typeof desc.iteration_name === 'string' ? desc.iteration_name.trim() : '';
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      if (desc.iteration_name !== undefined)
+        report({ path: `${path}.iteration_name`, message: 'must be a name (letters, digits, _)' });
+      return;
+    }
+    const list = Array.isArray(desc.task_list) ? desc.task_list : [];
+    const index = `${name}_index`;
+    // Iterations 1 and 2 (their index as the body sees it): enough to tell a name that changes.
+    const [first, second] = [1, 2].map((k) =>
+      trialBody(
+        list,
+        `${path}.task_list`,
+        node,
+        { [index]: { type: 'int', value: k } },
+        { allowed, providers },
+      ),
+    );
+    const topNames = first!.tasks.filter((t) => t.parentKey === -1);
+    // A body task whose name is known only at run time may be any of the wanted ones.
+    const namesKnown = list.every(
+      (d) => d.name === undefined || !resolver.needsRequestedMetadata(d.name),
+    );
+    if (namesKnown) {
+      const names = topNames.flatMap((t) => (t.name === null ? [] : [t.name]));
+      children.forEach((c, j) => {
+        if (names.includes(c)) return;
+        report({
+          path: `${path}.requires_metadata_from_child[${j}]`,
+          message: `no task of the body is named "${c}"${names.length ? ` (its tasks: ${names.join(', ')})` : ''}`,
+        });
+      });
+    }
+    if (!mayRepeat(desc.repeat_criterion, node, index)) return;
+    const earlier = new Set(first!.outputs.map((o) => `${o.workingDirectory}\u0000${o.filename}`));
+    for (const o of second!.outputs) {
+      if (!earlier.has(`${o.workingDirectory}\u0000${o.filename}`)) continue;
+      report({
+        path: o.where,
+        message: `output "${o.filename}" is the same in every iteration of the do-while loop ${path}, so its second iteration would declare it again; make its name depend on the iteration, e.g. '..._{${index}}.gz'.format(**metadata)`,
+      });
+    }
+  };
+
+  /**
+   * Whether a do-while may run a second iteration: false only when its criterion is known now
+   * (reads no requested_metadata) and false after iteration 1. Quiet: a criterion that cannot
+   * be evaluated fails at run time.
+   */
+  const mayRepeat = (criterion: unknown, node: NodeContext, index: string): boolean => {
+    if (criterion === undefined || resolver.needsRequestedMetadata(criterion)) return true;
+    const metadata = { ...node.metadata, [index]: { type: 'int', value: 1 } as TypedValue };
+    try {
+      const scope = { metadata, seed: options.seed, path: node.path };
+      return truthyValue(resolver.resolve(criterion, scope, `${node.path}.repeat_criterion`));
+    } catch (e) {
+      if (isEasError(e)) return true; // fails when it is evaluated at run time
+      throw e;
+    }
+  };
+
+  /**
    * Records the outputs the bodies of a deferred node declare, as far as they are known now
    * (literal names, or expressions of the node's metadata), so that an input read outside the
    * body can be told where its file is declared. Never reports: the bodies are checked when
@@ -544,7 +751,10 @@ function createExpansion(
     }
   };
 
-  const finish = (): { unresolvedInputs: { taskKey: number; inputIndex: number }[] } => {
+  const finish = (): {
+    unresolvedInputs: { taskKey: number; inputIndex: number }[];
+    unresolvedBodyInputs: ExpandedInput[];
+  } => {
     // Producers: one per (working directory, filename).
     const producers = new Map<string, { key: number; where: string }>();
     for (const t of tasks) {
@@ -581,9 +791,35 @@ function createExpansion(
       });
     }
 
-    return { unresolvedInputs };
+    // Inputs of run-time bodies: bound then to a file of the job (declared anywhere in it, in a
+    // body too) or of an earlier job. Those with no producer in the job are left to the caller.
+    const unresolvedBodyInputs: ExpandedInput[] = [];
+    if (!unknownBodyFiles) {
+      const key = (f: { workingDirectory: string; filename: string }) =>
+        `${f.workingDirectory}\u0000${f.filename}`;
+      const inBodies = new Set([...bodyOutputs, ...deferredOutputs].map(key));
+      const seenInputs = new Set<string>();
+      for (const input of bodyInputs) {
+        const k = key(input);
+        if (producers.has(k) || inBodies.has(k)) continue;
+        if (seenInputs.has(`${input.where}\u0000${k}`)) continue;
+        seenInputs.add(`${input.where}\u0000${k}`);
+        unresolvedBodyInputs.push(input);
+      }
+    }
+    return { unresolvedInputs, unresolvedBodyInputs };
   };
-  return { tasks, problems, deferredKeys, deferredOutputs, expandList, finish };
+  return {
+    tasks,
+    problems,
+    deferredKeys,
+    deferredOutputs,
+    bodyOutputs,
+    bodyInputs,
+    unknownBodyFiles: () => unknownBodyFiles,
+    expandList,
+    finish,
+  };
 }
 
 /**
@@ -670,22 +906,22 @@ export function evaluateAtStart(
   return out;
 }
 
-/** Reports unknown literal task types in the lists of a deferred node, recursively. */
-function checkBodyTypes(
-  desc: TaskDescriptor,
-  path: string,
-  catalog: TaskTypeCatalog,
-  report: (p: Problem) => void,
-): void {
-  for (const field of ['task_list', 'else_task_list', 'task_list_else'] as const) {
-    (desc[field] ?? []).forEach((child, i) => {
-      const at = `${path}.${field}[${i}]`;
-      const type = typeof child.task === 'string' ? child.task.trim() : '';
-      const literal = type !== '' && !isExpression(child.task as unknown);
-      if (literal && !catalog.has(type))
-        report({ path: `${at}.task`, message: catalog.describeUnknown(type) });
-      checkBodyTypes(child, at, catalog, report);
-    });
+/** Python truthiness of a typed value (a do-while's criterion). */
+function truthyValue(v: TypedValue): boolean {
+  switch (v.type) {
+    case 'bool':
+      return v.value;
+    case 'int':
+    case 'float':
+      return v.value !== 0;
+    case 'str':
+      return v.value.length > 0;
+    case 'null':
+      return false;
+    default:
+      return Array.isArray(v.value)
+        ? v.value.length > 0
+        : v.value !== null && Object.keys(v.value as object).length > 0;
   }
 }
 

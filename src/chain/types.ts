@@ -99,6 +99,12 @@ export interface ValueResolver {
    * refused at submission. Optional: a resolver without it checks nothing early.
    */
   check?(value: unknown, where: string): Problem[];
+  /**
+   * The provider names `value` reads literally (`requested_metadata['fit']` → `fit`), so a
+   * value evaluated only at run time can be checked against the providers it may read.
+   * Optional: a resolver without it checks no names early.
+   */
+  requestedNames?(value: unknown): string[];
 }
 
 /** A file input of an expanded task (`where` is always set). */
@@ -120,6 +126,12 @@ export interface ChainPlan {
   tasks: ExpandedTask[];
   /** Inputs with no producer in this job; the controller binds them to earlier jobs or reports them. */
   unresolvedInputs: { taskKey: number; inputIndex: number }[];
+  /**
+   * Inputs of bodies expanded at run time (checked by trial at submission) that no task of the
+   * job declares, in the chain or in a body: the caller binds them to earlier jobs or reports
+   * them. Not part of `tasks`.
+   */
+  unresolvedBodyInputs?: ExpandedInput[];
   /** Nodes whose expansion waits for run-time metadata. */
   deferred: number;
   /** Plan keys of those nodes. */

@@ -260,7 +260,10 @@ export class Controller extends TypedEmitter<ControllerEvents> {
     return { ...summary, jobId: result.jobId, ready: result.ready.length };
   }
 
-  /** Binds inputs with no producer in the job to the newest QC-passed file of an earlier job. */
+  /**
+   * Binds inputs with no producer in the job to the newest QC-passed file of an earlier job;
+   * checks that the inputs of bodies expanded at run time will have one too.
+   */
   private async checkPlan(plan: ChainPlan): Promise<Problem[]> {
     const problems: Problem[] = [];
     for (const u of plan.unresolvedInputs) {
@@ -274,6 +277,14 @@ export class Controller extends TypedEmitter<ControllerEvents> {
           message: unresolvedInputMessage(plan, input),
         });
       }
+    }
+    // An input of a body expanded at run time is bound then, but must have a producer now.
+    for (const input of plan.unresolvedBodyInputs ?? []) {
+      if (await this.db.findPassedVersion(input.workingDirectory, input.filename)) continue;
+      problems.push({
+        path: input.where,
+        message: `no task of the job declares output "${input.filename}" in working directory "${input.workingDirectory}" (in the chain or in a body expanded at run time), and no earlier job has a QC-passed version of it. Declare it in a task's "outputs".`,
+      });
     }
     return problems;
   }

@@ -51,24 +51,27 @@ describe('a run-time expansion that fails', () => {
 
   it('names the first three of many problems and counts the rest', async () => {
     const { error } = await failedExpansion({
+      // The divisor is known only at run time (a body's problems known at submission refuse it).
       task_list: [
+        { task: 'set_metadata', name: 'probe', values: { zero: 0 } },
         {
           task: 'execution_do_while_loop',
           iteration_name: 'w',
+          requires_metadata_from: ['probe'],
           requires_metadata_from_child: ['a'],
           repeat_criterion: false,
           task_list: [
-            { task: 'null', name: 'a', sleep: '(1 / 0)' },
-            { task: 'null', sleep: '(2 / 0)' },
-            { task: 'null', sleep: '(3 / 0)' },
-            { task: 'null', sleep: '(4 / 0)' },
-            { task: 'null', sleep: '(5 / 0)' },
+            { task: 'null', name: 'a', sleep: "(1 / requested_metadata['probe']['zero'])" },
+            { task: 'null', sleep: "(2 / requested_metadata['probe']['zero'])" },
+            { task: 'null', sleep: "(3 / requested_metadata['probe']['zero'])" },
+            { task: 'null', sleep: "(4 / requested_metadata['probe']['zero'])" },
+            { task: 'null', sleep: "(5 / requested_metadata['probe']['zero'])" },
           ],
         },
       ],
     });
     expect(error).toMatch(
-      /^Iteration 1 of task_list\[0\] invalid: 5 problems: task_list\[0\]@0\.task_list\[0\]\.sleep: .*division by zero.*; task_list\[0\]@0\.task_list\[1\]\.sleep: .*; task_list\[0\]@0\.task_list\[2\]\.sleep: .*; … and 2 more$/,
+      /^Iteration 1 of task_list\[1\] invalid: 5 problems: task_list\[1\]@0\.task_list\[0\]\.sleep: .*division by zero.*; task_list\[1\]@0\.task_list\[1\]\.sleep: .*; task_list\[1\]@0\.task_list\[2\]\.sleep: .*; … and 2 more$/,
     );
   });
 });

@@ -2,7 +2,7 @@
  * The original prototype's chains, unchanged, with the registry imported from its XML file:
  * `eas submit --dry-run --json` prints the task counts the original produced (issue 3).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,5 +65,26 @@ describe('the original chains, dry run with the imported XML registry', () => {
   it('while_loop.json: 30 tasks plus 8 deferred do-while loops', async () => {
     const r = await dryRun('while_loop.json');
     expect([r.tasks, r.deferred, r.byType.execution_do_while_loop]).toEqual([30, 8, 8]);
+  });
+
+  it('while_loop.json with "tlss" for "tls": the do-while body\'s task type is refused at submission (exit 2)', async () => {
+    const text = readFileSync(join(DATA, 'chains', 'while_loop.json'), 'utf8');
+    writeFileSync(join(dir, 'while_typo.json'), text.replace('"tls"', '"tlss"'));
+    for (const args of [
+      ['submit', '--dry-run', 'while_typo.json'],
+      ['submit', 'while_typo.json'],
+    ]) {
+      const r = await runMain(args, dir);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(
+        'task_list[0]@0.task_list[0]@0.task_list[0]@0.task_list[1].task_list[1].task',
+      );
+      expect(r.stderr).toContain('transit_search_tlss');
+    }
+    const status = JSON.parse((await runMain(['status', '--json'], dir)).stdout) as {
+      jobs: unknown[];
+    };
+    expect(status.jobs, 'no job was written').toEqual([]);
   });
 });

@@ -95,6 +95,27 @@ export class ExpressionResolver implements ValueResolver {
     }
   }
 
+  requestedNames(value: unknown): string[] {
+    if (!isExpression(value)) return [];
+    let root: Node;
+    try {
+      root = cachedParse(value);
+    } catch {
+      return []; // A syntax error is reported by check() or resolve().
+    }
+    const names = new Set<string>();
+    for (const n of walk(root)) {
+      if (
+        n.type === 'subscript' &&
+        n.object.type === 'name' &&
+        n.object.name === 'requested_metadata' &&
+        n.index.type === 'str'
+      )
+        names.add(n.index.value);
+    }
+    return [...names];
+  }
+
   needsRequestedMetadata(value: unknown): boolean {
     if (!isExpression(value)) return false;
     try {
