@@ -296,6 +296,46 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium against an eas demo run', (
     await page.close();
   });
 
+  it('renders its data in eight tabs of one browser at once (one shared live stream)', async () => {
+    // Chromium opens at most six connections to one host; a stream per tab would starve the
+    // seventh tab of connections for ever.
+    const tabs = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+    try {
+      const pages: Page[] = [];
+      for (let i = 0; i < 8; i++) {
+        const page = await tabs.newPage();
+        page.setDefaultTimeout(15_000);
+        await page.goto(`${readOnly.url}#/progress`);
+        pages.push(page);
+      }
+      for (const [i, page] of pages.entries()) {
+        await settled(page);
+        const done = await page.locator('[data-testid=total-done] .n').textContent();
+        expect(Number(done!.replace(/,/g, '')), `tab ${i + 1}`).toBeGreaterThan(0);
+        await waitForText(page.locator('#live'), '● live');
+      }
+      // Every tab still gets live updates: a job run now shows in the last tab opened.
+      const last = pages.at(-1)!;
+      const before = await last.locator('[data-testid=total-done] .n').textContent();
+      await runChainToEnd(pipeline, { job_name: 'tabs', task_list: [{ task: 'null' }] });
+      await last.waitForFunction(
+        (b) => document.querySelector('[data-testid=total-done] .n')?.textContent !== b,
+        before,
+      );
+      // Closing the tab that reads the stream hands it to another.
+      await pages[0]!.close();
+      const second = pages[1]!;
+      const now = await second.locator('[data-testid=total-done] .n').textContent();
+      await runChainToEnd(pipeline, { job_name: 'tabs', task_list: [{ task: 'null' }] });
+      await second.waitForFunction(
+        (b) => document.querySelector('[data-testid=total-done] .n')?.textContent !== b,
+        now,
+      );
+    } finally {
+      await tabs.close();
+    }
+  });
+
   it('hides write actions in read-only mode and shows them with the write token', async () => {
     const { page, errors } = await openPage();
     await page.goto(`${readOnly.url}#/jobs`);

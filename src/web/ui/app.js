@@ -85,7 +85,7 @@ async function start() {
   } catch {
     // the view shows the error
   }
-  void live();
+  live();
   await render();
 }
 
