@@ -296,6 +296,47 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium against an eas demo run', (
     await page.close();
   });
 
+  it('shows a task, a task list and the tree change from running to done without reloading', async () => {
+    const run = runChainToEnd(pipeline, {
+      job_name: 'live-views',
+      task_list: [{ task: 'null', name: 'slow', sleep: 8 }],
+    });
+    let slow: { id: number; jobId: number } | undefined;
+    for (let i = 0; i < 200 && !slow; i++) {
+      const job = (await pipeline.db.jobs()).find((j) => j.name === 'live-views');
+      if (job)
+        slow = (await pipeline.db.tasks({ jobId: job.id, states: ['running'] })).find(
+          (t) => t.name === 'slow',
+        );
+      if (!slow) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(slow, 'the slow task started').toBeDefined();
+    const { id, jobId } = slow!;
+    const views = [
+      [`#/task/${id}?job=${jobId}`, 'main h1 .badge'],
+      [`#/tasks?job=${jobId}`, `tr[data-task="${id}"] .badge`],
+      [`#/tree?job=${jobId}&depth=2`, `li[data-task="${id}"] .badge`],
+    ] as const;
+    const pages = await Promise.all(
+      views.map(async ([hash, badge]) => {
+        const { page, errors } = await openPage();
+        await page.goto(`${readOnly.url}${hash}`);
+        await settled(page);
+        await waitForText(page.locator(badge), 'running');
+        const navigations: string[] = [];
+        page.on('framenavigated', (f) => navigations.push(f.url()));
+        return { page, errors, navigations };
+      }),
+    );
+    await run;
+    for (const [i, { page, errors, navigations }] of pages.entries()) {
+      await waitForText(page.locator(views[i]![1]), 'done');
+      expect(navigations).toEqual([]);
+      expect(errors).toEqual([]);
+      await page.close();
+    }
+  });
+
   it('renders its data in eight tabs of one browser at once (one shared live stream)', async () => {
     // Chromium opens at most six connections to one host; a stream per tab would starve the
     // seventh tab of connections for ever.

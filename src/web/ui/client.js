@@ -1,7 +1,7 @@
 // The dashboard's client side of the API: the session, requests with the bearer token (when one
 // is needed), downloads, the token form, the live-update stream and route helpers. Views import
 // this module; app.js (the router) imports the views.
-/* global AbortController, BroadcastChannel, TextDecoderStream, URLSearchParams, document, fetch, history, location, navigator, sessionStorage, setTimeout */
+/* global AbortController, BroadcastChannel, TextDecoderStream, URLSearchParams, document, fetch, history, location, navigator, clearTimeout, sessionStorage, setTimeout */
 import { h, replace, route } from './dom.js';
 
 const TOKEN_KEY = 'eas-web-token';
@@ -240,6 +240,64 @@ function streamWhileVisible() {
   };
   document.addEventListener('visibilitychange', follow);
   follow();
+}
+
+/** Fewest milliseconds between two refreshes of a view by {@link onChange}. */
+const REFRESH_MS = 1500;
+
+/**
+ * Calls `refresh()` when the pipeline changed (a live progress event), for views that show more
+ * than the progress carries (a task, a list, the tree): at most once every REFRESH_MS, never two
+ * at once, the last change always followed by one refresh, and not while the tab is hidden (it
+ * catches up when shown). Returns a function that stops it.
+ */
+export function onChange(refresh, minMs = REFRESH_MS) {
+  let stopped = false;
+  let subscribing = true;
+  let pending = false;
+  let running = false;
+  let last = Date.now();
+  let timer;
+  const run = async () => {
+    timer = undefined;
+    if (stopped || running || !pending || document.visibilityState === 'hidden') return;
+    const wait = last + minMs - Date.now();
+    if (wait > 0) {
+      timer = setTimeout(run, wait);
+      return;
+    }
+    pending = false;
+    running = true;
+    last = Date.now();
+    try {
+      await refresh();
+    } catch {
+      // the next change tries again; the view keeps what it showed
+    } finally {
+      running = false;
+    }
+    if (pending) schedule();
+  };
+  const schedule = () => {
+    if (timer === undefined && !stopped) timer = setTimeout(run, 0);
+  };
+  const stopProgress = onProgress(() => {
+    // onProgress calls at once with the latest progress, which the view has just read.
+    if (subscribing) return;
+    pending = true;
+    schedule();
+  });
+  subscribing = false;
+  const visible = () => {
+    if (document.visibilityState === 'visible' && pending) schedule();
+  };
+  document.addEventListener('visibilitychange', visible);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    stopProgress();
+    document.removeEventListener('visibilitychange', visible);
+  };
 }
 
 let liveStarted = false;
