@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { EasError, loadWebTokens } from '../../core/index.js';
 import { createPipeline } from '../../pipeline.js';
 import { assertBindAllowed, createWebServer } from '../../web/index.js';
-import { configOf, loggerOf, type CommandContext } from '../context.js';
+import { assertPipelineHere, configOf, loggerOf, type CommandContext } from '../context.js';
 
 function parsePort(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -39,6 +39,8 @@ export function registerWeb(program: Command, ctx: CommandContext): void {
       const tokens = loadWebTokens();
       // Refuse an open bind before touching the database.
       assertBindAllowed(web.host, tokens);
+      // Like the read commands: outside a pipeline, say so and create nothing.
+      assertPipelineHere(config);
       const log = loggerOf(config);
       const p = await createPipeline({ config, logger: log });
       try {
