@@ -42,8 +42,8 @@ import { aggregatePlot, fieldsOf, outputKeysOf, plotCsv } from './plot.js';
 export interface ApiDeps {
   db: TaskDatabase;
   files: FileRepository;
-  /** The job queue; without it the write actions are unavailable. */
-  queue: JobQueue | undefined;
+  /** Opens (or returns) the job queue of the write actions; without it they are unavailable. */
+  queue: (() => Promise<JobQueue>) | undefined;
   live: LiveHub;
   views: AggregateViews;
   scopeOf: (req: FastifyRequest) => AccessScope;
@@ -450,7 +450,8 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     deps.live.subscribe(res);
   });
 
-  const writeAction = (req: FastifyRequest): JobQueue => {
+  // Checks the scope, and gives the opener of the queue (called after the parameters are checked).
+  const writeAction = (req: FastifyRequest): (() => Promise<JobQueue>) => {
     if (deps.scopeOf(req) !== 'write')
       throw new EasError(
         'USAGE',
@@ -471,18 +472,18 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/api/jobs/:id/cancel', async (req) => {
     const queue = writeAction(req);
     const p = parse(z.object({ id }), req.params, 'job id');
-    return cancelJob({ db, queue, logger: deps.logger }, p.id);
+    return cancelJob({ db, queue: await queue(), logger: deps.logger }, p.id);
   });
 
   app.post('/api/jobs/:id/rerun', async (req) => {
     const queue = writeAction(req);
     const p = parse(z.object({ id }), req.params, 'job id');
-    const r = await rerunJob({ db, queue, logger: deps.logger }, p.id);
+    const r = await rerunJob({ db, queue: await queue(), logger: deps.logger }, p.id);
     return { ...r, ready: r.ready.length };
   });
 
   app.post('/api/reschedule', async (req) => {
-    const queue = writeAction(req);
+    const queue = await writeAction(req)();
     // The database is the truth, the queue a cache: re-queue every attempt the database says
     // is queued (enqueue is idempotent), after repairing counters as the controller's
     // reconcile does.
