@@ -5,6 +5,7 @@ import { EasError, type Logger } from '../core/index.js';
 import { cancelJob, rerunJob } from '../control/index.js';
 import type { FileRepository } from '../filestore/index.js';
 import type { JobQueue } from '../queue/index.js';
+import { isControlFlowTaskType } from '../registry/index.js';
 import {
   LOG_LEVELS,
   TASK_STATES,
@@ -32,6 +33,7 @@ import {
   type TimingTotals,
   type PlotRow,
   type TaskDatabase,
+  type StateCounts,
   type TaskState,
 } from '../taskdb/index.js';
 import type { AccessScope } from './auth.js';
@@ -144,6 +146,15 @@ async function requireJob(db: TaskDatabase, jobId: number | undefined): Promise<
   if (jobId !== undefined && !(await db.job(jobId))) throw noJob(jobId);
 }
 
+/**
+ * The progress the dashboard shows: the counts of `eas status --json` (control-flow tasks
+ * included), with the counts of work tasks alone (no control-flow task) per job and in total.
+ */
+export interface WebProgress extends DashboardProgress {
+  jobs: (DashboardProgress['jobs'][number] & { workCounts: StateCounts })[];
+  workTotals: StateCounts;
+}
+
 /** The aggregate views (progress, timings, pass/fail), per-job cached. */
 export class AggregateViews {
   private readonly progressRows: PerJobCache<ProgressCount>;
@@ -192,11 +203,25 @@ export class AggregateViews {
     return value;
   }
 
-  /** Task counts by state per job and type (one job, or all). */
-  progress(jobId?: number): Promise<DashboardProgress> {
+  /**
+   * Task counts by state per job and type (one job, or all), as `eas status` counts them, plus
+   * each job's and the total `workCounts`: the same without control-flow tasks, which are done
+   * as soon as they are expanded, so the progress bars show the work that ran.
+   */
+  progress(jobId?: number): Promise<WebProgress> {
     return this.cache.get(`progress:${jobId ?? ''}`, async () => {
       const jobs = await this.jobs(jobId);
-      return progressOf(jobs, await this.progressRows.rows(jobs));
+      const rows = await this.progressRows.rows(jobs);
+      const work = progressOf(
+        jobs,
+        rows.filter((r) => !isControlFlowTaskType(r.type)),
+      );
+      const all = progressOf(jobs, rows);
+      return {
+        ...all,
+        jobs: all.jobs.map((j, i) => ({ ...j, workCounts: work.jobs[i]!.counts })),
+        workTotals: work.totals,
+      };
     });
   }
 

@@ -296,7 +296,7 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium against an eas demo run', (
     await page.close();
   });
 
-  it('shows a task, a task list and the tree change from running to done without reloading', async () => {
+  it('shows a task, a task list and the tree (a control node by its children) change from running to done without reloading', async () => {
     const run = runChainToEnd(pipeline, {
       job_name: 'live-views',
       task_list: [{ task: 'null', name: 'slow', sleep: 8 }],
@@ -316,6 +316,8 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium against an eas demo run', (
       [`#/task/${id}?job=${jobId}`, 'main h1 .badge'],
       [`#/tasks?job=${jobId}`, `tr[data-task="${id}"] .badge`],
       [`#/tree?job=${jobId}&depth=2`, `li[data-task="${id}"] .badge`],
+      // The chain's root, a control-flow task (done once expanded), reads as its child runs.
+      [`#/tree?job=${jobId}&depth=1`, '[data-testid=tree] > li > .node > .badge'],
     ] as const;
     const pages = await Promise.all(
       views.map(async ([hash, badge]) => {

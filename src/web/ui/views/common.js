@@ -15,13 +15,20 @@ export const STATES = [
   'cancelled',
 ];
 
-/** A stacked bar of state counts. */
+/**
+ * A stacked bar of state counts. A job's bar is drawn over its work tasks (`workCounts`):
+ * control-flow tasks are done as soon as they are expanded, before any work ran.
+ */
 export function stateBar(counts) {
   const total = STATES.reduce((n, s) => n + (counts[s] ?? 0), 0);
   return h(
     'div',
     {
       class: 'bar',
+      role: 'img',
+      'aria-label': `${STATES.filter((s) => counts[s])
+        .map((s) => `${s} ${counts[s]}`)
+        .join(', ')}`,
       title: STATES.filter((s) => counts[s])
         .map((s) => `${s} ${counts[s]}`)
         .join(', '),

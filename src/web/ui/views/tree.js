@@ -9,6 +9,8 @@ import { defaultJob, jobPicker } from './common.js';
 const PAGE = 100;
 /** Most nodes "open to depth" opens automatically, so a deep grid does not flood the server. */
 const AUTO_OPEN_LIMIT = 300;
+/** States that mean work is still to come, liveliest first (a control node shows the first found). */
+const LIVE = ['running', 'stalled', 'queued', 'waiting'];
 
 export async function render(root, { params }) {
   const job = defaultJob(params.job);
@@ -81,6 +83,7 @@ export async function render(root, { params }) {
     for (const t of page.items) {
       const li = nodeItem(t);
       level.ul.append(li);
+      nodes.get(level.parent)?.kids.push(li);
       if (t.childCount > 0 && t.depth < autoDepth && opened < AUTO_OPEN_LIMIT) {
         opened++;
         opens.push(li.open(autoDepth));
@@ -109,13 +112,25 @@ export async function render(root, { params }) {
         for (const t of page.items) {
           const node = nodes.get(t.id);
           if (node) node.update(t);
-          else level.ul.insertBefore(nodeItem(t), level.more ?? null);
+          else {
+            const li = nodeItem(t);
+            level.ul.insertBefore(li, level.more ?? null);
+            nodes.get(level.parent)?.kids.push(li);
+          }
         }
         // Children added after the last page read (a loop expanded): offer them.
         if (i === level.pages.length - 1 && page.next !== null && !level.more)
           moreButton(level, page.next);
       }
     }
+    showRollups();
+  };
+
+  // A control-flow task is done as soon as the controller expanded it, long before its work
+  // ran: its badge shows the liveliest state among the children on screen (running, stalled,
+  // queued, waiting), children before parents, so a loop reads "running" while its body runs.
+  const showRollups = () => {
+    for (const li of [...nodes.values()].reverse()) li.showState();
   };
 
   const nodeItem = (t) => {
@@ -174,15 +189,28 @@ export async function render(root, { params }) {
       }
       children.hidden = false;
       li.querySelector(':scope > .node > .toggle').replaceWith(marker());
+      showRollups();
+    };
+    li.kids = [];
+    li.state = () => {
+      if (!current.control || li.kids.length === 0) return current.state;
+      // The children's badges are already up to date: showRollups goes children first.
+      const states = new Set(li.kids.map((k) => k.shown()));
+      return LIVE.find((s) => states.has(s)) ?? current.state;
+    };
+    li.shown = () => badge.textContent;
+    li.showState = () => {
+      const state = li.state();
+      if (state === badge.textContent) return;
+      const b = stateBadge(state);
+      if (state !== current.state)
+        b.setAttribute('title', `${current.state} (control flow); a task under it is ${state}`);
+      badge.replaceWith(b);
+      badge = b;
     };
     li.update = (next) => {
       const had = current.childCount > 0;
       current = next;
-      if (next.state !== badge.textContent) {
-        const b = stateBadge(next.state);
-        badge.replaceWith(b);
-        badge = b;
-      }
       path.textContent = summary();
       if (had !== next.childCount > 0)
         li.querySelector(':scope > .node > .toggle').replaceWith(marker());
@@ -192,6 +220,7 @@ export async function render(root, { params }) {
   };
 
   await loadLevel(list, null, depth);
+  showRollups();
   if (list.children.length === 0) replace(list, h('li', {}, empty('This job has no tasks.')));
   return onChange(refresh);
 }
