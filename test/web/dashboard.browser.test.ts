@@ -263,6 +263,63 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium against an eas demo run', (
     await page.close();
   });
 
+  it('labels a heat map compactly, shows values as plain text, picks the fraction by menu and exports', async () => {
+    const { jobId } = await runChainToEnd(pipeline, {
+      job_name: 'labels',
+      task_list: [
+        // A type without loop parameters, first in the alphabet: not the default plot.
+        { task: 'null', name: 'setup' },
+        {
+          task: 'execution_for_loop',
+          parameter: 'ratio',
+          values: [1.1721022975334803, 2.5, 3.141592653589793],
+          task_list: [
+            {
+              task: 'execution_for_loop',
+              parameter: 'label',
+              values: ['<b>bold</b>', 'plain'],
+              task_list: [
+                {
+                  task: 'set_metadata',
+                  name: 'judge',
+                  values: { outcome: "('PASS' if metadata['ratio'] > 2 else 'FAIL')" },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const { page, errors } = await openPage();
+    await page.goto(`${readOnly.url}#/plots?job=${jobId}`);
+    await settled(page);
+    await page.locator('[data-testid=plot] .hm').first().waitFor({ state: 'attached' });
+    expect(await page.locator('select[aria-label="task type"]').inputValue()).toBe('set_metadata');
+    const xTicks = await page.locator('[data-testid=plot] .xtick text').allTextContents();
+    expect(xTicks).toEqual(['1.172', '2.5', '3.142']);
+    const yTicks = await page.locator('[data-testid=plot] .ytick text').allTextContents();
+    expect(yTicks).toContain('<b>bold</b>');
+    await page.screenshot({ path: join(SHOTS, 'plots-labels.png'), fullPage: true });
+    // The category whose fraction is plotted, by menu.
+    const level = page.locator('select[aria-label="fraction of"]');
+    expect(await level.inputValue()).toBe('PASS');
+    await level.selectOption('FAIL');
+    await waitForText(page.locator('main p.empty'), 'the plot shows the fraction FAIL');
+    expect(await page.evaluate(() => location.hash)).toContain('level=FAIL');
+    await page.locator('[data-testid=plot] .hm').first().waitFor({ state: 'attached' });
+    const [svg] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'SVG', exact: true }).click(),
+    ]);
+    expect(svg.suggestedFilename()).toMatch(/\.svg$/);
+    // A type with nothing to plot offers no image to export.
+    await page.evaluate((j) => (location.hash = `#/plots?job=${j}&type=null`), jobId);
+    await waitForText(page.locator('main p.empty'), 'no loop parameters');
+    expect(await page.getByRole('button', { name: 'PNG', exact: true }).isDisabled()).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('updates a count on screen while a job runs, without reloading', async () => {
     const { page, errors } = await openPage();
     const chain = {

@@ -1,7 +1,7 @@
 // Activity: worker hosts, and a timeline of the newest attempts per worker, refreshed live.
 import { api, onChange } from '../client.js';
 import { h, replace, table, time, section, empty } from '../dom.js';
-import { plotly, plotConfig } from './plotting.js';
+import { plain, plotly, plotConfig } from './plotting.js';
 
 const COLORS = {
   succeeded: '#16a34a',
@@ -95,7 +95,7 @@ function figure(activity) {
     if (k < 0) k = ends.push(0) - 1;
     ends[k] = a.endedAt ?? now;
     lanes.set(worker, ends);
-    rowOf.set(a.attemptId, `${worker} · slot ${k + 1}`);
+    rowOf.set(a.attemptId, plain(`${worker} · slot ${k + 1}`));
   }
   const byState = new Map();
   for (const a of activity) {
@@ -111,7 +111,7 @@ function figure(activity) {
     // Local wall-clock time, as every other time on the page (an ISO string would be UTC).
     base: list.map((a) => time(a.startedAt)),
     x: list.map((a) => Math.max(1, (a.endedAt ?? now) - a.startedAt)),
-    hovertext: list.map((a) => `task ${a.taskId} · ${a.taskType}`),
+    hovertext: list.map((a) => plain(`task ${a.taskId} · ${a.taskType}`)),
     textposition: 'none',
     hovertemplate: '%{hovertext}<br>%{base} + %{x} ms<extra>%{fullData.name}</extra>',
     marker: { color: COLORS[state] ?? '#94a3b8' },
