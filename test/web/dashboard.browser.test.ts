@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { TaskDescriptor } from '../../src/chain/index.js';
+import { cancelJob } from '../../src/control/index.js';
 import { createPipeline, type Pipeline } from '../../src/pipeline.js';
 import { runChainToEnd } from '../../src/testing/index.js';
 import { createWebServer, type WebServer } from '../../src/web/index.js';
@@ -450,6 +451,46 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium against an eas demo run', (
     await page.getByRole('button', { name: 'Rerun failed' }).first().waitFor();
     await page.getByRole('button', { name: 'Reschedule' }).waitFor();
     await page.screenshot({ path: join(SHOTS, 'jobs-write.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('marks the current view, titles the tab, announces the live state and names the rerun button', async () => {
+    // A job cancelled before anything ran: nothing failed, its tasks are cancelled.
+    const { jobId: cancelled } = await pipeline
+      .controller()
+      .submit({ chain: { job_name: 'cancelled', task_list: [{ task: 'null' }] } });
+    await cancelJob({ db: pipeline.db, queue: pipeline.queue }, cancelled!);
+    const { page, errors } = await openPage();
+    await page.goto(`${writable.url}#token=${WRITE_TOKEN}`);
+    await page.evaluate(() => (location.hash = '#/jobs'));
+    await settled(page);
+    await waitForText(page.locator('#scope'), 'write access');
+    expect(await page.locator('nav a[aria-current=page]').allTextContents()).toEqual(['Jobs']);
+    expect(await page.title()).toMatch(/^Jobs · /);
+    expect(await page.locator('#live').getAttribute('aria-live')).toBe('polite');
+    const row = page.locator(
+      `[data-testid=jobs] tbody tr:has(a[href="#/progress?job=${cancelled}"])`,
+    );
+    await row.getByRole('button', { name: 'Rerun cancelled' }).waitFor();
+    expect(await row.getByRole('button', { name: 'Rerun failed' }).count()).toBe(0);
+    await page.evaluate(
+      (j) => (location.hash = `#/tree?job=${j}&depth=3`),
+      (await pipeline.db.jobs()).at(-1)!.id,
+    );
+    await settled(page);
+    expect(await page.title()).toMatch(/^Task tree · job /);
+    // Only nodes with children have an open button.
+    const toggles = await page
+      .locator('[data-testid=tree] button.toggle')
+      .evaluateAll((bs) => bs.map((b) => b.getAttribute('aria-label')));
+    expect(toggles.length).toBeGreaterThan(0);
+    expect(await page.locator('[data-testid=tree] span.toggle').count()).toBeGreaterThan(0);
+    // A string, so the test's bundler leaves the page's own dynamic import alone.
+    const shown = await page.evaluate(
+      "import('/ui/dom.js').then((d) => [0.215, 4.56, 412.4, 3200].map((ms) => d.duration(ms)))",
+    );
+    expect(shown).toEqual(['0.21 ms', '4.6 ms', '412 ms', '3.2 s']);
     expect(errors).toEqual([]);
     await page.close();
   });

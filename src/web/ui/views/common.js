@@ -67,9 +67,27 @@ export function jobActions(job, after) {
     job.status === 'running'
       ? h('button', { class: 'danger write-only', onclick: () => act('cancel') }, 'Cancel')
       : null,
-    job.status !== 'running' && job.status !== 'done'
-      ? h('button', { class: 'write-only', onclick: () => act('rerun') }, 'Rerun failed')
-      : null,
+    rerunButton(job, () => act('rerun')),
+  );
+}
+
+/**
+ * The rerun button of an ended job, named after what it reruns (failed tasks run again; blocked
+ * and cancelled ones wait again); none when there is nothing to rerun.
+ */
+function rerunButton(job, onclick) {
+  if (job.status === 'running') return null;
+  const c = job.counts ?? {};
+  const what = c.failed ? 'failed' : c.cancelled ? 'cancelled' : c.blocked ? 'blocked' : '';
+  if (!what) return null;
+  return h(
+    'button',
+    {
+      class: 'write-only',
+      onclick,
+      title: 'Failed tasks run again; blocked and cancelled ones wait for their inputs again',
+    },
+    `Rerun ${what}`,
   );
 }
 
