@@ -69,6 +69,22 @@ function unopenedQueue(): JobQueue {
 }
 
 /**
+ * Opens the job queue that `config` names: Redis when a Redis URL is configured, otherwise the
+ * SQL queue in the task database `db`. For a pipeline opened without its queue
+ * (`queue: false`) that needs it later, e.g. `eas web` at its first write action.
+ * @throws EasError `BACKEND_UNAVAILABLE` when Redis does not answer.
+ */
+export function openPipelineQueue(
+  config: ResolvedConfig,
+  db: TaskDatabase,
+  logger: Logger,
+): Promise<JobQueue> {
+  return config.redisUrl
+    ? createJobQueue({ backend: 'redis', url: config.redisUrl }, { logger })
+    : createJobQueue({ backend: 'sql', sql: db.sql }, { logger });
+}
+
+/**
  * Opens every part of a pipeline from `eas.yaml`, `EAS_*` and flags.
  *
  * @example
@@ -98,12 +114,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   let queue: JobQueue | undefined;
   let files: FileRepository | undefined;
   try {
-    queue =
-      options.queue === false
-        ? unopenedQueue()
-        : config.redisUrl
-          ? await createJobQueue({ backend: 'redis', url: config.redisUrl }, { logger })
-          : await createJobQueue({ backend: 'sql', sql: db.sql }, { logger });
+    queue = options.queue === false ? unopenedQueue() : await openPipelineQueue(config, db, logger);
     files = await createFileRepository({ root: config.filestoreRoot, logger });
   } catch (e) {
     await queue?.close();

@@ -65,6 +65,16 @@ export function withReadingPipeline<T>(
   fn: (p: Pipeline) => Promise<T>,
 ): Promise<T> {
   const config = configOf(ctx);
+  assertPipelineHere(config);
+  return withPipeline(ctx, fn, config, { queue: false });
+}
+
+/**
+ * Refuses to go on outside a pipeline: no `eas.yaml` found and no SQLite database at the
+ * configured path (see {@link withReadingPipeline}), before anything is created.
+ * @throws EasError `NOT_FOUND` (exit 2)
+ */
+export function assertPipelineHere(config: ResolvedConfig): void {
   const file = config.databaseUrl.startsWith('sqlite:')
     ? config.databaseUrl.slice('sqlite:'.length)
     : undefined;
@@ -75,7 +85,6 @@ export function withReadingPipeline<T>(
       { where: file },
     );
   }
-  return withPipeline(ctx, fn, config, { queue: false });
 }
 
 /** Opens the pipeline (of `config`, by default that of the command), runs `fn`, closes it. */

@@ -5,6 +5,7 @@ import { EasError, type Logger } from '../core/index.js';
 import { cancelJob, rerunJob } from '../control/index.js';
 import type { FileRepository } from '../filestore/index.js';
 import type { JobQueue } from '../queue/index.js';
+import { isControlFlowTaskType } from '../registry/index.js';
 import {
   LOG_LEVELS,
   TASK_STATES,
@@ -32,6 +33,7 @@ import {
   type TimingTotals,
   type PlotRow,
   type TaskDatabase,
+  type StateCounts,
   type TaskState,
 } from '../taskdb/index.js';
 import type { AccessScope } from './auth.js';
@@ -42,8 +44,8 @@ import { aggregatePlot, fieldsOf, outputKeysOf, plotCsv } from './plot.js';
 export interface ApiDeps {
   db: TaskDatabase;
   files: FileRepository;
-  /** The job queue; without it the write actions are unavailable. */
-  queue: JobQueue | undefined;
+  /** Opens (or returns) the job queue of the write actions; without it they are unavailable. */
+  queue: (() => Promise<JobQueue>) | undefined;
   live: LiveHub;
   views: AggregateViews;
   scopeOf: (req: FastifyRequest) => AccessScope;
@@ -144,6 +146,15 @@ async function requireJob(db: TaskDatabase, jobId: number | undefined): Promise<
   if (jobId !== undefined && !(await db.job(jobId))) throw noJob(jobId);
 }
 
+/**
+ * The progress the dashboard shows: the counts of `eas status --json` (control-flow tasks
+ * included), with the counts of work tasks alone (no control-flow task) per job and in total.
+ */
+export interface WebProgress extends DashboardProgress {
+  jobs: (DashboardProgress['jobs'][number] & { workCounts: StateCounts })[];
+  workTotals: StateCounts;
+}
+
 /** The aggregate views (progress, timings, pass/fail), per-job cached. */
 export class AggregateViews {
   private readonly progressRows: PerJobCache<ProgressCount>;
@@ -192,11 +203,25 @@ export class AggregateViews {
     return value;
   }
 
-  /** Task counts by state per job and type (one job, or all). */
-  progress(jobId?: number): Promise<DashboardProgress> {
+  /**
+   * Task counts by state per job and type (one job, or all), as `eas status` counts them, plus
+   * each job's and the total `workCounts`: the same without control-flow tasks, which are done
+   * as soon as they are expanded, so the progress bars show the work that ran.
+   */
+  progress(jobId?: number): Promise<WebProgress> {
     return this.cache.get(`progress:${jobId ?? ''}`, async () => {
       const jobs = await this.jobs(jobId);
-      return progressOf(jobs, await this.progressRows.rows(jobs));
+      const rows = await this.progressRows.rows(jobs);
+      const work = progressOf(
+        jobs,
+        rows.filter((r) => !isControlFlowTaskType(r.type)),
+      );
+      const all = progressOf(jobs, rows);
+      return {
+        ...all,
+        jobs: all.jobs.map((j, i) => ({ ...j, workCounts: work.jobs[i]!.counts })),
+        workTotals: work.totals,
+      };
     });
   }
 
@@ -450,7 +475,8 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     deps.live.subscribe(res);
   });
 
-  const writeAction = (req: FastifyRequest): JobQueue => {
+  // Checks the scope, and gives the opener of the queue (called after the parameters are checked).
+  const writeAction = (req: FastifyRequest): (() => Promise<JobQueue>) => {
     if (deps.scopeOf(req) !== 'write')
       throw new EasError(
         'USAGE',
@@ -471,18 +497,18 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/api/jobs/:id/cancel', async (req) => {
     const queue = writeAction(req);
     const p = parse(z.object({ id }), req.params, 'job id');
-    return cancelJob({ db, queue, logger: deps.logger }, p.id);
+    return cancelJob({ db, queue: await queue(), logger: deps.logger }, p.id);
   });
 
   app.post('/api/jobs/:id/rerun', async (req) => {
     const queue = writeAction(req);
     const p = parse(z.object({ id }), req.params, 'job id');
-    const r = await rerunJob({ db, queue, logger: deps.logger }, p.id);
+    const r = await rerunJob({ db, queue: await queue(), logger: deps.logger }, p.id);
     return { ...r, ready: r.ready.length };
   });
 
   app.post('/api/reschedule', async (req) => {
-    const queue = writeAction(req);
+    const queue = await writeAction(req)();
     // The database is the truth, the queue a cache: re-queue every attempt the database says
     // is queued (enqueue is idempotent), after repairing counters as the controller's
     // reconcile does.

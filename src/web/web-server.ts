@@ -20,8 +20,15 @@ export interface WebServerOptions {
   db: TaskDatabase;
   /** The file repository downloads stream from. */
   files: FileRepository;
-  /** The job queue the write actions (cancel, rerun, reschedule) use. Without it they are off. */
-  queue?: JobQueue;
+  /**
+   * The job queue the write actions (cancel, rerun, reschedule) use, or a function opening it.
+   * A function is called at the first write action, not before, so the dashboard starts and
+   * reads while the queue (Redis) is unreachable; an action that finds it unreachable answers
+   * 503 and the next one tries to open it again. A queue it opens stays the caller's to close.
+   * Without a queue the write actions are off.
+   * @defaultValue none
+   */
+  queue?: JobQueue | (() => Promise<JobQueue>);
   /** Interface to bind. @defaultValue `'127.0.0.1'` */
   host?: string;
   /** Port; 0 picks a free one (see {@link WebServer.port}). @defaultValue 0 */
@@ -117,7 +124,7 @@ export async function createWebServer(options: WebServerOptions): Promise<WebSer
   registerApi(app, {
     db: options.db,
     files: options.files,
-    queue: options.queue,
+    queue: options.queue === undefined ? undefined : queueOpener(options.queue),
     live,
     views,
     scopeOf: (req) => scopes.get(req) ?? 'read',
@@ -163,4 +170,23 @@ export async function createWebServer(options: WebServerOptions): Promise<WebSer
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/**
+ * The queue of the write actions, opened on first use: one opening shared by concurrent
+ * actions, kept once it succeeded, and tried again by the next action after it failed. A failure
+ * becomes `BACKEND_UNAVAILABLE` (HTTP 503) saying that reads go on.
+ */
+function queueOpener(queue: JobQueue | (() => Promise<JobQueue>)): () => Promise<JobQueue> {
+  if (typeof queue !== 'function') return () => Promise.resolve(queue);
+  let opening: Promise<JobQueue> | undefined;
+  return () =>
+    (opening ??= queue().catch((e: unknown) => {
+      opening = undefined;
+      throw new EasError(
+        'BACKEND_UNAVAILABLE',
+        `The job queue is unreachable, so this action cannot run now (${e instanceof Error ? e.message : String(e)}). The dashboard still reads the task database; try again once the queue is back.`,
+        { where: 'queue', cause: e, details: { status: 503 } },
+      );
+    }));
 }

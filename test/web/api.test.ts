@@ -133,6 +133,26 @@ function viewSuite(
       expect(all.totals).toEqual((await pipeline.db.status()).totals);
     });
 
+    it('counts work tasks apart for the progress bars: control-flow tasks are left out', async () => {
+      const p = await getJson<{
+        totals: Record<string, number>;
+        workTotals: Record<string, number>;
+        jobs: { counts: Record<string, number>; workCounts: Record<string, number> }[];
+      }>(web.port, `/api/progress?job=${jobId}`);
+      const status = await pipeline.db.status(jobId);
+      // The chain's root, the loops and their iterations: all done, none of them work.
+      const control = Object.entries(status.taskTypes)
+        .filter(([type]) => type.startsWith('execution_'))
+        .reduce((n, [, c]) => n + c.done, 0);
+      expect(control).toBeGreaterThanOrEqual(5);
+      // 2 × 3 searches and 5 extra null tasks did the work.
+      expect(status.totals.done - control).toBe(11);
+      expect(p.totals).toEqual(status.totals);
+      expect(p.workTotals).toEqual({ ...status.totals, done: status.totals.done - control });
+      expect(p.jobs[0]!.workCounts).toEqual(p.workTotals);
+      expect(p.jobs[0]!.counts).toEqual(status.totals);
+    });
+
     it('pages one level of the tree by sibling position', async () => {
       const roots = await getJson<{ items: { id: number; childCount: number }[] }>(
         web.port,

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { TaskDescriptor } from '../../src/chain/index.js';
+import { cancelJob } from '../../src/control/index.js';
 import { createPipeline, type Pipeline } from '../../src/pipeline.js';
 import { runChainToEnd } from '../../src/testing/index.js';
 import { createWebServer, type WebServer } from '../../src/web/index.js';
@@ -263,6 +264,63 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium against an eas demo run', (
     await page.close();
   });
 
+  it('labels a heat map compactly, shows values as plain text, picks the fraction by menu and exports', async () => {
+    const { jobId } = await runChainToEnd(pipeline, {
+      job_name: 'labels',
+      task_list: [
+        // A type without loop parameters, first in the alphabet: not the default plot.
+        { task: 'null', name: 'setup' },
+        {
+          task: 'execution_for_loop',
+          parameter: 'ratio',
+          values: [1.1721022975334803, 2.5, 3.141592653589793],
+          task_list: [
+            {
+              task: 'execution_for_loop',
+              parameter: 'label',
+              values: ['<b>bold</b>', 'plain'],
+              task_list: [
+                {
+                  task: 'set_metadata',
+                  name: 'judge',
+                  values: { outcome: "('PASS' if metadata['ratio'] > 2 else 'FAIL')" },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const { page, errors } = await openPage();
+    await page.goto(`${readOnly.url}#/plots?job=${jobId}`);
+    await settled(page);
+    await page.locator('[data-testid=plot] .hm').first().waitFor({ state: 'attached' });
+    expect(await page.locator('select[aria-label="task type"]').inputValue()).toBe('set_metadata');
+    const xTicks = await page.locator('[data-testid=plot] .xtick text').allTextContents();
+    expect(xTicks).toEqual(['1.172', '2.5', '3.142']);
+    const yTicks = await page.locator('[data-testid=plot] .ytick text').allTextContents();
+    expect(yTicks).toContain('<b>bold</b>');
+    await page.screenshot({ path: join(SHOTS, 'plots-labels.png'), fullPage: true });
+    // The category whose fraction is plotted, by menu.
+    const level = page.locator('select[aria-label="fraction of"]');
+    expect(await level.inputValue()).toBe('PASS');
+    await level.selectOption('FAIL');
+    await waitForText(page.locator('main p.empty'), 'the plot shows the fraction FAIL');
+    expect(await page.evaluate(() => location.hash)).toContain('level=FAIL');
+    await page.locator('[data-testid=plot] .hm').first().waitFor({ state: 'attached' });
+    const [svg] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'SVG', exact: true }).click(),
+    ]);
+    expect(svg.suggestedFilename()).toMatch(/\.svg$/);
+    // A type with nothing to plot offers no image to export.
+    await page.evaluate((j) => (location.hash = `#/plots?job=${j}&type=null`), jobId);
+    await waitForText(page.locator('main p.empty'), 'no loop parameters');
+    expect(await page.getByRole('button', { name: 'PNG', exact: true }).isDisabled()).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('updates a count on screen while a job runs, without reloading', async () => {
     const { page, errors } = await openPage();
     const chain = {
@@ -296,6 +354,89 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium against an eas demo run', (
     await page.close();
   });
 
+  it('shows a task, a task list and the tree (a control node by its children) change from running to done without reloading', async () => {
+    const run = runChainToEnd(pipeline, {
+      job_name: 'live-views',
+      task_list: [{ task: 'null', name: 'slow', sleep: 8 }],
+    });
+    let slow: { id: number; jobId: number } | undefined;
+    for (let i = 0; i < 200 && !slow; i++) {
+      const job = (await pipeline.db.jobs()).find((j) => j.name === 'live-views');
+      if (job)
+        slow = (await pipeline.db.tasks({ jobId: job.id, states: ['running'] })).find(
+          (t) => t.name === 'slow',
+        );
+      if (!slow) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(slow, 'the slow task started').toBeDefined();
+    const { id, jobId } = slow!;
+    const views = [
+      [`#/task/${id}?job=${jobId}`, 'main h1 .badge'],
+      [`#/tasks?job=${jobId}`, `tr[data-task="${id}"] .badge`],
+      [`#/tree?job=${jobId}&depth=2`, `li[data-task="${id}"] .badge`],
+      // The chain's root, a control-flow task (done once expanded), reads as its child runs.
+      [`#/tree?job=${jobId}&depth=1`, '[data-testid=tree] > li > .node > .badge'],
+    ] as const;
+    const pages = await Promise.all(
+      views.map(async ([hash, badge]) => {
+        const { page, errors } = await openPage();
+        await page.goto(`${readOnly.url}${hash}`);
+        await settled(page);
+        await waitForText(page.locator(badge), 'running');
+        const navigations: string[] = [];
+        page.on('framenavigated', (f) => navigations.push(f.url()));
+        return { page, errors, navigations };
+      }),
+    );
+    await run;
+    for (const [i, { page, errors, navigations }] of pages.entries()) {
+      await waitForText(page.locator(views[i]![1]), 'done');
+      expect(navigations).toEqual([]);
+      expect(errors).toEqual([]);
+      await page.close();
+    }
+  });
+
+  it('renders its data in eight tabs of one browser at once (one shared live stream)', async () => {
+    // Chromium opens at most six connections to one host; a stream per tab would starve the
+    // seventh tab of connections for ever.
+    const tabs = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+    try {
+      const pages: Page[] = [];
+      for (let i = 0; i < 8; i++) {
+        const page = await tabs.newPage();
+        page.setDefaultTimeout(15_000);
+        await page.goto(`${readOnly.url}#/progress`);
+        pages.push(page);
+      }
+      for (const [i, page] of pages.entries()) {
+        await settled(page);
+        const done = await page.locator('[data-testid=total-done] .n').textContent();
+        expect(Number(done!.replace(/,/g, '')), `tab ${i + 1}`).toBeGreaterThan(0);
+        await waitForText(page.locator('#live'), '● live');
+      }
+      // Every tab still gets live updates: a job run now shows in the last tab opened.
+      const last = pages.at(-1)!;
+      const before = await last.locator('[data-testid=total-done] .n').textContent();
+      await runChainToEnd(pipeline, { job_name: 'tabs', task_list: [{ task: 'null' }] });
+      await last.waitForFunction(
+        (b) => document.querySelector('[data-testid=total-done] .n')?.textContent !== b,
+        before,
+      );
+      // Closing the tab that reads the stream hands it to another.
+      await pages[0]!.close();
+      const second = pages[1]!;
+      const now = await second.locator('[data-testid=total-done] .n').textContent();
+      await runChainToEnd(pipeline, { job_name: 'tabs', task_list: [{ task: 'null' }] });
+      await second.waitForFunction(
+        (b) => document.querySelector('[data-testid=total-done] .n')?.textContent !== b,
+        now,
+      );
+    } finally {
+      await tabs.close();
+    }
+  });
+
   it('hides write actions in read-only mode and shows them with the write token', async () => {
     const { page, errors } = await openPage();
     await page.goto(`${readOnly.url}#/jobs`);
@@ -310,6 +451,46 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium against an eas demo run', (
     await page.getByRole('button', { name: 'Rerun failed' }).first().waitFor();
     await page.getByRole('button', { name: 'Reschedule' }).waitFor();
     await page.screenshot({ path: join(SHOTS, 'jobs-write.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('marks the current view, titles the tab, announces the live state and names the rerun button', async () => {
+    // A job cancelled before anything ran: nothing failed, its tasks are cancelled.
+    const { jobId: cancelled } = await pipeline
+      .controller()
+      .submit({ chain: { job_name: 'cancelled', task_list: [{ task: 'null' }] } });
+    await cancelJob({ db: pipeline.db, queue: pipeline.queue }, cancelled!);
+    const { page, errors } = await openPage();
+    await page.goto(`${writable.url}#token=${WRITE_TOKEN}`);
+    await page.evaluate(() => (location.hash = '#/jobs'));
+    await settled(page);
+    await waitForText(page.locator('#scope'), 'write access');
+    expect(await page.locator('nav a[aria-current=page]').allTextContents()).toEqual(['Jobs']);
+    expect(await page.title()).toMatch(/^Jobs · /);
+    expect(await page.locator('#live').getAttribute('aria-live')).toBe('polite');
+    const row = page.locator(
+      `[data-testid=jobs] tbody tr:has(a[href="#/progress?job=${cancelled}"])`,
+    );
+    await row.getByRole('button', { name: 'Rerun cancelled' }).waitFor();
+    expect(await row.getByRole('button', { name: 'Rerun failed' }).count()).toBe(0);
+    await page.evaluate(
+      (j) => (location.hash = `#/tree?job=${j}&depth=3`),
+      (await pipeline.db.jobs()).at(-1)!.id,
+    );
+    await settled(page);
+    expect(await page.title()).toMatch(/^Task tree · job /);
+    // Only nodes with children have an open button.
+    const toggles = await page
+      .locator('[data-testid=tree] button.toggle')
+      .evaluateAll((bs) => bs.map((b) => b.getAttribute('aria-label')));
+    expect(toggles.length).toBeGreaterThan(0);
+    expect(await page.locator('[data-testid=tree] span.toggle').count()).toBeGreaterThan(0);
+    // A string, so the test's bundler leaves the page's own dynamic import alone.
+    const shown = await page.evaluate(
+      "import('/ui/dom.js').then((d) => [0.215, 4.56, 412.4, 3200].map((ms) => d.duration(ms)))",
+    );
+    expect(shown).toEqual(['0.21 ms', '4.6 ms', '412 ms', '3.2 s']);
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { EasError, loadWebTokens } from '../../core/index.js';
-import { createPipeline } from '../../pipeline.js';
+import { createPipeline, openPipelineQueue } from '../../pipeline.js';
+import type { JobQueue } from '../../queue/index.js';
 import { assertBindAllowed, createWebServer } from '../../web/index.js';
-import { configOf, loggerOf, type CommandContext } from '../context.js';
+import { assertPipelineHere, configOf, loggerOf, type CommandContext } from '../context.js';
 
 function parsePort(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -39,13 +40,23 @@ export function registerWeb(program: Command, ctx: CommandContext): void {
       const tokens = loadWebTokens();
       // Refuse an open bind before touching the database.
       assertBindAllowed(web.host, tokens);
+      // Like the read commands: outside a pipeline, say so and create nothing.
+      assertPipelineHere(config);
       const log = loggerOf(config);
-      const p = await createPipeline({ config, logger: log });
+      // Reads need only the database: the queue is opened at the first write action, and only
+      // with the write token, so the dashboard starts and reads while Redis is down.
+      const p = await createPipeline({ config, logger: log, queue: false });
+      let queue: Promise<JobQueue> | undefined;
+      const openQueue = (): Promise<JobQueue> =>
+        (queue = openPipelineQueue(config, p.db, log)).catch((e: unknown) => {
+          queue = undefined;
+          throw e;
+        });
       try {
         const server = await createWebServer({
           db: p.db,
           files: p.files,
-          queue: p.queue,
+          queue: tokens.writeToken ? openQueue : undefined,
           host: web.host,
           port: web.port,
           tokens,
@@ -69,6 +80,7 @@ export function registerWeb(program: Command, ctx: CommandContext): void {
         });
         await server.close();
       } finally {
+        await (await queue?.catch(() => undefined))?.close();
         await p.close();
       }
     });

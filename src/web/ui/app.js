@@ -34,6 +34,21 @@ function fillJobSelector() {
   select.value = current;
 }
 
+/** The page title of each view (the tab's name). */
+const TITLES = {
+  progress: 'Progress',
+  jobs: 'Jobs',
+  tree: 'Task tree',
+  tasks: 'Tasks',
+  task: 'Task',
+  products: 'Files',
+  logs: 'Logs',
+  timings: 'Timings',
+  'pass-fail': 'Pass/fail',
+  activity: 'Activity',
+  plots: 'Plots',
+};
+
 let cleanup = () => {};
 let renderSeq = 0;
 
@@ -42,9 +57,13 @@ async function render() {
   const name = VIEWS[current.name] ? current.name : 'progress';
   const { arg, params } = current;
   for (const a of document.querySelectorAll('nav a')) {
-    a.classList.toggle('active', a.dataset.view === name);
+    const here = a.dataset.view === name || (name === 'task' && a.dataset.view === 'tasks');
+    a.classList.toggle('active', here);
+    if (here) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
     a.setAttribute('href', route(a.dataset.view, { job: params.job }));
   }
+  document.title = `${TITLES[name]}${arg ? ` ${arg}` : ''}${params.job ? ` · job ${params.job}` : ''} · plato-eas dashboard`;
   fillJobSelector();
   const seq = ++renderSeq;
   cleanup();
@@ -85,7 +104,7 @@ async function start() {
   } catch {
     // the view shows the error
   }
-  void live();
+  live();
   await render();
 }
 

@@ -67,9 +67,12 @@ export function table(headers, rows, attrs = {}) {
   );
 }
 
-/** Milliseconds as "412 ms", "3.2 s", "4 min 3 s". */
+/** Milliseconds as "0.21 ms", "4.5 ms", "412 ms", "3.2 s", "4 min 3 s". */
 export function duration(ms) {
   if (ms === null || ms === undefined || Number.isNaN(ms)) return '–';
+  // Short tasks (a null task, a cached step) take well under a millisecond: keep two figures.
+  if (ms > 0 && ms < 1) return `${Number(ms.toPrecision(2))} ms`;
+  if (ms < 10) return `${Number(ms.toFixed(1))} ms`;
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   const m = Math.floor(ms / 60_000);

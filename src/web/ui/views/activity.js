@@ -1,7 +1,7 @@
-// Activity: worker hosts, and a timeline of the newest attempts per worker.
-import { api } from '../client.js';
-import { h, table, time, section, empty } from '../dom.js';
-import { plotly, plotConfig } from './plotting.js';
+// Activity: worker hosts, and a timeline of the newest attempts per worker, refreshed live.
+import { api, onChange } from '../client.js';
+import { h, replace, table, time, section, empty } from '../dom.js';
+import { plain, plotly, plotConfig } from './plotting.js';
 
 const COLORS = {
   succeeded: '#16a34a',
@@ -13,43 +13,76 @@ const COLORS = {
 };
 
 export async function render(root, { job }) {
-  const [workers, activity] = await Promise.all([
-    api('/api/workers'),
-    api(`/api/activity?limit=2000${job ? `&job=${encodeURIComponent(job)}` : ''}`),
-  ]);
+  const read = () =>
+    Promise.all([
+      api('/api/workers'),
+      api(`/api/activity?limit=2000${job ? `&job=${encodeURIComponent(job)}` : ''}`),
+    ]);
+  const first = await read();
   root.append(h('h1', {}, 'Worker activity'));
-  root.append(
-    section(
-      'Worker hosts',
-      workers.length === 0
-        ? empty('No worker has registered yet.')
-        : table(
-            ['worker', 'host', 'pid', 'state', 'concurrency', 'task types', 'started', 'last seen'],
-            workers.map((w) => [
-              h('span', { class: 'mono' }, w.id),
-              w.host,
-              String(w.pid),
-              h(
-                'span',
-                { class: `badge state-${w.state === 'running' ? 'running' : 'cancelled'}` },
-                w.state,
-              ),
-              String(w.concurrency),
-              w.types.join(', '),
-              time(w.startedAt),
-              time(w.lastSeenAt),
-            ]),
-          ),
-    ),
-  );
+  const hosts = h('div');
+  const timeline = h('div');
+  root.append(hosts, timeline);
   const chart = h('div', { class: 'plot', 'data-testid': 'activity-plot' });
-  root.append(
-    section(
-      `Timeline of the newest ${activity.length} attempts, per worker`,
-      activity.length ? chart : empty('No attempt has started yet.'),
-    ),
+  let Plotly;
+  let drawn = false;
+  const draw = async ([workers, activity]) => {
+    replace(hosts, workersSection(workers));
+    replace(
+      timeline,
+      section(
+        `Timeline of the newest ${activity.length} attempts, per worker`,
+        activity.length ? chart : empty('No attempt has started yet.'),
+      ),
+    );
+    if (activity.length === 0) return;
+    Plotly ??= await plotly();
+    // react() redraws in place, keeping the user's zoom (uirevision).
+    await Plotly[drawn ? 'react' : 'newPlot'](chart, ...figure(activity), plotConfig());
+    drawn = true;
+  };
+  await draw(first);
+  let shown = JSON.stringify(first);
+  const stop = onChange(async () => {
+    const next = await read();
+    const text = JSON.stringify(next);
+    if (text === shown) return;
+    shown = text;
+    await draw(next);
+  });
+  return () => {
+    stop();
+    if (drawn) Plotly.purge(chart);
+  };
+}
+
+function workersSection(workers) {
+  return section(
+    'Worker hosts',
+    workers.length === 0
+      ? empty('No worker has registered yet.')
+      : table(
+          ['worker', 'host', 'pid', 'state', 'concurrency', 'task types', 'started', 'last seen'],
+          workers.map((w) => [
+            h('span', { class: 'mono' }, w.id),
+            w.host,
+            String(w.pid),
+            h(
+              'span',
+              { class: `badge state-${w.state === 'running' ? 'running' : 'cancelled'}` },
+              w.state,
+            ),
+            String(w.concurrency),
+            w.types.join(', '),
+            time(w.startedAt),
+            time(w.lastSeenAt),
+          ]),
+        ),
   );
-  if (activity.length === 0) return;
+}
+
+/** The timeline's traces and layout. */
+function figure(activity) {
   const now = Date.now();
   // Attempts that overlap on one worker (its concurrency) go on lanes of their own, so every bar
   // is visible: lane k of a worker is the k-th slot it ran attempts in.
@@ -62,7 +95,7 @@ export async function render(root, { job }) {
     if (k < 0) k = ends.push(0) - 1;
     ends[k] = a.endedAt ?? now;
     lanes.set(worker, ends);
-    rowOf.set(a.attemptId, `${worker} · slot ${k + 1}`);
+    rowOf.set(a.attemptId, plain(`${worker} · slot ${k + 1}`));
   }
   const byState = new Map();
   for (const a of activity) {
@@ -70,7 +103,6 @@ export async function render(root, { job }) {
     list.push(a);
     byState.set(a.state, list);
   }
-  const Plotly = await plotly();
   const traces = [...byState].map(([state, list]) => ({
     type: 'bar',
     orientation: 'h',
@@ -79,22 +111,18 @@ export async function render(root, { job }) {
     // Local wall-clock time, as every other time on the page (an ISO string would be UTC).
     base: list.map((a) => time(a.startedAt)),
     x: list.map((a) => Math.max(1, (a.endedAt ?? now) - a.startedAt)),
-    hovertext: list.map((a) => `task ${a.taskId} · ${a.taskType}`),
+    hovertext: list.map((a) => plain(`task ${a.taskId} · ${a.taskType}`)),
     textposition: 'none',
     hovertemplate: '%{hovertext}<br>%{base} + %{x} ms<extra>%{fullData.name}</extra>',
     marker: { color: COLORS[state] ?? '#94a3b8' },
   }));
-  await Plotly.newPlot(
-    chart,
-    traces,
-    {
-      barmode: 'overlay',
-      margin: { t: 10, l: 200, r: 10 },
-      xaxis: { type: 'date', title: { text: 'local time' } },
-      yaxis: { automargin: true, type: 'category', categoryorder: 'category descending' },
-      legend: { orientation: 'h' },
-    },
-    plotConfig(),
-  );
-  return () => Plotly.purge(chart);
+  const layout = {
+    barmode: 'overlay',
+    uirevision: 'activity',
+    margin: { t: 10, l: 200, r: 10 },
+    xaxis: { type: 'date', title: { text: 'local time' } },
+    yaxis: { automargin: true, type: 'category', categoryorder: 'category descending' },
+    legend: { orientation: 'h' },
+  };
+  return [traces, layout];
 }

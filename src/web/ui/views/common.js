@@ -15,13 +15,20 @@ export const STATES = [
   'cancelled',
 ];
 
-/** A stacked bar of state counts. */
+/**
+ * A stacked bar of state counts. A job's bar is drawn over its work tasks (`workCounts`):
+ * control-flow tasks are done as soon as they are expanded, before any work ran.
+ */
 export function stateBar(counts) {
   const total = STATES.reduce((n, s) => n + (counts[s] ?? 0), 0);
   return h(
     'div',
     {
       class: 'bar',
+      role: 'img',
+      'aria-label': `${STATES.filter((s) => counts[s])
+        .map((s) => `${s} ${counts[s]}`)
+        .join(', ')}`,
       title: STATES.filter((s) => counts[s])
         .map((s) => `${s} ${counts[s]}`)
         .join(', '),
@@ -60,9 +67,27 @@ export function jobActions(job, after) {
     job.status === 'running'
       ? h('button', { class: 'danger write-only', onclick: () => act('cancel') }, 'Cancel')
       : null,
-    job.status !== 'running' && job.status !== 'done'
-      ? h('button', { class: 'write-only', onclick: () => act('rerun') }, 'Rerun failed')
-      : null,
+    rerunButton(job, () => act('rerun')),
+  );
+}
+
+/**
+ * The rerun button of an ended job, named after what it reruns (failed tasks run again; blocked
+ * and cancelled ones wait again); none when there is nothing to rerun.
+ */
+function rerunButton(job, onclick) {
+  if (job.status === 'running') return null;
+  const c = job.counts ?? {};
+  const what = c.failed ? 'failed' : c.cancelled ? 'cancelled' : c.blocked ? 'blocked' : '';
+  if (!what) return null;
+  return h(
+    'button',
+    {
+      class: 'write-only',
+      onclick,
+      title: 'Failed tasks run again; blocked and cancelled ones wait for their inputs again',
+    },
+    `Rerun ${what}`,
   );
 }
 

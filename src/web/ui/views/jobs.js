@@ -53,7 +53,7 @@ export async function render(root) {
                 h('span', { class: `badge state-${j.status}` }, j.status),
                 jobActions(j, () => api('/api/progress').then(draw)),
                 count(j.taskCount),
-                stateBar(j.counts),
+                stateBar(j.workCounts ?? j.counts),
                 ...STATES.map((s) =>
                   j.counts[s]
                     ? link(route('tasks', { job: j.id, state: s }), count(j.counts[s]))

@@ -1,6 +1,7 @@
-// Logs: the newest lines first, filtered by job, task and severity, older pages on demand.
+// Logs: the newest lines first (new ones added live), filtered by job, task and severity, older
+// pages on demand.
 /* global URLSearchParams */
-import { api, go } from '../client.js';
+import { api, go, onChange } from '../client.js';
 import { h, replace, link, route, table, time, empty } from '../dom.js';
 
 export async function render(root, { params }) {
@@ -33,31 +34,44 @@ export async function render(root, { params }) {
   const tbody = t.querySelector('tbody');
   const more = h('button', { class: 'more', hidden: true }, 'Older');
   root.append(h('section', { class: 'card' }, t, more));
-  let before;
-  const load = async () => {
+  const row = (l) =>
+    h(
+      'tr',
+      { class: `log-${l.level}` },
+      h('td', { class: 'mono' }, time(l.ts)),
+      h('td', {}, l.level),
+      h('td', {}, link(route(`task/${l.taskId}`, { job: f.job }), String(l.taskId))),
+      h('td', {}, String(l.attemptId)),
+      h('td', {}, l.stream),
+      h('td', { class: 'mono' }, l.message),
+    );
+  const query = (extra) => {
     const q = new URLSearchParams({ limit: '200' });
     for (const [k, v] of Object.entries(f)) if (v) q.set(k, v);
-    if (before !== undefined) q.set('before', String(before));
-    const page = await api(`/api/logs?${q}`);
-    for (const l of page.items) {
-      tbody.append(
-        h(
-          'tr',
-          { class: `log-${l.level}` },
-          h('td', { class: 'mono' }, time(l.ts)),
-          h('td', {}, l.level),
-          h('td', {}, link(route(`task/${l.taskId}`, { job: f.job }), String(l.taskId))),
-          h('td', {}, String(l.attemptId)),
-          h('td', {}, l.stream),
-          h('td', { class: 'mono' }, l.message),
-        ),
-      );
-    }
+    for (const [k, v] of Object.entries(extra)) q.set(k, String(v));
+    return api(`/api/logs?${q}`);
+  };
+  let before;
+  let newest = 0;
+  const load = async () => {
+    const page = await query(before === undefined ? {} : { before });
+    if (page.items.length && before === undefined) newest = page.items[0].id;
+    tbody.append(...page.items.map(row));
     if (tbody.children.length === 0)
       replace(tbody, h('tr', {}, h('td', { colspan: 6 }, empty('No log lines match.'))));
     before = page.next ?? undefined;
     more.hidden = page.next === null;
   };
+  // Live: lines newer than the newest shown go on top (up to 1,000 at a time).
+  const refresh = async () => {
+    const page = await query({ limit: 1000 });
+    const fresh = page.items.filter((l) => l.id > newest);
+    if (fresh.length === 0) return;
+    if (newest === 0) replace(tbody);
+    newest = fresh[0].id;
+    tbody.prepend(...fresh.map(row));
+  };
   more.addEventListener('click', () => void load());
   await load();
+  return onChange(refresh);
 }

@@ -5,9 +5,28 @@
 /* global URLSearchParams */
 import { api, download, go } from '../client.js';
 import { h, section, empty, count } from '../dom.js';
-import { plotly, plotConfig } from './plotting.js';
+import { plain, plotly, plotConfig } from './plotting.js';
 
 const label = (f) => (f ? f.replace(/^(param|output|desc|timing):/, '') : '');
+/** Task types whose fields are read to find one with loop parameters for the default plot. */
+const TYPES_TRIED = 12;
+
+/**
+ * Compact axis labels for numeric loop values: the fewest significant digits (4 at least) that
+ * keep distinct values distinct, so 1.1721022975334803 reads 1.172. Text values stay as they are
+ * (as plain text).
+ */
+export function tickLabels(values) {
+  if (!values.every((v) => typeof v === 'number')) return values.map((v) => plain(v));
+  const distinct = new Set(values).size;
+  for (let digits = 4; digits < 17; digits++) {
+    const labels = values.map((v) =>
+      Number.isInteger(v) && Math.abs(v) < 1e9 ? String(v) : String(Number(v.toPrecision(digits))),
+    );
+    if (new Set(labels).size === distinct) return labels;
+  }
+  return values.map(String);
+}
 
 function choose(preferred, options, fallback) {
   return options.includes(preferred) ? preferred : fallback;
@@ -23,12 +42,29 @@ export async function render(root, { params }) {
     return;
   }
   const typeNames = types.map((t) => t.type);
-  const type = choose(
-    params.type,
-    typeNames,
-    typeNames.includes('transit_search_bls') ? 'transit_search_bls' : typeNames[0],
-  );
-  const fields = await api(`/api/plot/fields?type=${encodeURIComponent(type)}${jq}`);
+  const fieldsOf = (t) => api(`/api/plot/fields?type=${encodeURIComponent(t)}${jq}`);
+  let type = params.type && typeNames.includes(params.type) ? params.type : undefined;
+  let fields = type ? await fieldsOf(type) : undefined;
+  if (!type) {
+    // The first type with loop parameters to plot against (transit searches first), else the
+    // first type: a type without parameters has nothing to show.
+    const order = [
+      ...typeNames.filter((t) => t === 'transit_search_bls'),
+      ...typeNames.filter((t) => t !== 'transit_search_bls'),
+    ];
+    for (const t of order.slice(0, TYPES_TRIED)) {
+      const f = await fieldsOf(t);
+      if (f.parameters.length > 0) {
+        type = t;
+        fields = f;
+        break;
+      }
+    }
+    if (!type) {
+      type = order[0];
+      fields = await fieldsOf(type);
+    }
+  }
   const paramFields = fields.parameters;
   const valueFields = [
     ...fields.outputs,
@@ -92,11 +128,24 @@ export async function render(root, { params }) {
     );
   const chart = h('div', { class: 'plot', 'data-testid': 'plot' });
   const info = h('p', { class: 'empty' });
+  // Plotly, once the plot is drawn; until then the image exports are off.
+  let Plotly;
+  const exportImage = (format) => {
+    if (!Plotly) return;
+    void Plotly.downloadImage(chart, {
+      format,
+      filename: `${type}-${label(value)}`,
+      width: 1200,
+      height: 800,
+    });
+  };
+  const png = h('button', { onclick: () => exportImage('png'), disabled: true }, 'PNG');
+  const svg = h('button', { onclick: () => exportImage('svg'), disabled: true }, 'SVG');
   const buttons = h(
     'div',
     { class: 'filters' },
-    h('button', { onclick: () => exportImage('png') }, 'PNG'),
-    h('button', { onclick: () => exportImage('svg') }, 'SVG'),
+    png,
+    svg,
     h(
       'button',
       {
@@ -106,27 +155,43 @@ export async function render(root, { params }) {
       'CSV',
     ),
   );
-  root.append(
-    h(
-      'div',
-      { class: 'filters' },
-      select('task type', type, typeNames, false),
-      select('x', x, [...paramFields, ...fields.descriptions], false),
-      select('y (optional)', y, paramFields, true),
-      select('value', value, valueFields, false),
-    ),
-    section(`${label(value)} of ${type}`, chart, info, buttons),
+  const menus = h(
+    'div',
+    { class: 'filters' },
+    select('task type', type, typeNames, false),
+    select('x', x, [...paramFields, ...fields.descriptions], false),
+    select('y (optional)', y, paramFields, true),
+    select('value', value, valueFields, false),
   );
+  root.append(menus, section(`${label(value)} of ${type}`, chart, info, buttons));
   if (!x) {
     info.textContent = 'This task type has no loop parameters to plot against.';
     return;
   }
   const data = await api(`/api/plot?${query(state)}`);
-  const Plotly = await plotly();
-  const measure = data.level ? `fraction ${data.level}` : `mean ${label(value)}`;
+  if (data.categories.length > 1) {
+    // A categorical value is plotted as the fraction of one category: which one, by menu.
+    menus.append(
+      h(
+        'label',
+        {},
+        'fraction of',
+        h(
+          'select',
+          { 'aria-label': 'fraction of', onchange: (e) => set('level', e.target.value) },
+          data.categories.map((c) => h('option', { value: c, selected: c === data.level }, c)),
+        ),
+      ),
+    );
+  }
+  const plotlyLib = await plotly();
+  const measure = plain(data.level ? `fraction ${data.level}` : `mean ${label(value)}`);
+  const xName = plain(label(x));
+  const yName = plain(label(y));
   info.textContent = `${count(data.used)} of ${count(data.rows)} tasks have ${label(x)}${y ? `, ${label(y)}` : ''} and ${label(value)}.${data.categories.length ? ` Values: ${data.categories.join(', ')}; the plot shows the fraction ${data.level}.` : ''}`;
   const axis = (f, values) => ({
-    title: { text: label(f) },
+    title: { text: plain(label(f)) },
+    automargin: true,
     type:
       values.every((v) => typeof v === 'number') &&
       values.length > 2 &&
@@ -141,8 +206,8 @@ export async function render(root, { params }) {
     traces = [
       {
         type: 'heatmap',
-        x: data.xs.map(String),
-        y: data.ys.map(String),
+        x: tickLabels(data.xs),
+        y: tickLabels(data.ys),
         z: data.z,
         customdata: data.counts,
         zmin: categorical ? 0 : undefined,
@@ -155,15 +220,16 @@ export async function render(root, { params }) {
             ]
           : 'Viridis',
         colorbar: { title: { text: measure } },
-        hovertemplate: `${label(x)} %{x}<br>${label(y)} %{y}<br>${measure} %{z:.3g}<br>%{customdata} tasks<extra></extra>`,
+        hovertemplate: `${xName} %{x}<br>${yName} %{y}<br>${measure} %{z:.3g}<br>%{customdata} tasks<extra></extra>`,
         xgap: 1,
         ygap: 1,
       },
     ];
     layout = {
       margin: { t: 10 },
-      xaxis: { title: { text: label(x) }, type: 'category' },
-      yaxis: { title: { text: label(y) }, type: 'category' },
+      // automargin: room for the tick labels, and the titles beside them rather than on them.
+      xaxis: { title: { text: xName, standoff: 10 }, type: 'category', automargin: true },
+      yaxis: { title: { text: yName, standoff: 10 }, type: 'category', automargin: true },
     };
   } else {
     traces = [
@@ -171,10 +237,10 @@ export async function render(root, { params }) {
         type: 'scatter',
         mode: 'lines+markers',
         name: measure,
-        x: data.series.map((s) => s.x),
+        x: data.series.map((s) => (typeof s.x === 'number' ? s.x : plain(s.x))),
         y: data.series.map((s) => s.value),
         hovertext: data.series.map((s) => `${s.count} tasks`),
-        hovertemplate: `${label(x)} %{x}<br>${measure} %{y:.3g}<br>%{hovertext}<extra></extra>`,
+        hovertemplate: `${xName} %{x}<br>${measure} %{y:.3g}<br>%{hovertext}<extra></extra>`,
         marker: { color: '#2563eb', size: 9 },
         line: { width: 2 },
       },
@@ -184,7 +250,7 @@ export async function render(root, { params }) {
         type: 'scatter',
         mode: 'markers',
         name: 'tasks',
-        x: data.points.x,
+        x: data.points.x.map((v) => (typeof v === 'number' ? v : plain(v))),
         y: data.points.v,
         marker: { color: 'rgba(100,116,139,0.35)', size: 5 },
       });
@@ -193,20 +259,16 @@ export async function render(root, { params }) {
       xaxis: axis(x, data.xs),
       yaxis: {
         title: { text: measure },
+        automargin: true,
         ...(data.categories.length ? { range: [-0.05, 1.05] } : {}),
       },
       legend: { orientation: 'h' },
     };
   }
-  await Plotly.newPlot(chart, traces, layout, plotConfig());
-  function exportImage(format) {
-    void Plotly.downloadImage(chart, {
-      format,
-      filename: `${type}-${label(value)}`,
-      width: 1200,
-      height: 800,
-    });
-  }
+  await plotlyLib.newPlot(chart, traces, layout, plotConfig());
+  Plotly = plotlyLib;
+  png.disabled = false;
+  svg.disabled = false;
   return () => Plotly.purge(chart);
 }
 

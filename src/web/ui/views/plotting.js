@@ -32,3 +32,11 @@ export function plotConfig() {
     modeBarButtonsToRemove: ['sendDataToCloud', 'sendChartToCloud', 'lasso2d', 'select2d'],
   };
 }
+
+/**
+ * Text for plotly, which reads its strings as a little HTML (`<b>`, `<br>`, links): values
+ * (task metadata, loop values) must show as they are, so `<`, `>` and `&` become entities.
+ */
+export function plain(text) {
+  return String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}

@@ -58,7 +58,7 @@ export async function render(root, { job }) {
                 j.name,
                 h('span', { class: `badge state-${j.status}` }, j.status),
                 count(j.taskCount),
-                stateBar(j.counts),
+                stateBar(j.workCounts ?? j.counts),
                 count(j.counts.done),
                 j.counts.failed
                   ? link(route('tasks', { job: j.id, state: 'failed' }), count(j.counts.failed))

@@ -1,8 +1,9 @@
 // One task: why it is not ready, every attempt (times, host, heartbeats, error, traceback,
-// output metadata, files with download), its metadata, inputs, outputs and logs.
-import { api, download } from '../client.js';
+// output metadata, files with download), its metadata, inputs, outputs and logs; redrawn live.
+import { api, download, onChange } from '../client.js';
 import {
   h,
+  replace,
   link,
   route,
   table,
@@ -47,8 +48,24 @@ function versionRow(v) {
 }
 
 export async function render(root, { arg, params }) {
-  const { task: t, logs } = await api(`/api/tasks/${encodeURIComponent(arg)}`);
+  const path = `/api/tasks/${encodeURIComponent(arg)}`;
   const job = params.job ?? '';
+  const first = await api(path);
+  draw(root, first, job);
+  // Live: read again on every change of the pipeline, and redraw only when the task changed.
+  // The page is rebuilt in one step, so the scroll position stays.
+  let shown = JSON.stringify(first);
+  return onChange(async () => {
+    const next = await api(path);
+    const text = JSON.stringify(next);
+    if (text === shown) return;
+    shown = text;
+    replace(root);
+    draw(root, next, job);
+  });
+}
+
+function draw(root, { task: t, logs }, job) {
   root.append(
     h('h1', {}, `Task ${t.id}${t.name ? ` "${t.name}"` : ''} `, stateBadge(t.state)),
     section(

@@ -1,6 +1,6 @@
-// Tasks: a filtered list (job, state, type, depth), a page at a time.
+// Tasks: a filtered list (job, state, type, depth), a page at a time, refreshed live.
 /* global URLSearchParams */
-import { api, go } from '../client.js';
+import { api, go, onChange } from '../client.js';
 import { h, replace, link, route, table, stateBadge, empty } from '../dom.js';
 import { STATES } from './common.js';
 
@@ -77,36 +77,65 @@ export async function render(root, { params }) {
   );
   card.querySelector('table').replaceChild(tbody, card.querySelector('tbody'));
   root.append(card);
-  let after;
-  const load = async () => {
-    const q = new URLSearchParams({ limit: '100' });
+  const row = (t) =>
+    h(
+      'tr',
+      { 'data-task': String(t.id) },
+      h(
+        'td',
+        {},
+        link(route(`task/${t.id}`, { job: f.job }), `${t.id}${t.name ? ` ${t.name}` : ''}`),
+      ),
+      h('td', {}, stateBadge(t.state)),
+      h('td', {}, t.type),
+      h('td', { class: 'mono' }, t.path),
+      h('td', { class: 'num' }, String(t.depth)),
+      h('td', { class: 'num' }, String(t.attemptCount)),
+      h('td', {}, t.error ?? t.reason ?? ''),
+    );
+  const fetchPage = (from, limit) => {
+    const q = new URLSearchParams({ limit: String(limit) });
     for (const [k, v] of Object.entries(f)) if (v) q.set(k, v);
-    if (after !== undefined) q.set('after', String(after));
-    const page = await api(`/api/tasks?${q}`);
-    for (const t of page.items) {
-      tbody.append(
-        h(
-          'tr',
-          { 'data-task': String(t.id) },
-          h(
-            'td',
-            {},
-            link(route(`task/${t.id}`, { job: f.job }), `${t.id}${t.name ? ` ${t.name}` : ''}`),
-          ),
-          h('td', {}, stateBadge(t.state)),
-          h('td', {}, t.type),
-          h('td', { class: 'mono' }, t.path),
-          h('td', { class: 'num' }, String(t.depth)),
-          h('td', { class: 'num' }, String(t.attemptCount)),
-          h('td', {}, t.error ?? t.reason ?? ''),
-        ),
-      );
-    }
-    if (tbody.children.length === 0)
-      replace(tbody, h('tr', {}, h('td', { colspan: 7 }, empty('No task matches.'))));
-    after = page.next ?? undefined;
-    more.hidden = page.next === null;
+    if (from !== undefined) q.set('after', String(from));
+    return api(`/api/tasks?${q}`);
   };
-  more.addEventListener('click', () => void load());
-  await load();
+  // What is shown: the rows, and the key of the next page ("More").
+  let items = [];
+  let after;
+  const show = (rows, next) => {
+    items = rows;
+    after = next ?? undefined;
+    more.hidden = next === null;
+    replace(
+      tbody,
+      rows.length === 0
+        ? h('tr', {}, h('td', { colspan: 7 }, empty('No task matches.')))
+        : rows.map(row),
+    );
+  };
+  // "More" and the live refresh take turns, so neither shows rows the other is replacing.
+  let turn = Promise.resolve();
+  const serially = (fn) => (turn = turn.then(fn, fn));
+  const load = async () => {
+    const page = await fetchPage(after, 100);
+    show([...items, ...page.items], page.next);
+  };
+  // Live: the same number of rows read again from the first, and redrawn only when they changed.
+  const refresh = async () => {
+    const wanted = Math.max(items.length, 100);
+    const rows = [];
+    let from;
+    let next;
+    do {
+      const page = await fetchPage(from, Math.min(1000, wanted - rows.length));
+      rows.push(...page.items);
+      next = page.next;
+      from = next ?? undefined;
+    } while (next !== null && rows.length < wanted);
+    if (JSON.stringify(rows) !== JSON.stringify(items) || (next === null) !== more.hidden)
+      show(rows, next);
+  };
+  more.addEventListener('click', () => void serially(load));
+  await serially(load);
+  return onChange(() => serially(refresh));
 }

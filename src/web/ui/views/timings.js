@@ -39,6 +39,11 @@ export async function render(root, { job }) {
         ]),
       ),
     ),
+    h(
+      'p',
+      { class: 'empty' },
+      'Means over finished attempts (eas timings prints medians; eas timings --csv every attempt).',
+    ),
     section('Mean wall clock by task type', chart),
   );
   const ok = rows.filter((r) => r.state === 'succeeded');
