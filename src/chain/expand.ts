@@ -689,7 +689,7 @@ function createExpansion(
     const metadata = { ...node.metadata, [index]: { type: 'int', value: 1 } as TypedValue };
     try {
       const scope = { metadata, seed: options.seed, path: node.path };
-      return truthyValue(resolver.resolve(criterion, scope, `${node.path}.repeat_criterion`));
+      return criterionHolds(resolver.resolve(criterion, scope, `${node.path}.repeat_criterion`));
     } catch (e) {
       if (isEasError(e)) return true; // fails when it is evaluated at run time
       throw e;
@@ -906,8 +906,8 @@ export function evaluateAtStart(
   return out;
 }
 
-/** Python truthiness of a typed value (a do-while's criterion). */
-function truthyValue(v: TypedValue): boolean {
+/** Python truthiness of an evaluated criterion (a conditional's or a do-while's). */
+export function criterionHolds(v: TypedValue): boolean {
   switch (v.type) {
     case 'bool':
       return v.value;

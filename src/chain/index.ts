@@ -15,6 +15,7 @@ export {
   expandChain,
   expandChainCollecting,
   expandFragment,
+  criterionHolds,
   evaluateAtStart,
   EVALUATE_AT_START,
   unresolvedInputMessage,

@@ -6,6 +6,7 @@ import {
   type TypedValue,
 } from '../core/index.js';
 import {
+  criterionHolds,
   expandFragment,
   LiteralResolver,
   type TaskDescriptor,
@@ -21,25 +22,6 @@ export interface DeferredContext {
   registry: TaskTypeRegistry;
   resolver?: ValueResolver;
   workerId: string;
-}
-
-/** Python truthiness of an evaluated criterion. */
-export function truthy(v: TypedValue): boolean {
-  switch (v.type) {
-    case 'bool':
-      return v.value;
-    case 'int':
-    case 'float':
-      return v.value !== 0;
-    case 'str':
-      return v.value.length > 0;
-    case 'null':
-      return false;
-    default:
-      return Array.isArray(v.value)
-        ? v.value.length > 0
-        : v.value !== null && Object.keys(v.value as object).length > 0;
-  }
 }
 
 /**
@@ -85,7 +67,7 @@ export async function planDeferred(
   };
 
   if (p.taskType === 'execution_conditional') {
-    const verdict = truthy(
+    const verdict = criterionHolds(
       resolver.resolve(d.criterion, scopeFor(p.metadata), `${p.path}.criterion`),
     );
     const field = verdict ? 'task_list' : 'else_task_list';
@@ -125,7 +107,7 @@ export async function planDeferred(
         ...p.metadata,
         [`${name}_index`]: { type: 'int', value: done } as TypedValue,
       };
-      const again = truthy(
+      const again = criterionHolds(
         resolver.resolve(d.repeat_criterion, scopeFor(metadata), `${p.path}.repeat_criterion`),
       );
       if (!again)
