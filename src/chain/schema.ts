@@ -220,13 +220,7 @@ export const chainDocumentSchema = z
 
 /** Fields of a descriptor that are structure, not the task's own parameters. */
 export const STRUCTURAL_FIELDS: ReadonlySet<string> = new Set([
-  'task',
-  'name',
-  'inputs',
-  'outputs',
-  'job_name',
-  'working_directory',
-  'requires_metadata_from',
+  ...COMMON_FIELDS,
   'task_list',
   'else_task_list',
   'task_list_else',

@@ -95,12 +95,13 @@ export class Dispatcher {
   private readonly finishing = new Set<Promise<void>>();
   /** When the oldest result waiting for a commit arrived (performance.now()). */
   private waitingSince = 0;
-  private commitTimer: NodeJS.Timeout | undefined;
   private dispatching: Promise<void> | undefined;
   private failure: unknown;
   private pollMs = 0;
   private nextPollAt = 0;
-  private pollTimer: NodeJS.Timeout | undefined;
+  /** The next look ({@link kickIn}): a second commit's wait or an empty claim's poll. */
+  private kickTimer: NodeJS.Timeout | undefined;
+  private kickAt = 0;
   private stopped = false;
   private readonly log: Logger;
   /** Counts since construction: commits and the outcomes they recorded, starts and their attempts. */
@@ -144,8 +145,7 @@ export class Dispatcher {
       }
     } finally {
       this.stopped = true;
-      clearTimeout(this.pollTimer);
-      clearTimeout(this.commitTimer);
+      clearTimeout(this.kickTimer);
       await Promise.all([...this.finishing, this.dispatching]);
       this.log.info({ ...this.stats }, 'dispatcher stopped');
     }
@@ -246,36 +246,42 @@ export class Dispatcher {
       if (this.finishing.size > 0 && this.outcomes.length < SECOND_COMMIT_MIN) {
         const wait = SECOND_COMMIT_WAIT_MS - (performance.now() - this.waitingSince);
         if (wait > 0) {
-          this.commitTimer ??= setTimeout(() => {
-            this.commitTimer = undefined;
-            this.kick(boxes);
-          }, wait);
+          this.kickIn(boxes, wait);
           break;
         }
       }
-      const commit: Promise<void> = this.finish(boxes)
-        .catch((e: unknown) => this.fail(e))
-        .finally(() => {
-          this.finishing.delete(commit);
-          this.kick(boxes);
-        });
+      const commit = this.step(boxes, this.finish(boxes), () => this.finishing.delete(commit));
       this.finishing.add(commit);
     }
     if (this.dispatching || ![...this.served.values()].some((w) => this.free(w) > 0)) return;
     const wait = this.nextPollAt - Date.now();
     if (wait > 0) {
-      this.pollTimer ??= setTimeout(() => {
-        this.pollTimer = undefined;
-        this.kick(boxes);
-      }, wait);
+      this.kickIn(boxes, wait);
       return;
     }
-    this.dispatching = this.dispatch(boxes)
+    this.dispatching = this.step(boxes, this.dispatch(boxes), () => (this.dispatching = undefined));
+  }
+
+  /** A commit or a dispatch under way: a failure stops the dispatcher; its end looks again. */
+  private step(boxes: Mailboxes, work: Promise<void>, ended: () => void): Promise<void> {
+    return work
       .catch((e: unknown) => this.fail(e))
       .finally(() => {
-        this.dispatching = undefined;
+        ended();
         this.kick(boxes);
       });
+  }
+
+  /** Looks again in `ms` (or sooner, if a look is already due sooner). */
+  private kickIn(boxes: Mailboxes, ms: number): void {
+    const at = performance.now() + ms;
+    if (this.kickTimer && this.kickAt <= at) return;
+    clearTimeout(this.kickTimer);
+    this.kickAt = at;
+    this.kickTimer = setTimeout(() => {
+      this.kickTimer = undefined;
+      this.kick(boxes);
+    }, ms);
   }
 
   private fail(e: unknown): void {

@@ -510,14 +510,14 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
         boxes.take(inbox, 100, Math.max(1, until - Date.now()), undefined),
       );
       for (const text of messages) {
-        const d = fromWire(text) as DispatchDelivery<AttemptPayload>;
-        if (d.kind === 'closed') closed = true;
-        else back.push(...d.payloads.map((p) => p.attemptId));
+        const d = this.delivery(text);
+        if (d?.kind === 'closed') closed = true;
+        else if (d) back.push(...d.payloads.map((p) => p.attemptId));
       }
     }
     if (back.length > 0) {
       this.log.info({ attempts: back.length }, 'handing back attempts not started');
-      await this.handBackMany(back);
+      await this.handBack(back);
     }
     await this.flush();
     await this.drain();
@@ -525,14 +525,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
 
   /** Runs what the dispatcher sent, or keeps it until a slot frees. */
   private receive(text: string): void {
-    let d: DispatchDelivery<AttemptPayload>;
-    try {
-      d = fromWire(text) as DispatchDelivery<AttemptPayload>;
-    } catch (e) {
-      this.log.error({ err: e }, 'unreadable dispatch dropped');
-      return;
-    }
-    if (d.kind !== 'attempts') return;
+    const d = this.delivery(text);
+    if (d?.kind !== 'attempts') return;
     this.received += d.payloads.length;
     const later: AttemptPayload[] = [];
     for (const p of d.payloads) {
@@ -541,6 +535,16 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     }
     if (d.first) this.held.unshift(...later);
     else this.held.push(...later);
+  }
+
+  /** A message of this worker's mailbox; undefined (logged) when it cannot be read. */
+  private delivery(text: string): DispatchDelivery<AttemptPayload> | undefined {
+    try {
+      return fromWire(text) as DispatchDelivery<AttemptPayload>;
+    } catch (e) {
+      this.log.error({ err: e }, 'unreadable dispatch dropped');
+      return undefined;
+    }
   }
 
   /** What this worker can take, for the dispatcher (0 once stopping). */
@@ -561,12 +565,14 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   }
 
   /** Hands attempts back: stalled without counting, their items completed, queued again. */
-  private async handBackMany(attemptIds: number[]): Promise<void> {
+  private async handBack(attemptIds: number[]): Promise<void> {
     const r = await this.untilAvailable('handing attempts back', () =>
       this.o.db.stallAttempts(attemptIds, { handBack: true }),
     );
-    await this.untilAvailable('completing handed-back items', () =>
-      this.o.queue.complete(this.workerId, attemptIds),
+    await this.afterAdopting(() =>
+      this.untilAvailable('completing handed-back items', () =>
+        this.o.queue.complete(this.workerId, attemptIds),
+      ),
     );
     await this.untilAvailable('queueing handed-back tasks', () => this.o.queue.enqueue(r.ready));
   }
@@ -766,7 +772,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
 
     const wallMs = performance.now() - t0;
     if (handedBack) {
-      await this.handBack(payload.attemptId);
+      await this.handBack([payload.attemptId]);
       await this.cleanup(workDir, needsDir, false);
       return;
     }
@@ -1079,12 +1085,6 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
       this.committedAll.push(resolve);
       this.scheduleCommit();
     });
-  }
-
-  private async handBack(attemptId: number): Promise<void> {
-    const result = await this.o.db.stallAttempts([attemptId], { handBack: true });
-    await this.afterAdopting(() => this.o.queue.complete(this.workerId, [attemptId]));
-    await this.o.queue.enqueue(result.ready);
   }
 
   private async heartbeat(): Promise<void> {
