@@ -128,7 +128,7 @@ async function untilNoLiveTask(url: string, jobId: number): Promise<void> {
 /**
  * Ours: the chain on PostgreSQL + Redis, `eas worker` processes running the built-in no-op;
  * with `dispatch`, workers started with `--dispatch` beside an `eas controller` whose dispatcher
- * serves them (its CPU counts with the workers').
+ * serves them (its CPU is counted apart, as `dispatcher`, and in the total).
  */
 async function ours(
   queue: 'redis' | 'sql',
@@ -209,7 +209,8 @@ async function ours(
     // here on is the run's (their first claims may begin a few ms before), as is the servers'.
     // The submission's own database work stays outside.
     runCpu = cpuWindow({
-      workers: () => children.map((c) => c.pid!),
+      workers: () => children.slice(dispatch ? 1 : 0).map((c) => c.pid!),
+      ...(dispatch ? { dispatcher: () => [children[0]!.pid!] } : {}),
       postgresql: () => pidsNamed('postgres'),
       redis: () => (queue === 'redis' ? pidsNamed('redis-server') : []),
     });

@@ -120,6 +120,29 @@ describe('wire JSON', () => {
     expect(fromWire(toWire(plain))).toEqual(plain);
     expect(toWire(plain)).toBe(JSON.stringify(plain));
   });
+
+  it('finds one special value deep in an otherwise plain message, and reads marker-like text as text', () => {
+    const deep = { outcomes: [{ a: 1 }, { meta: { values: [1, 2, { sde: Number.NaN }] } }] };
+    const back = fromWire(toWire(deep)) as typeof deep;
+    expect(
+      (back.outcomes[1] as { meta: { values: [number, number, { sde: number }] } }).meta.values[2]
+        .sde,
+    ).toBeNaN();
+    // Strings that hold a NUL, or the text of an escaped NUL, come back as they went.
+    const texts = {
+      nul: '\u0000float',
+      escaped: '\\u0000number',
+      both: { '\u0000float': 'x', y: 1 },
+    };
+    expect(fromWire(toWire(texts))).toEqual(texts);
+    // Objects with their own toJSON (a Date) are written as plain JSON writes them.
+    const when = { at: new Date(0), f: float(2) };
+    expect((fromWire(toWire(when)) as { at: string }).at).toBe('1970-01-01T00:00:00.000Z');
+    // A cycle still throws, as JSON.stringify does.
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => toWire(cyclic)).toThrow(TypeError);
+  });
 });
 
 describe.runIf(redisOk)('mailboxes of the Redis queue', () => {
@@ -186,6 +209,8 @@ describe.runIf(redisOk)('Dispatcher', () => {
     expect(await onePassedAttemptEach(p, jobId!)).toBe(450);
     expect([...ran.values()].every((n) => n === 1)).toBe(true);
     expect(ran.size).toBe(450);
+    // No-op attempts: each worker takes the deepest hold, 16 attempts a slot.
+    expect(workers.map((w) => w.holdLimit)).toEqual([128, 128]);
     const stats = (controller as Controller).dispatcher!.stats;
     expect(stats.outcomes).toBe(450);
     // Shared transactions: far fewer commits than outcomes, and parents started by the commit
@@ -271,6 +296,8 @@ describe.runIf(redisOk)('Dispatcher', () => {
     await runWorkers(p, [second], jobId!);
     expect((await p.db.job(jobId!))!.status).toBe('done');
     expect(await onePassedAttemptEach(p, jobId!)).toBe(6);
+    // Attempts of 0.3 s: the hold stays at its least, the running attempt and one more.
+    expect(second.holdLimit).toBe(2);
     // A hand-back does not count towards the stall limit.
     const tasks = await p.db.tasks({ jobId: jobId! });
     expect(tasks.filter((t) => t.state !== 'done')).toEqual([]);
