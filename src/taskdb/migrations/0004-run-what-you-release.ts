@@ -30,7 +30,7 @@ const GENERIC_PLANS: [string, string] = [
 ];
 
 /** 0002's start under a new name, without its asynchronous commit. */
-const MARK_STARTED = edited(START_OF_0002, [
+export const MARK_STARTED = edited(START_OF_0002, [
   ['FUNCTION eas_start_attempts(', 'FUNCTION eas_mark_started('],
   ["  PERFORM set_config('synchronous_commit', 'off', true);\n", ''],
   GENERIC_PLANS,

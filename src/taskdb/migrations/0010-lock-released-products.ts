@@ -16,7 +16,7 @@ import { edited } from './sql-text.js';
  * looks for their versions: whichever comes second waits for the first to commit and then sees
  * its rows. The general path (`releaseDependents`, `insertPlannedTasks`) does the same.
  */
-const RELEASE = edited(RELEASE_OF_0005, [
+export const RELEASE = edited(RELEASE_OF_0005, [
   [
     '  -- Dependents: one less unmet dependency',
     `  -- The products first: a run-time expansion reading one waits for this commit, or this

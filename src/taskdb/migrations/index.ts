@@ -10,6 +10,7 @@ import * as m0008 from './0008-job-totals.js';
 import * as m0009 from './0009-timing-cpu-children.js';
 import * as m0010 from './0010-lock-released-products.js';
 import * as m0011 from './0011-job-locks.js';
+import * as m0012 from './0012-batch-joins.js';
 
 /**
  * The task database's migrations, in order. Append-only: a released migration is never
@@ -27,4 +28,5 @@ export const TASKDB_MIGRATIONS: readonly Migration[] = [
   { name: '0009-timing-cpu-children', ...m0009 },
   { name: '0010-lock-released-products', ...m0010 },
   { name: '0011-job-locks', ...m0011 },
+  { name: '0012-batch-joins', ...m0012 },
 ];
