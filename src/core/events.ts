@@ -32,6 +32,8 @@ export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
 
   /** Emits to every listener; a listener that throws does not stop the others. */
   protected emit<K extends keyof Events & string>(event: K, ...args: Events[K]): void {
+    // Most events of a busy worker have no listener: skip the copy of the listener list.
+    if (this.emitter.listenerCount(event) === 0) return;
     for (const l of this.emitter.listeners(event)) {
       try {
         (l as (...a: unknown[]) => void)(...args);

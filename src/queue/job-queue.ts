@@ -10,6 +10,7 @@ import {
   leaseMsSchema,
   ownerSchema,
   parseArgument,
+  quickCheck,
   queueItemSchema,
   reclaimSchema,
   type JobQueueOptions,
@@ -126,7 +127,7 @@ export class JobQueue implements AsyncDisposable {
    */
   async enqueue(items: readonly QueueItem[]): Promise<void> {
     this.assertOpen('enqueue');
-    parseArgument(queueItemsSchema, items, 'enqueue.items');
+    parseArgument(queueItemsSchema, items, 'enqueue.items', quickCheck.queueItems);
     if (items.length === 0) return;
     await this.backend.enqueue(items);
     this.logger.debug({ count: items.length }, 'items enqueued');
@@ -148,9 +149,9 @@ export class JobQueue implements AsyncDisposable {
    */
   async adopt(owner: string, items: readonly QueueItem[], leaseMs: number): Promise<number[]> {
     this.assertOpen('adopt');
-    parseArgument(ownerSchema, owner, 'adopt.owner');
-    parseArgument(queueItemsSchema, items, 'adopt.items');
-    parseArgument(leaseMsSchema, leaseMs, 'adopt.leaseMs');
+    parseArgument(ownerSchema, owner, 'adopt.owner', quickCheck.owner);
+    parseArgument(queueItemsSchema, items, 'adopt.items', quickCheck.queueItems);
+    parseArgument(leaseMsSchema, leaseMs, 'adopt.leaseMs', quickCheck.leaseMs);
     if (items.length === 0) return [];
     const adopted = await this.backend.adopt(owner, items, leaseMs);
     if (adopted.length > 0) this.logger.debug({ owner, count: adopted.length }, 'items adopted');
@@ -181,17 +182,17 @@ export class JobQueue implements AsyncDisposable {
    */
   async extend(owner: string, attemptIds: readonly number[], leaseMs: number): Promise<number[]> {
     this.assertOpen('extend');
-    parseArgument(ownerSchema, owner, 'extend.owner');
-    parseArgument(attemptIdsSchema, attemptIds, 'extend.attemptIds');
-    parseArgument(leaseMsSchema, leaseMs, 'extend.leaseMs');
+    parseArgument(ownerSchema, owner, 'extend.owner', quickCheck.owner);
+    parseArgument(attemptIdsSchema, attemptIds, 'extend.attemptIds', quickCheck.attemptIds);
+    parseArgument(leaseMsSchema, leaseMs, 'extend.leaseMs', quickCheck.leaseMs);
     return this.backend.extend(owner, attemptIds, leaseMs);
   }
 
   /** Removes items the owner finished successfully. Returns the ids the owner held. */
   async complete(owner: string, attemptIds: readonly number[]): Promise<number[]> {
     this.assertOpen('complete');
-    parseArgument(ownerSchema, owner, 'complete.owner');
-    parseArgument(attemptIdsSchema, attemptIds, 'complete.attemptIds');
+    parseArgument(ownerSchema, owner, 'complete.owner', quickCheck.owner);
+    parseArgument(attemptIdsSchema, attemptIds, 'complete.attemptIds', quickCheck.attemptIds);
     return this.backend.complete(owner, attemptIds);
   }
 

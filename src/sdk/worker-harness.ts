@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, stat, writeFile, readFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   EasError,
@@ -677,7 +677,9 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     const needsDir =
       type.runner.kind === 'command' || payload.inputs.length > 0 || payload.outputs.length > 0;
     // Unique within this worker's own scratch directory (an attempt id may come back to it).
-    const workDir = join(this.ownScratch, `attempt-${payload.attemptId}-${++this.attemptSeq}`);
+    // The scratch path is normalised once (join), so a plain separator makes the rest: `join`
+    // normalises again each time, a measurable share of a no-op attempt.
+    const workDir = `${this.ownScratch}${sep}attempt-${payload.attemptId}-${++this.attemptSeq}`;
     let task = this.taskFile(payload, workDir);
     let typedDescription = payload.description;
     const log = (level: LogLine['level'], stream: LogLine['stream'], message: string): void => {
@@ -1196,7 +1198,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
       inputs,
       input_metadata: inputMetadata,
       outputs,
-      result_file: join(workDir, 'result.json'),
+      result_file: `${workDir}${sep}result.json`,
       work_dir: workDir,
     };
   }
