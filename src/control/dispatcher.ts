@@ -292,8 +292,9 @@ export class Dispatcher {
   /**
    * Commits outcomes of every worker in one transaction; the attempts it releases start under
    * the worker with the most room, in the same transaction: up to its room and one more set of
-   * its slots, since they go before what it holds (a dependent does not queue behind the
-   * attempts claimed before its provider ended, and a full worker still moves a chain on).
+   * its slots, since they go before what it holds of their type (a dependent does not queue
+   * behind the attempts claimed before its provider ended, and a full worker still moves a
+   * chain on).
    */
   private async finish(boxes: Mailboxes): Promise<void> {
     const batch = this.outcomes.splice(0, MAX_BATCH);

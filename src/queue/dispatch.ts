@@ -40,8 +40,9 @@ export type DispatchEvent<Outcome> =
 export type DispatchDelivery<Payload> =
   /**
    * Attempts started under the worker (and leased to it in the queue): run them. `first`:
-   * attempts a commit released (dependents of attempts just recorded), to run before those it
-   * already holds, so a chain of tasks moves on without waiting behind the rest.
+   * attempts a commit released (dependents of attempts just recorded), to run before those of
+   * their task type it already holds, so a chain of tasks moves on without waiting behind the
+   * rest (the held attempts of different types take turns).
    */
   | { kind: 'attempts'; payloads: Payload[]; first?: boolean }
   /** Answer to `bye`: nothing more will come. */

@@ -214,6 +214,12 @@ function isId(v: unknown): boolean {
   return Number.isSafeInteger(v) && (v as number) >= 0;
 }
 
+/** `test` holds for every index of `list`, holes included (`every` skips them; schemas do not). */
+function everyIndex(list: readonly unknown[], test: (v: unknown) => boolean): boolean {
+  for (let i = 0; i < list.length; i++) if (!test(list[i])) return false;
+  return true;
+}
+
 /**
  * Quick checks of the hot path's arguments, each accepting only what its schema accepts: a
  * queue call of a busy dispatcher carries hundreds of ids or items, and a plain loop over them
@@ -223,10 +229,10 @@ function isId(v: unknown): boolean {
 export const quickCheck = {
   owner: (v: unknown): boolean => typeof v === 'string' && v.length > 0,
   leaseMs: (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) > 0,
-  attemptIds: (v: unknown): boolean => Array.isArray(v) && v.every(isId),
+  attemptIds: (v: unknown): boolean => Array.isArray(v) && everyIndex(v, isId),
   queueItems: (v: unknown): boolean =>
     Array.isArray(v) &&
-    v.every((i: unknown) => {
+    everyIndex(v, (i: unknown) => {
       if (typeof i !== 'object' || i === null || Array.isArray(i)) return false;
       const { attemptId, taskType, jobId, priority, availableAt } = i as Record<string, unknown>;
       return (

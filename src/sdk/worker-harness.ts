@@ -113,6 +113,8 @@ interface Running {
   done: Promise<void>;
   /** The code has ended: its slot is free for the next claim while its result commits. */
   slotReleased: boolean;
+  /** When the harness started it (performance.now()). */
+  startedAt: number;
 }
 
 /** Log lines kept per attempt in memory before an early flush. */
@@ -583,12 +585,20 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
 
   /**
    * Attempts a slot may have, running and held: one running and {@link DISPATCH_HOLD_MS} of
-   * work after it by the mean duration so far, within the bounds ({@link DISPATCH_HOLD_MIN_PER_SLOT}
-   * until an attempt has ended).
+   * work after it by the mean duration so far (or the longest time an attempt has been running
+   * now, if longer), within the bounds ({@link DISPATCH_HOLD_MIN_PER_SLOT} until an attempt has
+   * ended).
    */
   private holdPerSlot(): number {
-    const mean = this.meanAttemptMs;
-    if (mean === undefined) return DISPATCH_HOLD_MIN_PER_SLOT;
+    if (this.meanAttemptMs === undefined) return DISPATCH_HOLD_MIN_PER_SLOT;
+    // An attempt running longer than the mean so far counts as it is: after a run of short
+    // attempts, the first long ones shrink the hold at once, not only once they have ended
+    // (else a worker would go on taking fifteen a slot of them while others wait for work).
+    let mean = this.meanAttemptMs;
+    const now = performance.now();
+    for (const r of this.running.values()) {
+      if (!r.slotReleased) mean = Math.max(mean, now - r.startedAt);
+    }
     const wanted = 1 + Math.ceil(DISPATCH_HOLD_MS / Math.max(mean, 0.001));
     return Math.min(DISPATCH_HOLD_MAX_PER_SLOT, Math.max(DISPATCH_HOLD_MIN_PER_SLOT, wanted));
   }
@@ -636,6 +646,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
       logs: [],
       done: Promise.resolve(),
       slotReleased: false,
+      startedAt: performance.now(),
     };
     this.running.set(payload.attemptId, entry);
     this.executing++;

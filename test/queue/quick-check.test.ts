@@ -45,6 +45,12 @@ const samples: unknown[] = [
   [[1, 'null', 2]],
   [null],
   [item, { ...item, attemptId: 'x' }],
+  // Holes: `every` would skip them, a schema reads them as undefined.
+  new Array(3),
+  // eslint-disable-next-line no-sparse-arrays
+  [1, , 2],
+  // eslint-disable-next-line no-sparse-arrays
+  [item, , item],
 ];
 
 const pairs: [string, (v: unknown) => boolean, z.ZodType][] = [
@@ -71,5 +77,6 @@ describe('quick argument checks', () => {
     expect(quickCheck.leaseMs(30_000)).toBe(true);
     expect(quickCheck.attemptIds([1, -2])).toBe(false);
     expect(quickCheck.queueItems([{ ...item, taskType: '' }])).toBe(false);
+    expect(quickCheck.attemptIds(new Array(2))).toBe(false);
   });
 });

@@ -17,7 +17,11 @@ import { edited } from './sql-text.js';
  * commit of 300 results cost more a result than a worker's of 30.
  *
  * - `eas_mark_started`: the task update returns its attempt's id and number itself
- *   (`RETURNING` reads the row of `s` it was joined to), so nothing is joined back.
+ *   (`RETURNING` reads the row of `s` it was joined to), so nothing is joined back. A task has
+ *   one queued attempt at most (a new attempt is made only when the one before has ended or
+ *   stalled), so one row a task is one row an attempt; were two queued attempts of one task in
+ *   one batch, the one not returned would be reported stale to its starter and, running in the
+ *   record with nobody heartbeating it, be re-queued by the silent-attempt check.
  * - `eas_release`: a dependent's count and its place among the ready ones are read from the
  *   arrays by position (`array_position`, a loop in C over an array of a batch's size), from a
  *   single look-up of the tasks by id.
