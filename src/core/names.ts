@@ -21,6 +21,10 @@ export function editDistance(a: string, b: string, options: { swaps?: boolean } 
   return previous[b.length]!;
 }
 
+/** Answers of {@link misspellingsOf}, by key and names; emptied when it reaches its bound. */
+const SLIPS_SEEN = new Map<string, string[]>();
+const SLIPS_SEEN_MAX = 10_000;
+
 /**
  * The names `key` is one or two slips from (swaps included: one slip for names of up to eight
  * characters, two for longer ones, none for three characters or fewer), closest first: a field
@@ -31,10 +35,21 @@ export function misspellingsOf(key: string, names: Iterable<string>): string[] {
   // Names of three characters or fewer are one slip from many others (q1, u, t1 beside u1,
   // t0): another tool's parameters, not typos.
   if (key.length <= 3) return [];
+  const list = [...names];
+  // A submission asks the same question for every task of a grid (128,000 times the same few
+  // fields against the same names): the answer is kept.
+  const memo = `${key}\u0000${list.join('\u0000')}`;
+  const known = SLIPS_SEEN.get(memo);
+  if (known) return [...known];
   const allowed = key.length > 8 ? 2 : 1;
-  return [...names]
+  const slips = list
+    // Lengths further apart than the edits allowed cannot be that close.
+    .filter((name) => name !== key && Math.abs(name.length - key.length) <= allowed)
     .map((name) => ({ name, d: editDistance(key, name, { swaps: true }) }))
-    .filter((x) => x.name !== key && x.d <= allowed)
+    .filter((x) => x.d <= allowed)
     .sort((a, b) => a.d - b.d)
     .map((x) => x.name);
+  if (SLIPS_SEEN.size >= SLIPS_SEEN_MAX) SLIPS_SEEN.clear();
+  SLIPS_SEEN.set(memo, slips);
+  return [...slips];
 }
