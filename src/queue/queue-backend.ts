@@ -69,7 +69,8 @@ export interface Mailboxes {
   post(box: string, messages: readonly string[], keepLast?: number): Promise<void>;
   /**
    * Takes up to `max` messages from the head of a mailbox, waiting up to `waitMs` for the first
-   * when it is empty (0: not at all). An aborted `signal` ends the wait with nothing.
+   * when it is empty (0: not at all). An aborted `signal` ends the wait with nothing. After a
+   * wait it may return the first message alone; those behind it come with the next call.
    */
   take(box: string, max: number, waitMs: number, signal?: AbortSignal): Promise<string[]>;
   /** Deletes mailboxes and whatever they still hold. */

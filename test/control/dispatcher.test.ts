@@ -165,6 +165,12 @@ describe.runIf(redisOk)('mailboxes of the Redis queue', () => {
       await boxes.post('a', ['late']);
       expect(await waiting).toEqual(['late']);
       expect(Date.now() - t0).toBeLessThan(2500);
+      // Woken by a post of several, it may return the first alone; the rest follow in order.
+      const woken = boxes.take('a', 10, 3000);
+      await new Promise((r) => setTimeout(r, 50));
+      await boxes.post('a', ['w1', 'w2', 'w3']);
+      const got = [...(await woken), ...(await boxes.take('a', 10, 0))];
+      expect(got).toEqual(['w1', 'w2', 'w3']);
       // An aborted wait returns nothing, and the message posted after it stays for the next reader.
       const abort = new AbortController();
       const aborted = boxes.take('a', 10, 3000, abort.signal);

@@ -161,9 +161,10 @@ export class RedisQueueBackend implements QueueBackend {
           Math.min(waitMs, MAX_BLOCK_MS),
           signal,
         );
-        if (!first) return [];
-        const rest = max > 1 ? await this.connection.popSome('take', key, max - 1) : [];
-        return [first[1], ...rest];
+        // The one message that woke it goes back at once: what came with it is taken by the
+        // next call's first pop, so a reader woken from idle (the next step of a chain) does not
+        // wait one more round trip for a pop that mostly finds nothing.
+        return first ? [first[1]] : [];
       }),
     remove: (boxes) =>
       this.op('remove', () =>
