@@ -337,7 +337,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   /**
    * Dispatched workers: the attempts it takes at most now, running and held, as it tells the
    * dispatcher. Between 2 and 16 a slot, deeper the shorter its attempts have been (see the
-   * dispatch guide); 2 a slot before any attempt has ended.
+   * cluster guide, "Dispatched workers"); 2 a slot before any attempt has ended.
    */
   get holdLimit(): number {
     return this.holdPerSlot() * this.o.concurrency;
