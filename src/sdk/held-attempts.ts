@@ -64,6 +64,28 @@ export class HeldAttempts {
     return all;
   }
 
+  /**
+   * Takes out up to `n` attempts held longest to come: from the back of the longest line each
+   * time (so the turns of the other types are untouched while one type holds the surplus).
+   */
+  takeNewest(n: number): AttemptPayload[] {
+    const out: AttemptPayload[] = [];
+    while (out.length < n && this.count > 0) {
+      let longest: string | undefined;
+      for (const [type, line] of this.lines) {
+        if (!longest || line.length > this.lines.get(longest)!.length) longest = type;
+      }
+      const line = this.lines.get(longest!)!;
+      out.push(line.pop()!);
+      this.count--;
+      if (line.length === 0) {
+        this.lines.delete(longest!);
+        this.turns = this.turns.filter((t) => t !== longest);
+      }
+    }
+    return out;
+  }
+
   /** Ids of the held attempts (to extend their leases). */
   ids(): number[] {
     const ids: number[] = [];

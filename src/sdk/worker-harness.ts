@@ -170,6 +170,14 @@ const DISPATCH_HOLD_MS = 50;
 const DISPATCH_HOLD_MIN_PER_SLOT = 2;
 /** …and at most (attempts of no duration: a no-op). */
 const DISPATCH_HOLD_MAX_PER_SLOT = 16;
+/**
+ * A dispatched worker whose hold has shrunk (long attempts after short ones) hands back what it
+ * holds beyond it, but only when the attempts it holds would wait longer than this, ms, for a
+ * slot: a hold that shrinks a little among short attempts keeps what it has (each hand-back is a
+ * transaction and a stalled attempt in the record), one that now holds minutes of work while
+ * other workers may have room gives it back.
+ */
+const SHED_AFTER_MS = 1_000;
 /** Weight of the newest attempt in the running mean of durations that sizes the hold. */
 const DURATION_EWMA_WEIGHT = 0.1;
 
@@ -253,6 +261,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
   private lastRoomAt = 0;
   /** Running mean of this worker's attempts' durations, ms (undefined before the first ends). */
   private meanAttemptMs: number | undefined;
+  /** A hand-back of attempts beyond the hold under way (`shedSurplus`). */
+  private shedding: Promise<void> | undefined;
 
   constructor(options: WorkerHarnessOptions) {
     super();
@@ -516,6 +526,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
         const messages = await boxes.take(inbox, 100, this.o.claimWaitMs, this.claimAbort.signal);
         failures = 0;
         for (const text of messages) this.receive(text);
+        this.shedSurplus();
         if (messages.length === 0 && this.running.size === 0 && this.pending.length === 0)
           this.emit('worker:idle');
       } catch (e) {
@@ -523,6 +534,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
         await this.backOff(e, 'waiting for dispatched attempts', failures++);
       }
     }
+    await this.shedding;
     // Nothing more is wanted: say so, and hand back what arrives until the dispatcher answers
     // (or a few seconds pass without one: no dispatcher runs).
     await this.untilAvailable('saying goodbye', () =>
@@ -590,17 +602,48 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
    * ended).
    */
   private holdPerSlot(): number {
-    if (this.meanAttemptMs === undefined) return DISPATCH_HOLD_MIN_PER_SLOT;
-    // An attempt running longer than the mean so far counts as it is: after a run of short
-    // attempts, the first long ones shrink the hold at once, not only once they have ended
-    // (else a worker would go on taking fifteen a slot of them while others wait for work).
+    const mean = this.expectedAttemptMs();
+    if (mean === undefined) return DISPATCH_HOLD_MIN_PER_SLOT;
+    const wanted = 1 + Math.ceil(DISPATCH_HOLD_MS / Math.max(mean, 0.001));
+    return Math.min(DISPATCH_HOLD_MAX_PER_SLOT, Math.max(DISPATCH_HOLD_MIN_PER_SLOT, wanted));
+  }
+
+  /**
+   * How long an attempt of this worker takes, ms, as far as it can tell: the running mean of
+   * those that ended, or the time the longest running one has taken so far if that is longer
+   * (after a run of short attempts, the first long ones count at once, not only once they have
+   * ended: else a worker would go on taking fifteen a slot of them while others wait for work).
+   * Undefined before any attempt has ended.
+   */
+  private expectedAttemptMs(): number | undefined {
+    if (this.meanAttemptMs === undefined) return undefined;
     let mean = this.meanAttemptMs;
     const now = performance.now();
     for (const r of this.running.values()) {
       if (!r.slotReleased) mean = Math.max(mean, now - r.startedAt);
     }
-    const wanted = 1 + Math.ceil(DISPATCH_HOLD_MS / Math.max(mean, 0.001));
-    return Math.min(DISPATCH_HOLD_MAX_PER_SLOT, Math.max(DISPATCH_HOLD_MIN_PER_SLOT, wanted));
+    return mean;
+  }
+
+  /**
+   * Hands back the attempts held beyond the hold, when the hold has shrunk under them and they
+   * would wait more than {@link SHED_AFTER_MS} for a slot: queued again, another worker with room
+   * takes them. The newest go; dependents delivered first stay.
+   */
+  private shedSurplus(): void {
+    if (this.shedding || this.stopping) return;
+    const mean = this.expectedAttemptMs();
+    if (mean === undefined) return;
+    const surplus = this.held.size - Math.max(0, this.holdLimit - this.executing);
+    if (surplus <= 0 || (this.held.size * mean) / this.o.concurrency <= SHED_AFTER_MS) return;
+    const back = this.held.takeNewest(surplus).map((p) => p.attemptId);
+    this.log.info({ attempts: back.length }, 'handing back attempts beyond the hold');
+    this.shedding = this.handBack(back)
+      .catch((e: unknown) => {
+        this.log.error({ err: e }, 'handing back attempts beyond the hold failed');
+        this.emit('worker:error', e instanceof Error ? e : new Error(String(e)));
+      })
+      .finally(() => (this.shedding = undefined));
   }
 
   private async postEvent(boxes: Mailboxes, event: DispatchEvent<AttemptOutcome>): Promise<void> {

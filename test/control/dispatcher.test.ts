@@ -315,6 +315,51 @@ describe.runIf(redisOk)('Dispatcher', () => {
     }
   });
 
+  it('hands back what it holds beyond a hold that long attempts have shrunk', async () => {
+    const { p, queue, controller } = await setUp({ concurrency: 2 });
+    const until = async (jobId: number): Promise<void> => {
+      const deadline = Date.now() + 30_000;
+      while ((await p.db.job(jobId))?.status === 'running') {
+        if (Date.now() > deadline) throw new Error(`job ${jobId} still running`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const loop = (n: number, task: Record<string, unknown>): ChainDocument => ({
+      task_list: [
+        {
+          task: 'execution_for_loop',
+          parameter: 'i',
+          values: Array.from({ length: n }, (_, i) => i),
+          task_list: [task],
+        },
+      ],
+    });
+    const worker = p.worker({ queue, dispatch: true, claimWaitMs: 50 });
+    const run = worker.run();
+    try {
+      const quick = await controller.submit({ chain: loop(60, { task: 'null', name: 'quick' }) });
+      await until(quick.jobId!);
+      const deep = worker.holdLimit;
+      expect(deep).toBeGreaterThanOrEqual(16);
+      // Twelve attempts of 0.3 s reach a worker that holds deep: it takes them all, then, once
+      // its running attempts show how long they take, keeps two a slot and hands back the rest.
+      const slow = await controller.submit({
+        chain: loop(12, { task: 'null', name: 'slow', sleep: 0.3 }),
+      });
+      await until(slow.jobId!);
+      expect((await p.db.job(slow.jobId!))!.status).toBe('done');
+      expect(await onePassedAttemptEach(p, slow.jobId!)).toBe(12);
+      const handedBack = await p.db.sql.all<{ n: number }>(
+        "SELECT count(*) AS n FROM eas_attempts WHERE job_id = ? AND state = 'stalled'",
+        [slow.jobId!],
+      );
+      expect(Number(handedBack[0]!.n)).toBeGreaterThanOrEqual(1);
+    } finally {
+      worker.stop();
+      await run;
+    }
+  });
+
   it('a stopping worker hands back what it held, and another runs it', async () => {
     const { p, queue, controller } = await setUp({ concurrency: 1 });
     const { jobId } = await controller.submit({

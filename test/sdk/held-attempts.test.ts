@@ -45,6 +45,20 @@ describe('HeldAttempts', () => {
     expect(drain(h)).toEqual([3, 4, 5]);
   });
 
+  it('gives up its newest attempts first, from the longest line, keeping the turns of the rest', () => {
+    const h = new HeldAttempts();
+    h.add([1, 2, 3, 4, 5].map((id) => payload(id, 'slow')));
+    h.add([payload(10, 'parent')]);
+    h.add([payload(0, 'slow')], true);
+    expect(h.takeNewest(3).map((p) => p.attemptId)).toEqual([5, 4, 3]);
+    expect(h.size).toBe(4);
+    expect(drain(h)).toEqual([0, 10, 1, 2]);
+    h.add([payload(7, 'a')]);
+    expect(h.takeNewest(5).map((p) => p.attemptId)).toEqual([7]);
+    expect(h.size).toBe(0);
+    expect(h.next()).toBeUndefined();
+  });
+
   it('lists and hands over everything it holds', () => {
     const h = new HeldAttempts();
     h.add([payload(1, 'a'), payload(2, 'b'), payload(3, 'a')]);
