@@ -324,7 +324,10 @@ describe.runIf(redisOk)('Dispatcher', () => {
         await new Promise((r) => setTimeout(r, 20));
       }
     };
-    const loop = (n: number, task: Record<string, unknown>): ChainDocument => ({
+    const loop = (
+      n: number,
+      task: { task: string; name: string; sleep?: number },
+    ): ChainDocument => ({
       task_list: [
         {
           task: 'execution_for_loop',
