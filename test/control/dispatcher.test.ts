@@ -66,6 +66,15 @@ async function runWorkers(p: TestPipeline, workers: WorkerHarness[], jobId: numb
   await Promise.all(runs);
 }
 
+/** Waits (30 s at most) until the job has ended, with workers the caller keeps running. */
+async function untilEnded(p: TestPipeline, jobId: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while ((await p.db.job(jobId))?.status === 'running') {
+    if (Date.now() > deadline) throw new Error(`job ${jobId} still running`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 function dag(parents: number): ChainDocument {
   return {
     task_list: [
@@ -277,13 +286,6 @@ describe.runIf(redisOk)('Dispatcher', () => {
 
   it('shrinks a worker’s hold as soon as a long attempt runs after short ones', async () => {
     const { p, queue, controller } = await setUp({ concurrency: 2 });
-    const until = async (jobId: number): Promise<void> => {
-      const deadline = Date.now() + 30_000;
-      while ((await p.db.job(jobId))?.status === 'running') {
-        if (Date.now() > deadline) throw new Error(`job ${jobId} still running`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
     const worker = p.worker({ queue, dispatch: true, claimWaitMs: 50 });
     const run = worker.run();
     try {
@@ -299,7 +301,7 @@ describe.runIf(redisOk)('Dispatcher', () => {
           ],
         },
       });
-      await until(quick.jobId!);
+      await untilEnded(p, quick.jobId!);
       expect(worker.holdLimit).toBeGreaterThanOrEqual(16); // no-ops: 8–16 a slot
       const slow = await controller.submit({
         chain: { task_list: [{ task: 'null', name: 'slow', sleep: 0.4 }] },
@@ -308,7 +310,7 @@ describe.runIf(redisOk)('Dispatcher', () => {
       await new Promise((r) => setTimeout(r, 150));
       // The mean still says "no-op", the running attempt says 150 ms: 2 a slot.
       expect(worker.holdLimit).toBe(4);
-      await until(slow.jobId!);
+      await untilEnded(p, slow.jobId!);
     } finally {
       worker.stop();
       await run;
@@ -317,13 +319,6 @@ describe.runIf(redisOk)('Dispatcher', () => {
 
   it('hands back what it holds beyond a hold that long attempts have shrunk', async () => {
     const { p, queue, controller } = await setUp({ concurrency: 2 });
-    const until = async (jobId: number): Promise<void> => {
-      const deadline = Date.now() + 30_000;
-      while ((await p.db.job(jobId))?.status === 'running') {
-        if (Date.now() > deadline) throw new Error(`job ${jobId} still running`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
     const loop = (
       n: number,
       task: { task: string; name: string; sleep?: number },
@@ -341,7 +336,7 @@ describe.runIf(redisOk)('Dispatcher', () => {
     const run = worker.run();
     try {
       const quick = await controller.submit({ chain: loop(60, { task: 'null', name: 'quick' }) });
-      await until(quick.jobId!);
+      await untilEnded(p, quick.jobId!);
       const deep = worker.holdLimit;
       expect(deep).toBeGreaterThanOrEqual(16);
       // Twelve attempts of 0.3 s reach a worker that holds deep: it takes them all, then, once
@@ -349,7 +344,7 @@ describe.runIf(redisOk)('Dispatcher', () => {
       const slow = await controller.submit({
         chain: loop(12, { task: 'null', name: 'slow', sleep: 0.3 }),
       });
-      await until(slow.jobId!);
+      await untilEnded(p, slow.jobId!);
       expect((await p.db.job(slow.jobId!))!.status).toBe('done');
       expect(await onePassedAttemptEach(p, slow.jobId!)).toBe(12);
       const handedBack = await p.db.sql.all<{ n: number }>(
