@@ -6,7 +6,7 @@ import {
   type TypedMetadata,
   type TypedValue,
 } from '../core/index.js';
-import { controlFieldProblems, STRUCTURAL_FIELDS } from './schema.js';
+import { BODY_FIELDS, controlFieldProblems, STRUCTURAL_FIELDS } from './schema.js';
 import { CONTROL_EXPANDERS } from './control-flow.js';
 import type {
   ChainDocument,
@@ -555,9 +555,7 @@ function createExpansion(
           expandList(g.descriptors, iterNode, `${g.node.path}.${g.field}`, undefined);
         }
       } else {
-        const list = (['task_list', 'else_task_list', 'task_list_else'] as const).find(
-          (f) => desc[f] !== undefined,
-        );
+        const list = BODY_FIELDS.find((f) => desc[f] !== undefined);
         if (list === undefined) return;
         report({
           path: `${path}.${list}`,
@@ -609,9 +607,7 @@ function createExpansion(
       ? desc.requires_metadata_from.map(String)
       : [];
     const lists = (d: TaskDescriptor) =>
-      (['task_list', 'else_task_list', 'task_list_else'] as const).flatMap((f) =>
-        Array.isArray(d[f]) ? [{ field: f, list: d[f] }] : [],
-      );
+      BODY_FIELDS.flatMap((f) => (Array.isArray(d[f]) ? [{ field: f, list: d[f] }] : []));
     if (type === 'execution_conditional') {
       const allowed = new Set(own);
       const providers = `requires_metadata_from of ${path || 'the chain'}`;
@@ -720,7 +716,7 @@ function createExpansion(
         return undefined;
       }
     };
-    for (const field of ['task_list', 'else_task_list', 'task_list_else'] as const) {
+    for (const field of BODY_FIELDS) {
       const list = desc[field];
       if (!Array.isArray(list)) continue;
       list.forEach((child, i) => {
@@ -826,13 +822,17 @@ function createExpansion(
  * The message for an input of `plan` that no task of the job produces and no earlier job has
  * a QC-passed version of (`ChainPlan.unresolvedInputs`, once the caller found none): the file
  * is declared only inside a body expanded at run time (a conditional's branch, a do-while
- * loop), so a task outside it cannot depend on it; or no task declares it at all.
+ * loop), so a task outside it cannot depend on it; or no task declares it at all. With `body`,
+ * for an input of a body expanded at run time (`ChainPlan.unresolvedBodyInputs`).
  */
 export function unresolvedInputMessage(
   plan: Pick<ChainPlan, 'deferredOutputs'>,
   input: { workingDirectory: string; filename: string },
+  options: { body?: boolean } = {},
 ): string {
   const file = `"${input.filename}" in working directory "${input.workingDirectory}"`;
+  if (options.body)
+    return `no task of the job declares output ${file} (in the chain or in a body expanded at run time), and no earlier job has a QC-passed version of it. Declare it in a task's "outputs".`;
   const inside = plan.deferredOutputs?.find(
     (o) => o.workingDirectory === input.workingDirectory && o.filename === input.filename,
   );

@@ -218,10 +218,8 @@ export const chainDocumentSchema = z
   })
   .passthrough();
 
+/** The fields that hold a body of tasks: the list, the else branch and its alias. */
+export const BODY_FIELDS = ['task_list', 'else_task_list', 'task_list_else'] as const;
+
 /** Fields of a descriptor that are structure, not the task's own parameters. */
-export const STRUCTURAL_FIELDS: ReadonlySet<string> = new Set([
-  ...COMMON_FIELDS,
-  'task_list',
-  'else_task_list',
-  'task_list_else',
-]);
+export const STRUCTURAL_FIELDS: ReadonlySet<string> = new Set([...COMMON_FIELDS, ...BODY_FIELDS]);

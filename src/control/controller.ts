@@ -283,7 +283,7 @@ export class Controller extends TypedEmitter<ControllerEvents> {
       if (await this.db.findPassedVersion(input.workingDirectory, input.filename)) continue;
       problems.push({
         path: input.where,
-        message: `no task of the job declares output "${input.filename}" in working directory "${input.workingDirectory}" (in the chain or in a body expanded at run time), and no earlier job has a QC-passed version of it. Declare it in a task's "outputs".`,
+        message: unresolvedInputMessage(plan, input, { body: true }),
       });
     }
     return problems;

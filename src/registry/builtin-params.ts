@@ -173,8 +173,8 @@ function checkRecord(
     }
     if (otherNames.includes(key)) continue;
     const names = [...known, ...otherNames];
-    if (!strict && misspellingsOf(key, names).length === 0) continue;
     const slips = misspellingsOf(key, names);
+    if (!strict && slips.length === 0) continue;
     const close = slips.length > 0 ? slips : closeNames(key, names);
     problems.push({
       path: path(key),

@@ -585,7 +585,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
 
   /** What this worker can take, for the dispatcher (0 once stopping). */
   private roomInfo(): WorkerRoom {
-    const capacity = this.stopping ? 0 : this.holdPerSlot() * this.o.concurrency;
+    const capacity = this.stopping ? 0 : this.holdLimit;
     return {
       worker: this.workerInfo(),
       types: this.types,
@@ -601,8 +601,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
    * now, if longer), within the bounds ({@link DISPATCH_HOLD_MIN_PER_SLOT} until an attempt has
    * ended).
    */
-  private holdPerSlot(): number {
-    const mean = this.expectedAttemptMs();
+  private holdPerSlot(mean = this.expectedAttemptMs()): number {
     if (mean === undefined) return DISPATCH_HOLD_MIN_PER_SLOT;
     const wanted = 1 + Math.ceil(DISPATCH_HOLD_MS / Math.max(mean, 0.001));
     return Math.min(DISPATCH_HOLD_MAX_PER_SLOT, Math.max(DISPATCH_HOLD_MIN_PER_SLOT, wanted));
@@ -634,7 +633,8 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     if (this.shedding || this.stopping) return;
     const mean = this.expectedAttemptMs();
     if (mean === undefined) return;
-    const surplus = this.held.size - Math.max(0, this.holdLimit - this.executing);
+    const limit = this.holdPerSlot(mean) * this.o.concurrency;
+    const surplus = this.held.size - Math.max(0, limit - this.executing);
     if (surplus <= 0 || (this.held.size * mean) / this.o.concurrency <= SHED_AFTER_MS) return;
     const back = this.held.takeNewest(surplus).map((p) => p.attemptId);
     this.log.info({ attempts: back.length }, 'handing back attempts beyond the hold');
@@ -726,7 +726,6 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
     const { payload, abort } = entry;
     const type = this.o.registry.get(payload.taskType);
     const startedAt = Date.now();
-    const t0 = performance.now();
     const cpu0 = processCpuMs();
     const needsDir =
       type.runner.kind === 'command' || payload.inputs.length > 0 || payload.outputs.length > 0;
@@ -860,7 +859,7 @@ export class WorkerHarness extends TypedEmitter<WorkerHarnessEvents> {
       return;
     }
 
-    const wallMs = performance.now() - t0;
+    const wallMs = performance.now() - entry.startedAt;
     this.meanAttemptMs =
       this.meanAttemptMs === undefined
         ? wallMs

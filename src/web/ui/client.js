@@ -246,6 +246,16 @@ function streamWhileVisible() {
 const REFRESH_MS = 1500;
 
 /**
+ * A queue that runs the functions given to it one after the other (each after the one before
+ * has settled, failed or not): a view's live refresh and its "more" button then never read and
+ * append the same rows at once. Returns the function to queue with; it resolves as `fn` does.
+ */
+export function serialQueue() {
+  let turn = Promise.resolve();
+  return (fn) => (turn = turn.then(fn, fn));
+}
+
+/**
  * Calls `refresh()` when the pipeline changed (a live progress event), for views that show more
  * than the progress carries (a task, a list, the tree): at most once every REFRESH_MS, never two
  * at once, the last change always followed by one refresh, and not while the tab is hidden (it

@@ -21,17 +21,16 @@ export const STATES = [
  */
 export function stateBar(counts) {
   const total = STATES.reduce((n, s) => n + (counts[s] ?? 0), 0);
+  const summary = STATES.filter((s) => counts[s])
+    .map((s) => `${s} ${counts[s]}`)
+    .join(', ');
   return h(
     'div',
     {
       class: 'bar',
       role: 'img',
-      'aria-label': `${STATES.filter((s) => counts[s])
-        .map((s) => `${s} ${counts[s]}`)
-        .join(', ')}`,
-      title: STATES.filter((s) => counts[s])
-        .map((s) => `${s} ${counts[s]}`)
-        .join(', '),
+      'aria-label': summary,
+      title: summary,
     },
     STATES.filter((s) => counts[s]).map((s) =>
       h('span', { class: s, style: `width:${(100 * counts[s]) / (total || 1)}%` }),

@@ -52,8 +52,10 @@ export async function render(root, { params }) {
       ...typeNames.filter((t) => t === 'transit_search_bls'),
       ...typeNames.filter((t) => t !== 'transit_search_bls'),
     ];
+    let first;
     for (const t of order.slice(0, TYPES_TRIED)) {
       const f = await fieldsOf(t);
+      first ??= f;
       if (f.parameters.length > 0) {
         type = t;
         fields = f;
@@ -62,7 +64,7 @@ export async function render(root, { params }) {
     }
     if (!type) {
       type = order[0];
-      fields = await fieldsOf(type);
+      fields = first ?? (await fieldsOf(type));
     }
   }
   const paramFields = fields.parameters;

@@ -1,6 +1,6 @@
 // Tasks: a filtered list (job, state, type, depth), a page at a time, refreshed live.
 /* global URLSearchParams */
-import { api, go, onChange } from '../client.js';
+import { api, go, onChange, serialQueue } from '../client.js';
 import { h, replace, link, route, table, stateBadge, empty } from '../dom.js';
 import { STATES } from './common.js';
 
@@ -114,8 +114,7 @@ export async function render(root, { params }) {
     );
   };
   // "More" and the live refresh take turns, so neither shows rows the other is replacing.
-  let turn = Promise.resolve();
-  const serially = (fn) => (turn = turn.then(fn, fn));
+  const serially = serialQueue();
   const load = async () => {
     const page = await fetchPage(after, 100);
     show([...items, ...page.items], page.next);

@@ -2,7 +2,7 @@
 // is opened, so a 100,000-task job costs only what is on screen. "Open to depth" opens the first
 // page of every node down to that depth. What is on screen is refreshed live.
 /* global URLSearchParams */
-import { api, go, onChange } from '../client.js';
+import { api, go, onChange, serialQueue } from '../client.js';
 import { h, replace, route, stateBadge, empty } from '../dom.js';
 import { defaultJob, jobPicker } from './common.js';
 
@@ -52,6 +52,9 @@ export async function render(root, { params }) {
   const nodes = new Map();
   const levels = [];
 
+  // A "more" click and the live refresh take turns, so they never append the same page twice.
+  const serially = serialQueue();
+
   const moreButton = (level, from) => {
     const more = h(
       'li',
@@ -63,7 +66,7 @@ export async function render(root, { params }) {
           onclick: () => {
             more.remove();
             level.more = undefined;
-            void readPage(level, from, 0);
+            void serially(() => readPage(level, from, 0));
           },
         },
         `more children after position ${from}…`,
@@ -73,11 +76,16 @@ export async function render(root, { params }) {
     level.ul.append(more);
   };
 
-  const readPage = async (level, from, autoDepth) => {
+  // One page of a level's children, from after position `from` (the first page: undefined).
+  const fetchPage = (level, from) => {
     const q = new URLSearchParams({ job, limit: String(PAGE) });
     if (level.parent !== null) q.set('parent', String(level.parent));
     if (from !== undefined) q.set('after', String(from));
-    const page = await api(`/api/tree?${q}`);
+    return api(`/api/tree?${q}`);
+  };
+
+  const readPage = async (level, from, autoDepth) => {
+    const page = await fetchPage(level, from);
     level.pages.push(from);
     const opens = [];
     for (const t of page.items) {
@@ -105,10 +113,7 @@ export async function render(root, { params }) {
     for (const level of levels) {
       if (!level.ul.isConnected || level.ul.closest('[hidden]')) continue;
       for (const [i, from] of level.pages.entries()) {
-        const q = new URLSearchParams({ job, limit: String(PAGE) });
-        if (level.parent !== null) q.set('parent', String(level.parent));
-        if (from !== undefined) q.set('after', String(from));
-        const page = await api(`/api/tree?${q}`);
+        const page = await fetchPage(level, from);
         for (const t of page.items) {
           const node = nodes.get(t.id);
           if (node) node.update(t);
@@ -222,5 +227,5 @@ export async function render(root, { params }) {
   await loadLevel(list, null, depth);
   showRollups();
   if (list.children.length === 0) replace(list, h('li', {}, empty('This job has no tasks.')));
-  return onChange(refresh);
+  return onChange(() => serially(refresh));
 }
